@@ -1,0 +1,221 @@
+// Package config reads mclip's module-wide settings from the environment and
+// validates them. Every setting has a default; the README lists them.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// Environment variables.
+const (
+	EnvModelDir      = "MCLIP_MODEL_DIR"
+	EnvCacheDir      = "MCLIP_CACHE_DIR"
+	EnvVariant       = "MCLIP_VARIANT"
+	EnvThreads       = "MCLIP_THREADS"
+	EnvInterThreads  = "MCLIP_INTER_OP_THREADS"
+	EnvBatchSize     = "MCLIP_BATCH_SIZE"
+	EnvMaxPixels     = "MCLIP_MAX_PIXELS"
+	EnvMaxImageBytes = "MCLIP_MAX_IMAGE_BYTES"
+	EnvMaxTextBytes  = "MCLIP_MAX_TEXT_BYTES"
+	EnvApplyEXIF     = "MCLIP_APPLY_EXIF_ORIENTATION"
+	EnvProvider      = "MCLIP_EXECUTION_PROVIDER"
+	EnvORTLib        = "ONNXRUNTIME_LIB"
+)
+
+// Defaults.
+const (
+	DefaultVariant       = "fp32"
+	DefaultBatchSize     = 32
+	DefaultMaxPixels     = 89_478_485 // Pillow's Image.MAX_IMAGE_PIXELS
+	DefaultMaxImageBytes = 32 << 20
+	DefaultMaxTextBytes  = 1 << 20
+	DefaultProvider      = "cpu"
+)
+
+// Config holds the module-wide settings.
+type Config struct {
+	// ModelDir is a local model directory in the contract layout. Empty
+	// means the model store's cache.
+	ModelDir string
+	// CacheDir overrides the model store's cache directory.
+	CacheDir string
+	// Variant is fp32, int8, fp16 or auto.
+	Variant string
+	// Threads is ONNX Runtime's intra-op thread count per session; 0 means
+	// one per CPU.
+	Threads int
+	// InterOpThreads is ONNX Runtime's inter-op thread count; 0 means 1.
+	InterOpThreads int
+	// BatchSize is the largest number of items sent to a model at once.
+	BatchSize int
+	// MaxPixels is the largest width*height an image may declare.
+	MaxPixels int64
+	// MaxImageBytes is the largest encoded image accepted.
+	MaxImageBytes int64
+	// MaxTextBytes is the largest text accepted (it is truncated to 128
+	// tokens anyway; this bounds the tokenizer's work).
+	MaxTextBytes int
+	// ApplyEXIF rotates JPEGs by their EXIF orientation before encoding.
+	ApplyEXIF bool
+	// Provider is the ONNX Runtime execution provider: cpu or cuda.
+	Provider string
+	// ORTLib is the path of libonnxruntime.so; empty means the default
+	// search (see package ortlib).
+	ORTLib string
+}
+
+// Default returns the defaults.
+func Default() Config {
+	return Config{
+		Variant:       DefaultVariant,
+		BatchSize:     DefaultBatchSize,
+		MaxPixels:     DefaultMaxPixels,
+		MaxImageBytes: DefaultMaxImageBytes,
+		MaxTextBytes:  DefaultMaxTextBytes,
+		Provider:      DefaultProvider,
+	}
+}
+
+// FromEnv reads the settings from the process environment.
+func FromEnv() (Config, error) { return FromLookup(os.LookupEnv) }
+
+// FromLookup reads the settings through lookup (os.LookupEnv in production)
+// and validates them. Every problem is reported, each naming its variable.
+func FromLookup(lookup func(string) (string, bool)) (Config, error) {
+	c := Default()
+	var errs []error
+	get := func(name string) (string, bool) {
+		v, ok := lookup(name)
+		v = strings.TrimSpace(v)
+		return v, ok && v != ""
+	}
+	str := func(name string, dst *string) {
+		if v, ok := get(name); ok {
+			*dst = v
+		}
+	}
+	integer := func(name string, dst *int) {
+		if v, ok := get(name); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: not an integer", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	integer64 := func(name string, dst *int64) {
+		if v, ok := get(name); ok {
+			n, err := parseSize(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+				return
+			}
+			*dst = n
+		}
+	}
+	boolean := func(name string, dst *bool) {
+		if v, ok := get(name); ok {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: not a boolean (true/false)", name, v))
+				return
+			}
+			*dst = b
+		}
+	}
+	str(EnvModelDir, &c.ModelDir)
+	str(EnvCacheDir, &c.CacheDir)
+	str(EnvVariant, &c.Variant)
+	integer(EnvThreads, &c.Threads)
+	integer(EnvInterThreads, &c.InterOpThreads)
+	integer(EnvBatchSize, &c.BatchSize)
+	integer64(EnvMaxPixels, &c.MaxPixels)
+	integer64(EnvMaxImageBytes, &c.MaxImageBytes)
+	var maxText int64 = int64(c.MaxTextBytes)
+	integer64(EnvMaxTextBytes, &maxText)
+	c.MaxTextBytes = int(maxText)
+	boolean(EnvApplyEXIF, &c.ApplyEXIF)
+	str(EnvProvider, &c.Provider)
+	str(EnvORTLib, &c.ORTLib)
+	c.Variant = strings.ToLower(c.Variant)
+	c.Provider = strings.ToLower(c.Provider)
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("invalid mclip settings: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// Validate checks the values, naming the environment variable of each bad one.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.Variant {
+	case "fp32", "int8", "fp16", "auto":
+	default:
+		errs = append(errs, fmt.Errorf("%s=%q: want fp32, int8, fp16 or auto", EnvVariant, c.Variant))
+	}
+	switch c.Provider {
+	case "cpu", "cuda":
+	default:
+		errs = append(errs, fmt.Errorf("%s=%q: want cpu or cuda", EnvProvider, c.Provider))
+	}
+	if c.Threads < 0 || c.Threads > 1024 {
+		errs = append(errs, fmt.Errorf("%s=%d: want 0 (one per CPU) to 1024", EnvThreads, c.Threads))
+	}
+	if c.InterOpThreads < 0 || c.InterOpThreads > 1024 {
+		errs = append(errs, fmt.Errorf("%s=%d: want 0 (default) to 1024", EnvInterThreads, c.InterOpThreads))
+	}
+	if c.BatchSize < 1 || c.BatchSize > 4096 {
+		errs = append(errs, fmt.Errorf("%s=%d: want 1 to 4096", EnvBatchSize, c.BatchSize))
+	}
+	if c.MaxPixels < 1 {
+		errs = append(errs, fmt.Errorf("%s=%d: want a positive pixel count", EnvMaxPixels, c.MaxPixels))
+	}
+	if c.MaxImageBytes < 1 {
+		errs = append(errs, fmt.Errorf("%s=%d: want a positive byte count", EnvMaxImageBytes, c.MaxImageBytes))
+	}
+	if c.MaxTextBytes < 1 {
+		errs = append(errs, fmt.Errorf("%s=%d: want a positive byte count", EnvMaxTextBytes, c.MaxTextBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// IntraOpThreads resolves Threads: 0 means one per CPU.
+func (c Config) IntraOpThreads() int {
+	if c.Threads > 0 {
+		return c.Threads
+	}
+	return runtime.NumCPU()
+}
+
+// parseSize parses a non-negative integer with an optional binary suffix
+// (KiB, MiB, GiB; also K, M, G) or underscores.
+func parseSize(s string) (int64, error) {
+	s = strings.ReplaceAll(strings.TrimSpace(s), "_", "")
+	mult := int64(1)
+	for _, suf := range []struct {
+		s string
+		m int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}} {
+		if strings.HasSuffix(s, suf.s) {
+			s, mult = strings.TrimSuffix(s, suf.s), suf.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, errors.New("not a non-negative integer (suffixes KiB, MiB, GiB allowed)")
+	}
+	if n > (1<<62)/mult {
+		return 0, errors.New("too large")
+	}
+	return n * mult, nil
+}

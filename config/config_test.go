@@ -1,0 +1,60 @@
+package config
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func lookupOf(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+func TestFromLookup(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    func(c *Config)
+		wantErr []string
+	}{
+		{name: "defaults", env: map[string]string{}, want: func(c *Config) {}},
+		{name: "all set", env: map[string]string{
+			EnvModelDir: "/m", EnvVariant: "INT8", EnvThreads: "2", EnvInterThreads: "1", EnvBatchSize: "8",
+			EnvMaxPixels: "1000", EnvMaxImageBytes: "2MiB", EnvMaxTextBytes: "4K", EnvApplyEXIF: "true",
+			EnvProvider: "CUDA", EnvORTLib: "/lib/libonnxruntime.so", EnvCacheDir: "/c",
+		}, want: func(c *Config) {
+			c.ModelDir, c.Variant, c.Threads, c.InterOpThreads, c.BatchSize = "/m", "int8", 2, 1, 8
+			c.MaxPixels, c.MaxImageBytes, c.MaxTextBytes, c.ApplyEXIF = 1000, 2<<20, 4<<10, true
+			c.Provider, c.ORTLib, c.CacheDir = "cuda", "/lib/libonnxruntime.so", "/c"
+		}},
+		{name: "blank values keep defaults", env: map[string]string{EnvVariant: "  ", EnvBatchSize: ""}, want: func(c *Config) {}},
+		{name: "bad values each named", env: map[string]string{
+			EnvVariant: "bf16", EnvThreads: "two", EnvBatchSize: "0", EnvMaxPixels: "-5", EnvApplyEXIF: "maybe", EnvProvider: "tpu",
+		}, wantErr: []string{EnvVariant + `="bf16"`, EnvThreads + `="two"`, EnvBatchSize + "=0", EnvMaxPixels + `="-5"`, EnvApplyEXIF, EnvProvider + `="tpu"`}},
+		{name: "overflowing size", env: map[string]string{EnvMaxImageBytes: "99999999999GiB"}, wantErr: []string{EnvMaxImageBytes, "too large"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := FromLookup(lookupOf(tt.env))
+			if tt.wantErr != nil {
+				require.Error(t, err)
+				for _, s := range tt.wantErr {
+					assert.Contains(t, err.Error(), s)
+				}
+				return
+			}
+			require.NoError(t, err)
+			want := Default()
+			tt.want(&want)
+			assert.Equal(t, want, got)
+		})
+	}
+}
+
+func TestIntraOpThreads(t *testing.T) {
+	c := Default()
+	assert.Greater(t, c.IntraOpThreads(), 0)
+	c.Threads = 3
+	assert.Equal(t, 3, c.IntraOpThreads())
+}
