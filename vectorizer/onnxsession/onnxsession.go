@@ -1,0 +1,225 @@
+// Package onnxsession opens ONNX Runtime sessions for mclip's towers: it
+// checks a graph against the inputs and outputs a tower expects, applies the
+// thread and execution-provider settings, and runs the graph.
+package onnxsession
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/mclip-go/mclip/vectorizer/ortlib"
+)
+
+// Options are the runtime settings of a session.
+type Options struct {
+	// IntraOpThreads is the number of threads one model call uses; 0 lets
+	// ONNX Runtime choose (one per core).
+	IntraOpThreads int
+	// InterOpThreads is the number of threads for parallel graph branches;
+	// 0 lets ONNX Runtime choose.
+	InterOpThreads int
+	// Provider is "cpu" (default) or "cuda".
+	Provider string
+	// ORTLib is the ONNX Runtime library path; empty uses ortlib's search.
+	ORTLib string
+}
+
+// Want describes one input or output a tower needs.
+type Want struct {
+	// Names are the accepted names; the first one present is used.
+	Names []string
+	// Type is the element type the tower feeds or reads.
+	Type ort.TensorElementDataType
+	// Rank is the number of dimensions.
+	Rank int
+	// Optional inputs may be absent from the graph.
+	Optional bool
+}
+
+// Session is an open ONNX graph. It is safe for concurrent use.
+type Session struct {
+	path    string
+	inputs  []string // resolved names, in Want order; "" for absent optional ones
+	outputs []string
+	sess    *ort.DynamicAdvancedSession
+	present []bool
+}
+
+// Open loads the graph at path after checking it against inputs and outputs.
+// A graph that does not fit is refused with a message naming the input or
+// output that is wrong.
+func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
+	if err := ortlib.Init(opts.ORTLib); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("onnx graph: %w", err)
+	}
+	gotIn, gotOut, err := ort.GetInputOutputInfo(path)
+	if err != nil {
+		return nil, fmt.Errorf("read onnx graph %s: %w", path, err)
+	}
+	inNames, present, err := match(path, "input", inputs, gotIn, true)
+	if err != nil {
+		return nil, err
+	}
+	outNames, _, err := match(path, "output", outputs, gotOut, false)
+	if err != nil {
+		return nil, err
+	}
+	so, err := newSessionOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer so.Destroy()
+	var feed []string
+	for i, n := range inNames {
+		if present[i] {
+			feed = append(feed, n)
+		}
+	}
+	sess, err := ort.NewDynamicAdvancedSession(path, feed, outNames, so)
+	if err != nil {
+		return nil, fmt.Errorf("open onnx graph %s: %w", path, err)
+	}
+	return &Session{path: path, inputs: inNames, outputs: outNames, sess: sess, present: present}, nil
+}
+
+// Has reports whether the graph has the i-th wanted input.
+func (s *Session) Has(i int) bool { return s.present[i] }
+
+// Path returns the graph's file path.
+func (s *Session) Path() string { return s.path }
+
+// Run feeds inputs (one per present wanted input, in Want order) and fills
+// outputs (one per wanted output; nil entries are allocated by ONNX Runtime
+// and must be destroyed by the caller).
+func (s *Session) Run(inputs, outputs []ort.Value) error {
+	if err := s.sess.Run(inputs, outputs); err != nil {
+		return fmt.Errorf("run %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Close releases the session.
+func (s *Session) Close() error {
+	if s == nil || s.sess == nil {
+		return nil
+	}
+	err := s.sess.Destroy()
+	s.sess = nil
+	return err
+}
+
+func match(path, kind string, wants []Want, got []ort.InputOutputInfo, exhaustive bool) ([]string, []bool, error) {
+	byName := make(map[string]ort.InputOutputInfo, len(got))
+	for _, g := range got {
+		byName[g.Name] = g
+	}
+	names := make([]string, len(wants))
+	present := make([]bool, len(wants))
+	used := map[string]bool{}
+	var errs []error
+	for i, w := range wants {
+		for _, n := range w.Names {
+			g, ok := byName[n]
+			if !ok {
+				continue
+			}
+			switch {
+			case g.OrtValueType != ort.ONNXTypeTensor:
+				errs = append(errs, fmt.Errorf("%s %q is a %s, want a tensor", kind, n, g.OrtValueType))
+			case g.DataType != w.Type:
+				errs = append(errs, fmt.Errorf("%s %q has element type %s, want %s", kind, n, g.DataType, w.Type))
+			case len(g.Dimensions) != w.Rank:
+				errs = append(errs, fmt.Errorf("%s %q has shape %s, want %d dimensions", kind, n, g.Dimensions, w.Rank))
+			}
+			names[i], present[i], used[n] = n, true, true
+			break
+		}
+		if !present[i] && !w.Optional {
+			errs = append(errs, fmt.Errorf("missing %s %s (graph has %s)", kind, strings.Join(quote(w.Names), " or "), listNames(got)))
+		}
+	}
+	if exhaustive {
+		for _, g := range got {
+			if !used[g.Name] {
+				errs = append(errs, fmt.Errorf("unexpected %s %q (%s %s): mclip cannot feed it", kind, g.Name, g.DataType, g.Dimensions))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, nil, fmt.Errorf("onnx graph %s does not fit the model contract: %w", path, errors.Join(errs...))
+	}
+	return names, present, nil
+}
+
+func quote(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+func listNames(got []ort.InputOutputInfo) string {
+	if len(got) == 0 {
+		return "none"
+	}
+	names := make([]string, len(got))
+	for i, g := range got {
+		names[i] = g.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func newSessionOptions(opts Options) (*ort.SessionOptions, error) {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("session options: %w", err)
+	}
+	fail := func(what string, err error) (*ort.SessionOptions, error) {
+		so.Destroy()
+		return nil, fmt.Errorf("session options: %s: %w", what, err)
+	}
+	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll); err != nil {
+		return fail("graph optimisation level", err)
+	}
+	if opts.IntraOpThreads > 0 {
+		if err := so.SetIntraOpNumThreads(opts.IntraOpThreads); err != nil {
+			return fail("intra-op threads", err)
+		}
+	}
+	if opts.InterOpThreads > 0 {
+		if err := so.SetInterOpNumThreads(opts.InterOpThreads); err != nil {
+			return fail("inter-op threads", err)
+		}
+	}
+	switch strings.ToLower(opts.Provider) {
+	case "", "cpu":
+	case "cuda":
+		cuda, err := ort.NewCUDAProviderOptions()
+		if err != nil {
+			so.Destroy()
+			return nil, providerError(err)
+		}
+		defer cuda.Destroy()
+		if err := so.AppendExecutionProviderCUDA(cuda); err != nil {
+			so.Destroy()
+			return nil, providerError(err)
+		}
+	default:
+		so.Destroy()
+		return nil, fmt.Errorf("unknown execution provider %q: want cpu or cuda", opts.Provider)
+	}
+	return so, nil
+}
+
+func providerError(err error) error {
+	return fmt.Errorf("execution provider cuda is not available in the ONNX Runtime at %s (the npm build mclip provisions is CPU-only; point %s at a GPU build of ONNX Runtime): %w",
+		ortlib.Path(), ortlib.EnvVar, err)
+}
