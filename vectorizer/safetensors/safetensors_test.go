@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
-	"strconv"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
