@@ -63,13 +63,10 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read onnx graph %s: %w", path, err)
 	}
-	inNames, present, err := match(path, "input", inputs, gotIn, true)
-	if err != nil {
-		return nil, err
-	}
-	outNames, _, err := match(path, "output", outputs, gotOut, false)
-	if err != nil {
-		return nil, err
+	inNames, present, inErrs := match("input", inputs, gotIn, true)
+	outNames, _, outErrs := match("output", outputs, gotOut, false)
+	if errs := append(inErrs, outErrs...); len(errs) > 0 {
+		return nil, fmt.Errorf("onnx graph %s does not fit the model contract: %w", path, errors.Join(errs...))
 	}
 	so, err := newSessionOptions(opts)
 	if err != nil {
@@ -115,7 +112,9 @@ func (s *Session) Close() error {
 	return err
 }
 
-func match(path, kind string, wants []Want, got []ort.InputOutputInfo, exhaustive bool) ([]string, []bool, error) {
+// match resolves each wanted input or output among the graph's, returning
+// every mismatch found.
+func match(kind string, wants []Want, got []ort.InputOutputInfo, exhaustive bool) ([]string, []bool, []error) {
 	byName := make(map[string]ort.InputOutputInfo, len(got))
 	for _, g := range got {
 		byName[g.Name] = g
@@ -152,10 +151,7 @@ func match(path, kind string, wants []Want, got []ort.InputOutputInfo, exhaustiv
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return nil, nil, fmt.Errorf("onnx graph %s does not fit the model contract: %w", path, errors.Join(errs...))
-	}
-	return names, present, nil
+	return names, present, errs
 }
 
 func quote(ss []string) []string {
