@@ -78,7 +78,9 @@ func TextGraphCandidates(v Variant) []string {
 	case VariantInt8:
 		return []string{TextONNXInt8AVX2, TextONNXInt8AVX512, TextONNXInt8VNNI, TextONNXInt8ARM64}
 	case VariantFP16:
-		return []string{TextONNXFP16}
+		// The text repository publishes no fp16 graph: a local model_fp16.onnx
+		// wins, else the fp32 graph (what the hub download provides).
+		return []string{TextONNXFP16, TextONNXFP32}
 	default:
 		return []string{TextONNXFP32}
 	}
@@ -142,7 +144,11 @@ func (d Dir) Missing(v Variant) []string {
 		}
 	}
 	if _, err := d.TextGraph(v); err != nil {
-		out = append(out, TextDir+"/"+TextGraphCandidates(v)[0])
+		g := TextGraphCandidates(v)[0]
+		if v == VariantFP16 {
+			g = TextONNXFP32 // what the hub download provides for fp16
+		}
+		out = append(out, TextDir+"/"+g)
 	}
 	for _, f := range VisionRequired {
 		if _, err := os.Stat(d.Vision(f)); err != nil {

@@ -1,0 +1,362 @@
+package modelstore
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// incompleteDir holds partial downloads, named by the hub's ETag so a
+// resumed download continues the same content only.
+const incompleteDir = ".incomplete"
+
+// pullLockName is the flock file that serializes pulls of one directory.
+const pullLockName = ".pull.lock"
+
+// PullResult says what a pull did.
+type PullResult struct {
+	Dir        Dir
+	Downloaded []string // MODEL_DIR-relative paths fetched
+	Kept       []string // already present and verified
+	Offline    bool     // the network was not used (offline or unreachable)
+	Commits    map[string]string
+}
+
+// ChangedError is a file whose upstream content differs from the lock.
+type ChangedError struct {
+	File         string
+	Repo         string
+	Revision     string
+	LockPath     string
+	Locked       LockEntry
+	RemoteSHA256 string
+	RemoteCommit string
+	Hint         string
+}
+
+func (e *ChangedError) Error() string {
+	return fmt.Sprintf("%s changed upstream: %s pins sha256 %s (commit %s) but %s@%s now serves sha256 %s (commit %s); run `%s` to accept the new file",
+		e.File, e.LockPath, e.Locked.SHA256, e.Locked.Commit, e.Repo, e.Revision, e.RemoteSHA256, e.RemoteCommit, e.Hint)
+}
+
+func (e *ChangedError) Unwrap() error { return ErrChanged }
+
+// Pull fetches the variant's files that are missing or differ, verifies
+// each against the hub's hash and the lock, and records new pins. Pulls of
+// one directory are serialized with a file lock. Offline, or with the hub
+// unreachable, a complete cache is used as is and an incomplete one is an
+// IncompleteError.
+func (s *Store) Pull(ctx context.Context) (PullResult, error) {
+	res, err := s.pull(ctx)
+	return res, s.redact(err)
+}
+
+func (s *Store) pull(ctx context.Context) (PullResult, error) {
+	res := PullResult{Dir: s.dir, Commits: map[string]string{}}
+	if s.local {
+		return res, fmt.Errorf("%s is set (%s): a local model directory is used as is; unset it to pull into the cache", EnvModelDir, s.dir.Root)
+	}
+	if err := os.MkdirAll(s.dir.Root, 0o755); err != nil {
+		return res, fmt.Errorf("model cache: %w", err)
+	}
+	unlock, err := lockPath(ctx, filepath.Join(s.dir.Root, pullLockName))
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
+	defer removeIfEmpty(filepath.Join(s.dir.Root, incompleteDir))
+
+	if s.opts.Offline {
+		return s.offline(res, nil)
+	}
+	hub, err := newHubClient(s.opts.Endpoint, s.opts.Token, s.opts.HTTPClient)
+	if err != nil {
+		return res, err
+	}
+	lock, err := ReadLock(s.lockPath)
+	if err != nil {
+		return res, err
+	}
+	prog := newProgress(s.logWriter())
+	for _, f := range s.manifest.Files {
+		meta, err := hub.head(ctx, f)
+		if err != nil {
+			if errors.Is(err, ErrNetwork) && ctx.Err() == nil {
+				return s.offline(res, err)
+			}
+			return res, err
+		}
+		res.Commits[f.Repo] = meta.Commit
+		kept, err := s.pullFile(ctx, hub, prog, lock, f, meta)
+		if err != nil {
+			return res, err
+		}
+		if kept {
+			res.Kept = append(res.Kept, f.Rel())
+		} else {
+			res.Downloaded = append(res.Downloaded, f.Rel())
+		}
+	}
+	return res, nil
+}
+
+// offline answers a pull that may not or cannot use the network.
+func (s *Store) offline(res PullResult, cause error) (PullResult, error) {
+	miss, err := s.incomplete()
+	if err != nil {
+		return res, err
+	}
+	if len(miss) > 0 {
+		return res, s.incompleteError(miss, cause)
+	}
+	res.Offline = true
+	res.Kept = s.manifest.Rels()
+	if cause != nil {
+		fmt.Fprintf(s.log, "hub unreachable (%v): using the complete cache %s as is\n", cause, s.dir.Root)
+	}
+	return res, nil
+}
+
+// pullFile brings one file up to date; kept reports it was already there.
+func (s *Store) pullFile(ctx context.Context, hub *hubClient, prog progress, lock *Lock, f File, meta remoteFile) (kept bool, err error) {
+	rel, dest := f.Rel(), s.path(f.Rel())
+	entry, pinned := lock.Entry(rel)
+	if pinned && entry.ETag != meta.ETag && !s.opts.Update {
+		return false, s.changed(ctx, hub, prog, f, meta, entry)
+	}
+	trustLock := pinned && entry.ETag == meta.ETag
+	if exists(dest) {
+		sum, gsum, err := hashFile(dest)
+		if err != nil {
+			return false, err
+		}
+		if (trustLock && sum == entry.SHA256) || (!trustLock && matchesRemote(meta, sum, gsum)) {
+			if !trustLock {
+				lock.Set(s.entry(f, meta, sum))
+				if err := WriteLock(s.lockPath, lock); err != nil {
+					return false, err
+				}
+			}
+			return true, nil
+		}
+		fmt.Fprintf(s.log, "%s: differs from the hub's (sha256 %s): fetching it again\n", rel, sum)
+	}
+	tmp, sum, err := s.download(ctx, hub, prog, f, meta)
+	if err != nil {
+		return false, err
+	}
+	if trustLock && sum != entry.SHA256 {
+		os.Remove(tmp)
+		return false, fmt.Errorf("%s: %w: the hub's file has sha256 %s, the lock pins %s", rel, ErrCorrupt, sum, entry.SHA256)
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		os.Remove(tmp)
+		return false, fmt.Errorf("%s: %w", rel, err)
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		os.Remove(tmp)
+		return false, fmt.Errorf("%s: %w", rel, err)
+	}
+	lock.Set(s.entry(f, meta, sum))
+	return false, WriteLock(s.lockPath, lock)
+}
+
+func (s *Store) entry(f File, meta remoteFile, sum string) LockEntry {
+	return LockEntry{Path: f.Rel(), Repo: f.Repo, Revision: f.Revision, Commit: meta.Commit,
+		Size: meta.Size, ETag: meta.ETag, SHA256: sum}
+}
+
+// changed builds the error for a file that differs from its pin. An LFS
+// file's ETag is its sha256; a regular file's is a git sha1, so it is
+// fetched (it is small) to name its sha256, and not kept.
+func (s *Store) changed(ctx context.Context, hub *hubClient, prog progress, f File, meta remoteFile, entry LockEntry) error {
+	e := &ChangedError{File: f.Rel(), Repo: f.Repo, Revision: f.Revision, LockPath: s.lockPath, Locked: entry,
+		RemoteSHA256: meta.ETag, RemoteCommit: meta.Commit, Hint: s.pullCommand(true)}
+	if !meta.LFS {
+		tmp, sum, err := s.download(ctx, hub, prog, f, meta)
+		if err != nil {
+			return fmt.Errorf("%s changed upstream (git sha1 %s), and fetching it failed: %w", f.Rel(), meta.ETag, err)
+		}
+		os.Remove(tmp)
+		e.RemoteSHA256 = sum
+	}
+	return e
+}
+
+func matchesRemote(meta remoteFile, sum, gitSum string) bool {
+	if meta.LFS {
+		return sum == meta.ETag
+	}
+	return gitSum == meta.ETag
+}
+
+// download fetches a file into CACHE/.../.incomplete/<etag>.incomplete,
+// resuming what an earlier attempt left, retrying a cut connection, and
+// verifies its size and hash. It returns the verified temporary file; on
+// any verification failure nothing is left behind.
+func (s *Store) download(ctx context.Context, hub *hubClient, prog progress, f File, meta remoteFile) (string, string, error) {
+	dir := filepath.Join(s.dir.Root, incompleteDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", fmt.Errorf("%s: %w", f.Rel(), err)
+	}
+	part := filepath.Join(dir, meta.ETag+".incomplete")
+	const attempts = 4
+	var err error
+	for i := range attempts {
+		if i > 0 {
+			fmt.Fprintf(s.log, "%s: %v; resuming (attempt %d of %d)\n", f.Rel(), err, i+1, attempts)
+			// A CDN location may be signed for a short while: ask again.
+			if fresh, herr := hub.head(ctx, f); herr == nil && fresh.ETag == meta.ETag {
+				meta.Location = fresh.Location
+			}
+		}
+		if err = s.fetchInto(ctx, hub, prog, f, meta, part); err == nil || !retryable(ctx, err) {
+			break
+		}
+	}
+	if err != nil {
+		return "", "", err
+	}
+	sum, gitSum, err := hashFile(part)
+	if err != nil {
+		os.Remove(part)
+		return "", "", err
+	}
+	if !matchesRemote(meta, sum, gitSum) {
+		os.Remove(part)
+		kind, got := "sha256", sum
+		if !meta.LFS {
+			kind, got = "git sha1", gitSum
+		}
+		return "", "", fmt.Errorf("%s: %w: %s declares %s %s, the download has %s; nothing was kept", f.Rel(), ErrCorrupt, f.Repo, kind, meta.ETag, got)
+	}
+	return part, sum, nil
+}
+
+func retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var he *HubError
+	if errors.As(err, &he) {
+		return he.Status >= 500
+	}
+	return errors.Is(err, ErrNetwork) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errRangeNotSatisfiable) || errors.Is(err, errShortBody)
+}
+
+var errShortBody = errors.New("connection closed before the end of the file")
+
+// fetchInto appends the missing bytes to part.
+func (s *Store) fetchInto(ctx context.Context, hub *hubClient, prog progress, f File, meta remoteFile, part string) (err error) {
+	out, err := os.OpenFile(part, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Rel(), err)
+	}
+	defer func() {
+		if cerr := out.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("%s: %w", f.Rel(), cerr)
+		}
+	}()
+	fi, err := out.Stat()
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Rel(), err)
+	}
+	offset := fi.Size()
+	if offset > meta.Size {
+		offset = 0
+	}
+	if offset == meta.Size && offset > 0 {
+		return nil // complete: the hash decides
+	}
+	resp, err := hub.get(ctx, f, meta.Location, offset)
+	if errors.Is(err, errRangeNotSatisfiable) {
+		if terr := out.Truncate(0); terr != nil {
+			return fmt.Errorf("%s: %w", f.Rel(), terr)
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusPartialContent && contentRangeStart(resp.Header.Get("Content-Range")) == offset:
+	case resp.StatusCode == http.StatusOK:
+		offset = 0 // the server ignored the range: start over
+	default:
+		return fmt.Errorf("%s: GET: unexpected %s (Content-Range %q) for a download from byte %d", f.Rel(), resp.Status, resp.Header.Get("Content-Range"), offset)
+	}
+	if err := out.Truncate(offset); err != nil {
+		return fmt.Errorf("%s: %w", f.Rel(), err)
+	}
+	if _, err := out.Seek(offset, io.SeekStart); err != nil {
+		return fmt.Errorf("%s: %w", f.Rel(), err)
+	}
+	prog.start(f.Rel(), meta.Size, offset)
+	want := meta.Size - offset
+	n, err := io.Copy(io.MultiWriter(out, progressWriter{prog}), io.LimitReader(resp.Body, want))
+	if err == nil && n < want {
+		err = errShortBody
+	}
+	prog.finish(err)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%s: after %d of %d bytes: %w", f.Rel(), offset+n, meta.Size, wrapRead(err))
+	}
+	return out.Sync()
+}
+
+// wrapRead marks a failed body read as a network error, so it is retried.
+func wrapRead(err error) error {
+	if errors.Is(err, errShortBody) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrNetwork, err)
+}
+
+// contentRangeStart parses "bytes START-END/TOTAL"; -1 when malformed.
+func contentRangeStart(h string) int64 {
+	rest, ok := strings.CutPrefix(h, "bytes ")
+	if !ok {
+		return -1
+	}
+	start, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return -1
+	}
+	n, err := strconv.ParseInt(start, 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// hashFile returns a file's sha256 and git blob sha1 in one read.
+func hashFile(p string) (sum, gitSum string, err error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", "", fmt.Errorf("hash: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", "", fmt.Errorf("hash: %w", err)
+	}
+	h, g := sha256.New(), sha1.New()
+	fmt.Fprintf(g, "blob %d\x00", fi.Size())
+	if _, err := io.Copy(io.MultiWriter(h, g), f); err != nil {
+		return "", "", fmt.Errorf("hash %s: %w", p, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), hex.EncodeToString(g.Sum(nil)), nil
+}

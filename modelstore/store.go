@@ -1,0 +1,499 @@
+package modelstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Environment variables read by OptionsFromEnv. MCLIP_MODEL_DIR,
+// MCLIP_CACHE_DIR and MCLIP_VARIANT are the ones package config documents;
+// the HF_* ones mean what they mean to huggingface_hub.
+const (
+	EnvModelDir  = "MCLIP_MODEL_DIR"
+	EnvCacheDir  = "MCLIP_CACHE_DIR"
+	EnvVariant   = "MCLIP_VARIANT"
+	EnvLockFile  = "MCLIP_MODELS_LOCK"
+	EnvEndpoint  = "HF_ENDPOINT"
+	EnvToken     = "HF_TOKEN"
+	envOldToken  = "HUGGING_FACE_HUB_TOKEN"
+	EnvOffline   = "HF_HUB_OFFLINE"
+	modelsSubdir = "models"
+)
+
+// Options configure a Store.
+type Options struct {
+	// ModelDir is a local directory in the contract layout (MCLIP_MODEL_DIR).
+	// When set it is used as is: no network, no cache.
+	ModelDir string
+	// CacheDir is the cache root; empty means DefaultCacheDir.
+	CacheDir string
+	// Variant: fp32, int8, fp16 or auto (empty means fp32).
+	Variant Variant
+	// Revisions of the two repositories; empty means "main".
+	Revisions Revisions
+	// Endpoint is the hub (HF_ENDPOINT); empty means DefaultEndpoint. Only
+	// https is accepted, or http on a loopback host.
+	Endpoint string
+	// Token is sent as "Authorization: Bearer" to the hub's host only
+	// (HF_TOKEN). It never appears in errors or logs.
+	Token string
+	// Offline forbids the network (HF_HUB_OFFLINE=1).
+	Offline bool
+	// LockFile overrides the lock file's path (see LockFileName).
+	LockFile string
+	// Update accepts files that changed upstream and rewrites their lock
+	// entries.
+	Update bool
+	// AllowPull lets Resolve pull a missing model.
+	AllowPull bool
+	// VerifyHashes makes Resolve hash every file against the lock instead of
+	// comparing sizes.
+	VerifyHashes bool
+	// Log receives progress (a bar when it is a terminal) and notes; nil
+	// discards them.
+	Log io.Writer
+	// HTTPClient is used for the hub; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// CPU picks the int8 graph; nil means DetectCPU.
+	CPU *CPU
+	// Manifest replaces the built-in file list (other repositories, tests);
+	// it is validated like the built-in one.
+	Manifest *Manifest
+}
+
+// OptionsFromEnv fills Options from MCLIP_MODEL_DIR, MCLIP_CACHE_DIR,
+// MCLIP_VARIANT, MCLIP_MODELS_LOCK, HF_ENDPOINT, HF_TOKEN (or the older
+// HUGGING_FACE_HUB_TOKEN) and HF_HUB_OFFLINE.
+func OptionsFromEnv() (Options, error) {
+	o := Options{
+		ModelDir: os.Getenv(EnvModelDir),
+		CacheDir: os.Getenv(EnvCacheDir),
+		LockFile: os.Getenv(EnvLockFile),
+		Endpoint: os.Getenv(EnvEndpoint),
+		Token:    strings.TrimSpace(os.Getenv(EnvToken)),
+		Offline:  isTrue(os.Getenv(EnvOffline)),
+	}
+	if o.Token == "" {
+		o.Token = strings.TrimSpace(os.Getenv(envOldToken))
+	}
+	v, err := ParseVariant(os.Getenv(EnvVariant))
+	if err != nil {
+		return o, fmt.Errorf("%s: %w", EnvVariant, err)
+	}
+	o.Variant = v
+	return o, nil
+}
+
+func isTrue(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+// DefaultCacheDir is MCLIP_CACHE_DIR, else $XDG_CACHE_HOME/mclip, else
+// ~/.cache/mclip.
+func DefaultCacheDir() (string, error) {
+	if d := os.Getenv(EnvCacheDir); d != "" {
+		return d, nil
+	}
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "mclip"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("model cache: no %s, XDG_CACHE_HOME or home directory: %w", EnvCacheDir, err)
+	}
+	return filepath.Join(home, ".cache", "mclip"), nil
+}
+
+// Store is the model files of one variant: in the cache (pulled from the
+// hub) or in a local MODEL_DIR.
+type Store struct {
+	opts     Options
+	manifest Manifest
+	reason   string
+	dir      Dir
+	local    bool
+	lockPath string
+	log      io.Writer
+}
+
+// Open resolves the variant and the directory; it touches neither the disk
+// nor the network.
+func Open(opts Options) (*Store, error) {
+	cpu := DetectCPU()
+	if opts.CPU != nil {
+		cpu = *opts.CPU
+	}
+	v, err := checkVariant(opts.Variant)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{opts: opts, log: redactWriter{w: opts.Log, token: opts.Token}}
+	if opts.Log == nil {
+		s.log = io.Discard
+	}
+	_, s.reason = ResolveVariant(v, cpu)
+	if opts.Manifest != nil {
+		if err := opts.Manifest.Validate(); err != nil {
+			return nil, err
+		}
+		s.manifest = *opts.Manifest
+	} else if s.manifest, err = ManifestFor(v, cpu, opts.Revisions); err != nil {
+		return nil, err
+	}
+	switch {
+	case opts.ModelDir != "":
+		abs, err := filepath.Abs(opts.ModelDir)
+		if err != nil {
+			return nil, fmt.Errorf("model directory: %w", err)
+		}
+		s.dir, s.local = Dir{Root: abs}, true
+	default:
+		root := opts.CacheDir
+		if root == "" {
+			if root, err = DefaultCacheDir(); err != nil {
+				return nil, err
+			}
+		}
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			return nil, fmt.Errorf("model cache: %w", err)
+		}
+		s.dir = Dir{Root: filepath.Join(abs, modelsSubdir, s.manifest.key())}
+	}
+	s.lockPath = opts.LockFile
+	if s.lockPath == "" {
+		s.lockPath = filepath.Join(s.dir.Root, LockFileName)
+	}
+	return s, nil
+}
+
+// key names the cache directory of a manifest's revisions: "main" for the
+// defaults, else the revisions with unsafe characters replaced.
+func (m Manifest) key() string {
+	revs := map[string]bool{}
+	var order []string
+	for _, f := range m.Files {
+		if !revs[f.Revision] {
+			revs[f.Revision] = true
+			order = append(order, f.Revision)
+		}
+	}
+	k := strings.Join(order, "_")
+	if k == "" {
+		k = DefaultRevision
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '.' || r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' {
+			return r
+		}
+		return '-'
+	}, k)
+}
+
+// Dir is the model directory, usable as MODEL_DIR once complete.
+func (s *Store) Dir() Dir { return s.dir }
+
+// Local reports whether the directory is a user's MODEL_DIR (no network).
+func (s *Store) Local() bool { return s.local }
+
+// Manifest is the variant's file list.
+func (s *Store) Manifest() Manifest { return s.manifest }
+
+// Variant is the resolved variant and why it was chosen.
+func (s *Store) Variant() (Variant, string) { return s.manifest.Variant, s.reason }
+
+// LockPath is the lock file's path.
+func (s *Store) LockPath() string { return s.lockPath }
+
+func (s *Store) path(rel string) string { return filepath.Join(s.dir.Root, filepath.FromSlash(rel)) }
+
+// State of one file on disk against the lock.
+type State string
+
+const (
+	StateOK       State = "ok"       // present; size (Status) or sha256 (Verify) matches the lock
+	StateMissing  State = "missing"  // not on disk
+	StateUnpinned State = "unpinned" // on disk, not in the lock
+	StateModified State = "modified" // differs from the lock
+)
+
+// FileStatus is one manifest file's state.
+type FileStatus struct {
+	File
+	State  State
+	Size   int64  // on disk, or in the lock when missing
+	SHA256 string // computed by Verify
+	Locked LockEntry
+	Pinned bool
+}
+
+// Status compares the files with the lock by presence and size, without
+// hashing.
+func (s *Store) Status() ([]FileStatus, error) {
+	lock, err := ReadLock(s.lockPath)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FileStatus, 0, len(s.manifest.Files))
+	for _, f := range s.manifest.Files {
+		st := FileStatus{File: f}
+		st.Locked, st.Pinned = lock.Entry(f.Rel())
+		fi, err := os.Stat(s.path(f.Rel()))
+		switch {
+		case err != nil || !fi.Mode().IsRegular():
+			st.State, st.Size = StateMissing, st.Locked.Size
+		case !st.Pinned:
+			st.State, st.Size = StateUnpinned, fi.Size()
+		case fi.Size() != st.Locked.Size:
+			st.State, st.Size = StateModified, fi.Size()
+		default:
+			st.State, st.Size = StateOK, fi.Size()
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// Verify hashes every file and compares it with the lock. The error lists
+// every file that is missing, unpinned or modified.
+func (s *Store) Verify(ctx context.Context) ([]FileStatus, error) {
+	sts, err := s.Status()
+	if err != nil {
+		return nil, s.redact(err)
+	}
+	var bad []string
+	for i := range sts {
+		st := &sts[i]
+		if err := ctx.Err(); err != nil {
+			return sts, err
+		}
+		if st.State == StateMissing {
+			bad = append(bad, st.Rel()+": missing")
+			continue
+		}
+		sum, _, err := hashFile(s.path(st.Rel()))
+		if err != nil {
+			return sts, s.redact(err)
+		}
+		st.SHA256 = sum
+		switch {
+		case !st.Pinned:
+			st.State = StateUnpinned
+			bad = append(bad, fmt.Sprintf("%s: not in the lock file %s (sha256 %s)", st.Rel(), s.lockPath, sum))
+		case sum != st.Locked.SHA256:
+			st.State = StateModified
+			bad = append(bad, fmt.Sprintf("%s: sha256 %s, the lock pins %s", st.Rel(), sum, st.Locked.SHA256))
+		default:
+			st.State = StateOK
+		}
+	}
+	if len(bad) > 0 {
+		return sts, &VerifyError{Dir: s.dir.Root, Problems: bad, Hint: s.pullCommand(true)}
+	}
+	return sts, nil
+}
+
+// ErrVerify marks a failed verification, ErrIncomplete a model directory
+// that lacks files, ErrChanged an upstream file that differs from the lock,
+// ErrCorrupt a download whose hash differs from the hub's.
+var (
+	ErrVerify     = errors.New("model files do not match the lock")
+	ErrIncomplete = errors.New("model files missing")
+	ErrChanged    = errors.New("model file changed upstream")
+	ErrCorrupt    = errors.New("download corrupt")
+)
+
+// VerifyError lists the files that failed verification.
+type VerifyError struct {
+	Dir      string
+	Problems []string
+	Hint     string
+}
+
+func (e *VerifyError) Error() string {
+	return fmt.Sprintf("%s: %s:\n  %s\nrun `%s` to fetch them again", e.Dir, ErrVerify,
+		strings.Join(e.Problems, "\n  "), e.Hint)
+}
+
+func (e *VerifyError) Unwrap() error { return ErrVerify }
+
+// IncompleteError names the missing files and the command that fetches them.
+type IncompleteError struct {
+	Dir     string
+	Variant Variant
+	Missing []string
+	Why     string // offline, unreachable hub, local MODEL_DIR
+	Hint    string
+	Cause   error
+}
+
+func (e *IncompleteError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s lacks the %s model files %s", e.Dir, e.Variant, strings.Join(e.Missing, ", "))
+	if e.Why != "" {
+		fmt.Fprintf(&b, " (%s)", e.Why)
+	}
+	if e.Cause != nil {
+		fmt.Fprintf(&b, ": %v", e.Cause)
+	}
+	if e.Hint != "" {
+		fmt.Fprintf(&b, "; %s", e.Hint)
+	}
+	return b.String()
+}
+
+func (e *IncompleteError) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{ErrIncomplete, e.Cause}
+	}
+	return []error{ErrIncomplete}
+}
+
+// pullCommand is the command line that fetches this store's files.
+func (s *Store) pullCommand(force bool) string {
+	cmd := "mclip models pull --variant " + string(s.manifest.Variant)
+	if s.opts.CacheDir != "" {
+		cmd += " --cache-dir " + s.opts.CacheDir
+	}
+	if force {
+		cmd += " --update"
+	}
+	return cmd
+}
+
+// incomplete returns the manifest files absent from disk, or present with a
+// size other than the lock's.
+func (s *Store) incomplete() ([]string, error) {
+	sts, err := s.Status()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, st := range sts {
+		if st.State == StateMissing || st.State == StateModified || (st.State == StateUnpinned && !s.local) {
+			out = append(out, st.Rel())
+		}
+	}
+	return out, nil
+}
+
+// Resolve returns the model directory start-up code should load: the local
+// MODEL_DIR when one is set (checked with Dir.Missing, no network), else the
+// cache, checked against its lock (sizes, or sha256 with VerifyHashes), and
+// pulled first when files are missing and AllowPull is set and the network
+// allowed.
+func Resolve(ctx context.Context, opts Options) (Dir, error) {
+	s, err := Open(opts)
+	if err != nil {
+		return Dir{}, err
+	}
+	return s.Resolve(ctx)
+}
+
+// Resolve is the package-level Resolve for an open store.
+func (s *Store) Resolve(ctx context.Context) (Dir, error) {
+	if s.local {
+		if miss := s.dir.Missing(s.manifest.Variant); len(miss) > 0 {
+			return Dir{}, &IncompleteError{Dir: s.dir.Root, Variant: s.manifest.Variant, Missing: miss,
+				Why:  EnvModelDir + " is used as is, without network",
+				Hint: "complete it, or unset " + EnvModelDir + " to use the cache (`mclip models pull`)"}
+		}
+		return s.dir, nil
+	}
+	miss, err := s.incomplete()
+	if err != nil {
+		return Dir{}, s.redact(err)
+	}
+	if len(miss) > 0 {
+		if !s.opts.AllowPull || s.opts.Offline {
+			return Dir{}, s.redact(s.incompleteError(miss, nil))
+		}
+		if _, err := s.Pull(ctx); err != nil {
+			return Dir{}, err
+		}
+	}
+	if s.opts.VerifyHashes {
+		if _, err := s.Verify(ctx); err != nil {
+			return Dir{}, err
+		}
+	}
+	return s.dir, nil
+}
+
+func (s *Store) incompleteError(miss []string, cause error) error {
+	e := &IncompleteError{Dir: s.dir.Root, Variant: s.manifest.Variant, Missing: miss, Cause: cause,
+		Hint: "fetch them with `" + s.pullCommand(false) + "`"}
+	switch {
+	case s.opts.Offline:
+		e.Why = EnvOffline + " is set"
+		e.Hint = "unset " + EnvOffline + " and fetch them with `" + s.pullCommand(false) + "`"
+	case cause != nil:
+		e.Why = "the hub is unreachable"
+	}
+	return e
+}
+
+// redact removes the token from an error's text, keeping it unwrappable.
+func (s *Store) redact(err error) error {
+	if err == nil || s.opts.Token == "" || !strings.Contains(err.Error(), s.opts.Token) {
+		return err
+	}
+	return redactedError{msg: strings.ReplaceAll(err.Error(), s.opts.Token, "[HF_TOKEN]"), err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
+
+// redactWriter removes the token from log lines.
+type redactWriter struct {
+	w     io.Writer
+	token string
+}
+
+func (r redactWriter) Write(b []byte) (int, error) {
+	if r.token == "" || !strings.Contains(string(b), r.token) {
+		return r.w.Write(b)
+	}
+	if _, err := io.WriteString(r.w, strings.ReplaceAll(string(b), r.token, "[HF_TOKEN]")); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// logWriter is the writer progress bars draw on: the terminal itself when
+// Log is one (so the bar is detected), else the redacting writer.
+func (s *Store) logWriter() io.Writer {
+	if f, ok := s.opts.Log.(*os.File); ok {
+		return f // progress lines carry file names and sizes only
+	}
+	return s.log
+}
+
+func exists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+func removeIfEmpty(dir string) {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) == 0 {
+		_ = os.Remove(dir)
+	} else if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+}
