@@ -73,17 +73,16 @@ func initialise(explicit string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ort.SetSharedLibraryPath(path)
-	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
-		v := ort.GetVersion()
-		if v != "" && !AtLeast(v, MinVersion) {
-			return path, fmt.Errorf("onnx runtime at %s is version %s, older than the required %s: %s", path, v, MinVersion, FixHint)
-		}
+	v, err := probeVersion(path)
+	if err != nil {
 		return path, fmt.Errorf("load onnx runtime from %s: %w; %s", path, err, FixHint)
 	}
-	if v := ort.GetVersion(); !AtLeast(v, MinVersion) {
-		_ = ort.DestroyEnvironment()
+	if !AtLeast(v, MinVersion) {
 		return path, fmt.Errorf("onnx runtime at %s is version %s, older than the required %s: %s", path, v, MinVersion, FixHint)
+	}
+	ort.SetSharedLibraryPath(path)
+	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+		return path, fmt.Errorf("initialise onnx runtime %s from %s: %w; %s", v, path, err, FixHint)
 	}
 	return path, nil
 }

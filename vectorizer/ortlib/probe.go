@@ -1,0 +1,61 @@
+package ortlib
+
+/*
+#cgo LDFLAGS: -ldl
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	const void *(*GetApi)(unsigned int);
+	const char *(*GetVersionString)(void);
+} mclip_ort_api_base;
+typedef const mclip_ort_api_base *(*mclip_get_api_base)(void);
+
+static void mclip_copy(char *dst, size_t n, const char *src) {
+	strncpy(dst, src ? src : "", n - 1);
+	dst[n - 1] = 0;
+}
+
+// mclip_ort_version opens the library and copies its version string. The
+// handle stays open: onnxruntime_go opens the same library next, and ONNX
+// Runtime does not like being unloaded.
+static int mclip_ort_version(const char *path, char *buf, size_t n) {
+	void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
+	if (!h) {
+		mclip_copy(buf, n, dlerror());
+		return 1;
+	}
+	mclip_get_api_base get = (mclip_get_api_base)dlsym(h, "OrtGetApiBase");
+	if (!get) {
+		mclip_copy(buf, n, "no OrtGetApiBase symbol: not an ONNX Runtime library");
+		return 2;
+	}
+	const mclip_ort_api_base *base = get();
+	if (!base || !base->GetVersionString) {
+		mclip_copy(buf, n, "OrtGetApiBase returned nothing");
+		return 3;
+	}
+	mclip_copy(buf, n, base->GetVersionString());
+	return 0;
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"unsafe"
+)
+
+// probeVersion loads the library at path and returns its version string,
+// without initialising anything. A file that is not ONNX Runtime is an error.
+func probeVersion(path string) (string, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	buf := (*C.char)(C.malloc(512))
+	defer C.free(unsafe.Pointer(buf))
+	if rc := C.mclip_ort_version(cpath, buf, 512); rc != 0 {
+		return "", errors.New(C.GoString(buf))
+	}
+	return C.GoString(buf), nil
+}
