@@ -1,0 +1,327 @@
+"""Generates the imagedecode/clipprep test images and their Pillow goldens.
+
+Run through regen.sh with Debian's /usr/bin/python3 (Pillow 9.x on Debian's
+libjpeg-turbo and libwebp, numpy). Writes:
+
+  images/<name>          the test images, every format the decoder supports
+  golden/<name>.png      Pillow's decoded RGB, for lossy formats (compared
+                         with a tolerance)
+  golden/<name>.crop.png Pillow's 224x224 crop, for lossy formats
+  golden.json            per image: Pillow's decode, crop and tensor sha256
+
+The decode golden is Image.open(f).convert("RGB") except where mclip does
+the intended thing instead of Pillow 9 (16-bit grayscale: high byte instead
+of clipping to white). The preprocessing golden reimplements transformers
+4.x CLIPImageProcessor (convert_rgb, resize with get_resize_output_image_size
+(shortest_edge, default_to_square=False) and PIL bicubic, center_crop,
+rescale in float64 then float32, normalize in float32, HWC->CHW) on
+explicit (height, width), so that images 1 or 3 pixels high are not
+mistaken for channels-first as transformers would.
+"""
+import hashlib
+import io
+import json
+import os
+import struct
+import sys
+import time
+import zlib
+
+import numpy as np
+from PIL import Image, ImageOps
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONFIG = os.path.join(HERE, "..", "..", "clipprep", "testdata", "preprocessor_config.json")
+
+
+def photo(w, h, seed):
+    """A deterministic photo-like image: smooth colour fields, discs, grain."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    img = np.zeros((h, w, 3))
+    img[..., 0] = 128 + 100 * np.sin(x / (w / 3 + 1) + seed)
+    img[..., 1] = 128 + 100 * np.cos(y / (h / 4 + 1))
+    img[..., 2] = 255 * (x + y) / (w + h)
+    for _ in range(12):
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        r = rng.uniform(2, max(3, min(w, h) / 3))
+        col = rng.uniform(0, 255, 3)
+        m = (x - cx) ** 2 + (y - cy) ** 2 < r * r
+        img[m] = img[m] * 0.3 + col * 0.7
+    img += rng.normal(0, 6, img.shape)
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def gradient(w, h):
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.stack([x * 255 // max(w - 1, 1), y * 255 // max(h - 1, 1), (x + y) * 255 // max(w + h - 2, 1)], -1)
+    return img.astype(np.uint8)
+
+
+def noise(w, h, seed, c=3, hi=256):
+    return np.random.default_rng(seed).integers(0, hi, (h, w, c)).astype(np.uint16 if hi > 256 else np.uint8)
+
+
+# --- a PNG writer for the colour types and bit depths Pillow cannot write ---
+
+ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+
+
+def png_chunk(t, data):
+    return struct.pack(">I", len(data)) + t + data + struct.pack(">I", zlib.crc32(t + data) & 0xFFFFFFFF)
+
+
+def write_png(path, samples, ctype, depth, interlace=False, palette=None, trns=None):
+    h, w = samples.shape[:2]
+
+    def rows(a):
+        out = []
+        for row in a:
+            flat = row.reshape(-1)
+            if depth == 16:
+                b = flat.astype(">u2").tobytes()
+            elif depth == 8:
+                b = flat.astype(np.uint8).tobytes()
+            else:
+                bits = np.unpackbits(flat.astype(np.uint8)[:, None], axis=1)[:, 8 - depth:].reshape(-1)
+                b = np.packbits(bits).tobytes()
+            # Filter type 0; the files Pillow writes cover adaptive filters.
+            out.append(b"\x00" + b)
+        return b"".join(out)
+
+    if interlace:
+        raw = b""
+        for x0, y0, dx, dy in ADAM7:
+            sub = samples[y0::dy, x0::dx]
+            if sub.shape[0] and sub.shape[1]:
+                raw += rows(sub)
+    else:
+        raw = rows(samples)
+    data = b"\x89PNG\r\n\x1a\n"
+    data += png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, 1 if interlace else 0))
+    if palette is not None:
+        data += png_chunk(b"PLTE", bytes(np.asarray(palette, np.uint8).reshape(-1)))
+    if trns is not None:
+        data += png_chunk(b"tRNS", trns)
+    data += png_chunk(b"IDAT", zlib.compress(raw, 9))
+    data += png_chunk(b"IEND", b"")
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+# --- the images ---
+
+def build(imgdir):
+    """Writes every test image; returns {name: expected decode override}."""
+    override = {}
+    P = photo(320, 240, 1)
+    small = photo(64, 48, 2)
+    odd = photo(333, 517, 3)
+
+    def save(name, im, **kw):
+        im.save(os.path.join(imgdir, name), **kw)
+
+    rgb = Image.fromarray(P)
+    rgba = np.dstack([P, gradient(320, 240)[..., :1]])
+    # PNG by Pillow (adaptive filters)
+    save("png_rgb8.png", rgb)
+    save("png_rgba8.png", Image.fromarray(rgba, "RGBA"))
+    save("png_l8.png", rgb.convert("L"))
+    save("png_la8.png", rgb.convert("LA"))
+    save("png_p8.png", rgb.quantize(200))
+    save("png_1bit.png", rgb.convert("1"))
+    save("png_1x1.png", Image.fromarray(photo(1, 1, 4)))
+    save("png_1x4000.png", Image.fromarray(photo(1, 4000, 5)))
+    save("png_4000x1.png", Image.fromarray(photo(4000, 1, 6)))
+    save("png_225x224.png", Image.fromarray(photo(225, 224, 7)))
+    save("png_32x32_upscale.png", Image.fromarray(photo(32, 32, 8)))
+    save("png_333x517.png", Image.fromarray(odd))
+    save("png_50x3.png", Image.fromarray(photo(50, 3, 9)))
+    save("png_noise_97x131.png", Image.fromarray(noise(97, 131, 10)))
+    save("png_gradient_256x100.png", Image.fromarray(gradient(256, 100)))
+    # PNG by hand: every colour type, bit depth, interlacing, transparency
+    n = noise(37, 29, 11)
+    n16 = noise(37, 29, 12, hi=65536)
+    for depth in (1, 2, 4, 8, 16):
+        g = noise(37, 29, 13 + depth, c=1, hi=1 << depth)
+        write_png(os.path.join(imgdir, "png_gray%d.png" % depth), g, 0, depth)
+        write_png(os.path.join(imgdir, "png_gray%d_interlaced.png" % depth), g, 0, depth, interlace=True)
+        if depth == 16:
+            override["png_gray16.png"] = np.repeat((g >> 8).astype(np.uint8), 3, axis=2)
+            override["png_gray16_interlaced.png"] = override["png_gray16.png"]
+    write_png(os.path.join(imgdir, "png_gray8_trns.png"), noise(37, 29, 20, c=1), 0, 8, trns=struct.pack(">H", 7))
+    write_png(os.path.join(imgdir, "png_rgb16.png"), n16, 2, 16)
+    write_png(os.path.join(imgdir, "png_rgb16_interlaced.png"), n16, 2, 16, interlace=True)
+    write_png(os.path.join(imgdir, "png_rgb8_interlaced.png"), small, 2, 8, interlace=True)
+    write_png(os.path.join(imgdir, "png_rgb8_trns.png"), n, 2, 8, trns=struct.pack(">HHH", *[int(v) for v in n[0, 0]]))
+    write_png(os.path.join(imgdir, "png_ga8.png"), noise(37, 29, 21, c=2), 4, 8)
+    write_png(os.path.join(imgdir, "png_ga16.png"), noise(37, 29, 22, c=2, hi=65536), 4, 16, interlace=True)
+    write_png(os.path.join(imgdir, "png_rgba16.png"), noise(37, 29, 23, c=4, hi=65536), 6, 16)
+    write_png(os.path.join(imgdir, "png_rgba8_interlaced.png"), noise(37, 29, 24, c=4), 6, 8, interlace=True)
+    for depth in (1, 2, 4, 8):
+        k = 1 << depth
+        pal = np.random.default_rng(30 + depth).integers(0, 256, (k, 3))
+        idx = noise(37, 29, 31 + depth, c=1, hi=k)
+        trns = bytes(np.random.default_rng(40 + depth).integers(0, 256, k // 2 + 1).astype(np.uint8))
+        write_png(os.path.join(imgdir, "png_pal%d_trns.png" % depth), idx, 3, depth, palette=pal, trns=trns,
+                  interlace=depth == 4)
+    # JPEG
+    for sub, name in ((2, "420"), (1, "422"), (0, "444")):
+        save("jpeg_%s.jpg" % name, rgb, quality=90, subsampling=sub)
+    save("jpeg_420_progressive.jpg", rgb, quality=90, subsampling=2, progressive=True)
+    save("jpeg_444_progressive.jpg", rgb, quality=75, subsampling=0, progressive=True)
+    save("jpeg_gray.jpg", rgb.convert("L"), quality=90)
+    save("jpeg_cmyk.jpg", rgb.convert("CMYK"), quality=90)
+    save("jpeg_333x517_420.jpg", Image.fromarray(odd), quality=85, subsampling=2)
+    save("jpeg_333x517_422.jpg", Image.fromarray(odd), quality=85, subsampling=1)
+    save("jpeg_1x1.jpg", Image.fromarray(photo(1, 1, 4)), quality=90)
+    save("jpeg_1x4000.jpg", Image.fromarray(photo(1, 4000, 5)), quality=90, progressive=True)
+    save("jpeg_225x224.jpg", Image.fromarray(photo(225, 224, 7)), quality=90)
+    save("jpeg_32x32_upscale.jpg", Image.fromarray(photo(32, 32, 8)), quality=90)
+    for o in range(2, 9):
+        ex = Image.Exif()
+        ex[0x0112] = o
+        save("jpeg_exif%d.jpg" % o, Image.fromarray(small), quality=90, exif=ex.tobytes())
+    # GIF (first frame)
+    save("gif_photo.gif", rgb.quantize(128))
+    q = Image.fromarray(small).quantize(64)
+    save("gif_transparent.gif", q, transparency=5)
+    save("gif_gray.gif", rgb.convert("L"))
+    frames = [Image.fromarray(photo(40, 30, s)).quantize(32) for s in (50, 51)]
+    frames[0].save(os.path.join(imgdir, "gif_animated.gif"), save_all=True, append_images=frames[1:])
+    # WebP
+    save("webp_lossy.webp", rgb, quality=80)
+    save("webp_lossy_alpha.webp", Image.fromarray(rgba, "RGBA"), quality=80)
+    save("webp_lossless.webp", rgb, lossless=True)
+    save("webp_lossless_alpha.webp", Image.fromarray(rgba, "RGBA"), lossless=True, exact=True)
+    save("webp_333x517.webp", Image.fromarray(odd), quality=70)
+    # BMP
+    save("bmp_rgb.bmp", rgb)
+    save("bmp_rgba.bmp", Image.fromarray(rgba, "RGBA"))
+    save("bmp_p8.bmp", rgb.quantize(100))
+    save("bmp_l.bmp", rgb.convert("L"))
+    save("bmp_1bit.bmp", rgb.convert("1"))
+    save("bmp_333x517.bmp", Image.fromarray(odd))
+    # TIFF
+    save("tiff_rgb.tif", rgb)
+    save("tiff_rgb_lzw.tif", rgb, compression="tiff_lzw")
+    save("tiff_rgb_deflate.tif", rgb, compression="tiff_adobe_deflate")
+    save("tiff_rgb_packbits.tif", rgb, compression="packbits")
+    save("tiff_rgba.tif", Image.fromarray(rgba, "RGBA"))
+    save("tiff_l.tif", rgb.convert("L"))
+    save("tiff_p.tif", rgb.quantize(64))
+    save("tiff_1bit.tif", rgb.convert("1"))
+    g16 = noise(37, 29, 60, c=1, hi=65536)[..., 0]
+    save("tiff_gray16.tif", Image.fromarray(g16.astype(np.uint16), "I;16"))
+    override["tiff_gray16.tif"] = np.repeat((g16 >> 8).astype(np.uint8)[..., None], 3, axis=2)
+    return override
+
+
+LOSSY = ("jpeg_", "webp_lossy", "webp_333x517")
+
+
+def is_lossy(name):
+    return name.startswith(LOSSY)
+
+
+# --- transformers 4.x CLIPImageProcessor, on explicit (height, width) ---
+
+def load_config():
+    with open(CONFIG) as f:
+        c = json.load(f)
+    size = c["size"]["shortest_edge"] if isinstance(c["size"], dict) else c["size"]
+    crop = c["crop_size"]
+    ch, cw = (crop["height"], crop["width"]) if isinstance(crop, dict) else (crop, crop)
+    return size, ch, cw, c["image_mean"], c["image_std"]
+
+
+def output_size(h, w, size):
+    # get_resize_output_image_size(default_to_square=False)
+    short, long = (w, h) if w <= h else (h, w)
+    new_short, new_long = size, int(size * long / short)
+    return (new_long, new_short) if w <= h else (new_short, new_long)  # (height, width)
+
+
+def preprocess(im, cfg):
+    size, ch, cw, mean, std = cfg
+    nh, nw = output_size(im.height, im.width, size)
+    if (nw, nh) != im.size:
+        im = im.resize((nw, nh), resample=Image.BICUBIC, reducing_gap=None)
+    a = np.asarray(im)
+    top, left = (nh - ch) // 2, (nw - cw) // 2
+    assert top >= 0 and left >= 0, "crop larger than resized image"
+    crop = np.ascontiguousarray(a[top:top + ch, left:left + cw])
+    x = (crop.astype(np.float64) * (1 / 255)).astype(np.float32)
+    x = (x - np.array(mean, dtype=np.float32)) / np.array(std, dtype=np.float32)
+    tensor = np.ascontiguousarray(x.transpose(2, 0, 1)).astype("<f4")
+    return crop, tensor
+
+
+def sha(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+def regen():
+    imgdir = os.path.join(HERE, "images")
+    gdir = os.path.join(HERE, "golden")
+    for d in (imgdir, gdir):
+        os.makedirs(d, exist_ok=True)
+        for f in os.listdir(d):
+            os.remove(os.path.join(d, f))
+    override = build(imgdir)
+    cfg = load_config()
+    entries = []
+    for name in sorted(os.listdir(imgdir)):
+        with Image.open(os.path.join(imgdir, name)) as src:
+            fmt = src.format.lower()
+            if name in override:
+                rgb = Image.fromarray(override[name], "RGB")
+            else:
+                rgb = src.convert("RGB")
+        e = {"file": name, "format": fmt, "width": rgb.width, "height": rgb.height,
+             "lossy": is_lossy(name), "decode_sha256": sha(rgb.tobytes())}
+        if e["lossy"]:
+            rgb.save(os.path.join(gdir, name + ".png"), optimize=True)
+        crop, tensor = preprocess(rgb, cfg)
+        e["crop_sha256"] = sha(crop.tobytes())
+        e["tensor_sha256"] = sha(tensor.tobytes())
+        if e["lossy"]:
+            Image.fromarray(crop).save(os.path.join(gdir, name + ".crop.png"), optimize=True)
+        if name.startswith("jpeg_exif"):
+            with Image.open(os.path.join(imgdir, name)) as src:
+                t = ImageOps.exif_transpose(src).convert("RGB")
+            e["exif_orientation"] = int(name[len("jpeg_exif")])
+            e["exif_width"], e["exif_height"] = t.width, t.height
+            t.save(os.path.join(gdir, name + ".exif.png"))
+        entries.append(e)
+        print(name, e["width"], e["height"], file=sys.stderr)
+    with open(os.path.join(HERE, "golden.json"), "w") as f:
+        json.dump({"pillow": Image.__version__, "images": entries}, f, indent=1)
+        f.write("\n")
+
+
+def bench():
+    """Pillow's decode+preprocess time for the Go benchmarks' sizes."""
+    cfg = load_config()
+    for w, h in ((640, 480), (4000, 3000)):
+        buf = io.BytesIO()
+        Image.fromarray(photo(w, h, 99)).save(buf, "JPEG", quality=90)
+        data = buf.getvalue()
+        runs = 20 if w < 1000 else 5
+        times, dec = [], []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            im = Image.open(io.BytesIO(data)).convert("RGB")
+            t1 = time.perf_counter()
+            preprocess(im, cfg)
+            times.append(time.perf_counter() - t0)
+            dec.append(t1 - t0)
+        print("pillow %dx%d jpeg (%d bytes): decode %.2f ms, decode+preprocess %.2f ms (median of %d)" % (
+            w, h, len(data), 1000 * sorted(dec)[runs // 2], 1000 * sorted(times)[runs // 2], runs))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["bench"]:
+        bench()
+    else:
+        regen()
