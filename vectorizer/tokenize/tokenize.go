@@ -1,0 +1,308 @@
+package tokenize
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"unicode/utf8"
+
+	"github.com/sugarme/tokenizer"
+	"github.com/sugarme/tokenizer/model/wordpiece"
+	"github.com/sugarme/tokenizer/pretrained"
+)
+
+// Tokenizer encodes text into the ids of a BERT WordPiece tokenizer.json,
+// identically to Hugging Face tokenizers. It is safe for concurrent use.
+type Tokenizer struct {
+	model     tokenizer.Model // sugarme WordPiece: greedy longest-match-first
+	specials  *specials
+	clsID     int64
+	sepID     int64
+	padID     int64
+	unkID     int64
+	maxChars  int
+	vocabSize int
+}
+
+// config is the part of tokenizer.json this package interprets itself.
+type config struct {
+	AddedTokens []struct {
+		ID         int    `json:"id"`
+		Content    string `json:"content"`
+		SingleWord bool   `json:"single_word"`
+		LStrip     bool   `json:"lstrip"`
+		RStrip     bool   `json:"rstrip"`
+		Normalized bool   `json:"normalized"`
+		Special    bool   `json:"special"`
+	} `json:"added_tokens"`
+	Normalizer *struct {
+		Type               string `json:"type"`
+		CleanText          bool   `json:"clean_text"`
+		HandleChineseChars bool   `json:"handle_chinese_chars"`
+		StripAccents       *bool  `json:"strip_accents"`
+		Lowercase          bool   `json:"lowercase"`
+	} `json:"normalizer"`
+	PreTokenizer *struct {
+		Type string `json:"type"`
+	} `json:"pre_tokenizer"`
+	PostProcessor *struct {
+		Type          string                           `json:"type"`
+		Single        []map[string]struct{ ID string } `json:"single"`
+		SpecialTokens map[string]struct {
+			IDs []int `json:"ids"`
+		} `json:"special_tokens"`
+	} `json:"post_processor"`
+	Model struct {
+		Type                    string `json:"type"`
+		UnkToken                string `json:"unk_token"`
+		ContinuingSubwordPrefix string `json:"continuing_subword_prefix"`
+		MaxInputCharsPerWord    int    `json:"max_input_chars_per_word"`
+	} `json:"model"`
+}
+
+// Load reads a tokenizer.json of a cased BERT WordPiece tokenizer
+// (BertNormalizer without lowercasing or accent stripping, BertPreTokenizer,
+// "[CLS] $A [SEP]" template) such as distilbert-base-multilingual-cased's.
+func Load(path string) (*Tokenizer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read tokenizer: %w", err)
+	}
+	t, err := parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("load tokenizer %s: %w", path, err)
+	}
+	return t, nil
+}
+
+func parse(data []byte) (*Tokenizer, error) {
+	var c config
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("parse json: %w", err)
+	}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	tk, err := pretrained.FromReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("build sugarme tokenizer: %w", err)
+	}
+	m, ok := tk.GetModel().(*wordpiece.WordPiece)
+	if !ok {
+		return nil, fmt.Errorf("model is %T, want WordPiece", tk.GetModel())
+	}
+	t := &Tokenizer{model: m, maxChars: c.Model.MaxInputCharsPerWord}
+	vocab := m.GetVocab()
+	unk, ok := vocab[c.Model.UnkToken]
+	if !ok {
+		return nil, fmt.Errorf("unk token %q not in vocabulary", c.Model.UnkToken)
+	}
+	t.unkID = int64(unk)
+
+	byContent := map[string]int64{}
+	maxID := len(vocab) - 1
+	for _, id := range vocab {
+		maxID = max(maxID, id)
+	}
+	for _, a := range c.AddedTokens {
+		if a.SingleWord || a.LStrip || a.RStrip || a.Normalized {
+			return nil, fmt.Errorf("added token %q: only single_word, lstrip, rstrip and normalized all false are supported", a.Content)
+		}
+		if a.Content == "" {
+			return nil, fmt.Errorf("added token %d is empty", a.ID)
+		}
+		byContent[a.Content] = int64(a.ID)
+		maxID = max(maxID, a.ID)
+	}
+	t.specials = newSpecials(byContent)
+	t.vocabSize = maxID + 1
+
+	single := c.PostProcessor.SpecialTokens
+	t.clsID, err = specialID(single, c.PostProcessor.Single, 0)
+	if err != nil {
+		return nil, err
+	}
+	t.sepID, err = specialID(single, c.PostProcessor.Single, 2)
+	if err != nil {
+		return nil, err
+	}
+	pad, ok := byContent["[PAD]"]
+	if !ok {
+		p, ok := vocab["[PAD]"]
+		if !ok {
+			return nil, fmt.Errorf("no [PAD] token")
+		}
+		pad = int64(p)
+	}
+	t.padID = pad
+	return t, nil
+}
+
+func (c *config) check() error {
+	n := c.Normalizer
+	if n == nil || n.Type != "BertNormalizer" || !n.CleanText || !n.HandleChineseChars || n.Lowercase ||
+		(n.StripAccents != nil && *n.StripAccents) {
+		return fmt.Errorf("normalizer must be BertNormalizer with clean_text, handle_chinese_chars, no lowercase, no strip_accents")
+	}
+	if c.PreTokenizer == nil || c.PreTokenizer.Type != "BertPreTokenizer" {
+		return fmt.Errorf("pre_tokenizer must be BertPreTokenizer")
+	}
+	if c.Model.Type != "WordPiece" {
+		return fmt.Errorf("model is %q, want WordPiece", c.Model.Type)
+	}
+	// sugarme v0.3.0 ignores continuing_subword_prefix and always uses "##".
+	if c.Model.ContinuingSubwordPrefix != "##" {
+		return fmt.Errorf("continuing_subword_prefix %q unsupported, want \"##\"", c.Model.ContinuingSubwordPrefix)
+	}
+	if c.Model.MaxInputCharsPerWord <= 0 {
+		return fmt.Errorf("max_input_chars_per_word %d must be positive", c.Model.MaxInputCharsPerWord)
+	}
+	p := c.PostProcessor
+	if p == nil || p.Type != "TemplateProcessing" || len(p.Single) != 3 {
+		return fmt.Errorf("post_processor must be a TemplateProcessing \"[CLS] $A [SEP]\"")
+	}
+	if _, ok := p.Single[1]["Sequence"]; !ok {
+		return fmt.Errorf("post_processor single template must be special, $A, special")
+	}
+	return nil
+}
+
+// specialID returns the id of the special token at position pos of the
+// single-sequence template.
+func specialID(tokens map[string]struct {
+	IDs []int `json:"ids"`
+}, single []map[string]struct{ ID string }, pos int) (int64, error) {
+	st, ok := single[pos]["SpecialToken"]
+	if !ok {
+		return 0, fmt.Errorf("post_processor single template item %d is not a special token", pos)
+	}
+	tok, ok := tokens[st.ID]
+	if !ok || len(tok.IDs) != 1 {
+		return 0, fmt.Errorf("post_processor special token %q must have exactly one id", st.ID)
+	}
+	return int64(tok.IDs[0]), nil
+}
+
+// PadID is the id of [PAD].
+func (t *Tokenizer) PadID() int64 { return t.padID }
+
+// VocabSize is the number of ids (largest id plus one).
+func (t *Tokenizer) VocabSize() int { return t.vocabSize }
+
+// Encode returns the ids of "[CLS] text [SEP]". With maxLen >= 2 the result
+// is truncated like HF's truncation=True, max_length=maxLen: the text's
+// tokens are cut to maxLen-2 and the specials are kept. maxLen <= 0 means
+// no truncation. maxLen == 1 cannot hold the two specials; HF then keeps
+// every token up to and including those of the first word that goes
+// through WordPiece (literal special tokens before it are all kept), and so
+// does Encode.
+//
+// Invalid UTF-8 bytes are read as U+FFFD, as Python does when decoding with
+// errors="replace"; BERT's normalizer then drops U+FFFD, so invalid bytes
+// vanish without splitting words.
+func (t *Tokenizer) Encode(text string, maxLen int) []int64 {
+	limit, maxWords := -1, -1
+	switch {
+	case maxLen == 1:
+		maxWords = 1
+	case maxLen >= 2:
+		limit = maxLen - 2
+	}
+	if !utf8.ValidString(text) {
+		text = toValidUTF8(text)
+	}
+	size := len(text)/3 + 2
+	if limit >= 0 {
+		size = min(size, limit+2)
+	}
+	ids := make([]int64, 1, size)
+	ids[0] = t.clsID
+	e := encoder{t: t, ids: ids, limit: limit, maxWords: maxWords}
+	for text != "" && !e.full() {
+		start, n, id := t.specials.next(text)
+		if start < 0 {
+			e.text(text)
+			break
+		}
+		e.text(text[:start])
+		e.add(id)
+		text = text[start+n:]
+	}
+	return append(e.ids, t.sepID)
+}
+
+// toValidUTF8 replaces every invalid byte with U+FFFD.
+func toValidUTF8(s string) string {
+	b := make([]byte, 0, len(s)+8)
+	for _, r := range s {
+		b = utf8.AppendRune(b, r)
+	}
+	return string(b)
+}
+
+// encoder accumulates the ids of one Encode call.
+type encoder struct {
+	t        *Tokenizer
+	ids      []int64
+	limit    int // tokens of the text allowed; -1 for no limit
+	maxWords int // WordPiece words of the text allowed; -1 for no limit
+	words    int
+	word     []byte
+}
+
+func (e *encoder) full() bool {
+	return (e.limit >= 0 && len(e.ids)-1 >= e.limit) || (e.maxWords >= 0 && e.words >= e.maxWords)
+}
+
+func (e *encoder) add(id int64) {
+	if !e.full() {
+		e.ids = append(e.ids, id)
+	}
+}
+
+// text normalizes and pre-tokenizes a span without added tokens, and runs
+// WordPiece on each word.
+func (e *encoder) text(s string) {
+	e.word = e.word[:0]
+	for _, r := range s {
+		if e.full() {
+			return
+		}
+		switch classOf(r) {
+		case classLetter:
+			e.word = utf8.AppendRune(e.word, r)
+		case classRemoved:
+		case classSpace:
+			e.flush()
+		case classSingle:
+			e.flush()
+			e.word = utf8.AppendRune(e.word, r)
+			e.flush()
+		}
+	}
+	e.flush()
+}
+
+func (e *encoder) flush() {
+	if len(e.word) == 0 || e.full() {
+		e.word = e.word[:0]
+		return
+	}
+	w := string(e.word)
+	e.word = e.word[:0]
+	defer func() { e.words++ }()
+	if utf8.RuneCountInString(w) > e.t.maxChars {
+		e.add(e.t.unkID)
+		return
+	}
+	toks, err := e.t.model.Tokenize(w)
+	if err != nil || len(toks) == 0 {
+		// sugarme only fails when [UNK] is missing, which Load rules out.
+		e.add(e.t.unkID)
+		return
+	}
+	for _, tok := range toks {
+		e.add(int64(tok.Id))
+	}
+}
