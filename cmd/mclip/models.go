@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/mclip-go/mclip/modelstore"
+)
+
+func init() {
+	register("models pull", "download the models from the Hugging Face hub into the cache, verified and pinned", runModelsPull)
+	register("models verify", "hash the cached (or --model-dir) model files against the lock file", runModelsVerify)
+	register("models list", "list a variant's model files, their source and state", runModelsList)
+	register("models path", "print the model directory (MODEL_DIR) that --model-dir and MCLIP_MODEL_DIR accept", runModelsPath)
+}
+
+// storeFlags are the flags the models commands share. Defaults come from the
+// environment: MCLIP_VARIANT, MCLIP_CACHE_DIR, MCLIP_MODEL_DIR,
+// MCLIP_MODELS_LOCK, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE.
+type storeFlags struct {
+	opts    modelstore.Options
+	variant string
+}
+
+func (s *storeFlags) register(fs *flag.FlagSet) error {
+	env, err := modelstore.OptionsFromEnv()
+	if err != nil {
+		return err
+	}
+	s.opts = env
+	fs.StringVar(&s.variant, "variant", string(env.Variant), "model variant: fp32, int8, fp16 or auto (int8 on AVX2/AVX-512/arm64 CPUs, else fp32); $"+modelstore.EnvVariant+" sets the default")
+	fs.StringVar(&s.opts.CacheDir, "cache-dir", env.CacheDir, "cache root (default $"+modelstore.EnvCacheDir+", else $XDG_CACHE_HOME/mclip or ~/.cache/mclip)")
+	fs.StringVar(&s.opts.ModelDir, "model-dir", env.ModelDir, "a local model directory used as is, without network (default $"+modelstore.EnvModelDir+")")
+	fs.StringVar(&s.opts.LockFile, "lock", env.LockFile, "lock file pinning commits and sha256s (default $"+modelstore.EnvLockFile+", else mclip-models.lock in the model directory)")
+	fs.StringVar(&s.opts.Endpoint, "endpoint", env.Endpoint, "hub endpoint, https only (default $"+modelstore.EnvEndpoint+", else "+modelstore.DefaultEndpoint+")")
+	fs.StringVar(&s.opts.Revisions.Text, "text-revision", "", "branch, tag or commit of "+modelstore.TextRepo+" (default main)")
+	fs.StringVar(&s.opts.Revisions.Vision, "vision-revision", "", "branch, tag or commit of "+modelstore.VisionRepo+" (default main)")
+	return nil
+}
+
+// open parses the flags and opens the store; progress and notes go to
+// stderr (a progress bar when it is a terminal).
+func (s *storeFlags) open(fs *flag.FlagSet, args []string, stderr io.Writer) (*modelstore.Store, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	v, err := modelstore.ParseVariant(s.variant)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	s.opts.Variant = v
+	s.opts.Log = stderr
+	return modelstore.Open(s.opts)
+}
+
+func newStoreCommand(name string, stderr io.Writer) (*flag.FlagSet, *storeFlags, error) {
+	fs := newFlagSet(name, stderr)
+	var sf storeFlags
+	if err := sf.register(fs); err != nil {
+		return nil, nil, err
+	}
+	return fs, &sf, nil
+}
+
+func runModelsPull(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, sf, err := newStoreCommand("models pull", stderr)
+	if err != nil {
+		return err
+	}
+	fs.BoolVar(&sf.opts.Update, "update", false, "accept files that changed upstream and rewrite their lock entries")
+	s, err := sf.open(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	v, why := s.Variant()
+	if s.Local() {
+		// A local directory is used as is: check it, fetch nothing.
+		dir, err := s.Resolve(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "%s is a local model directory (%s): nothing to pull; variant %s is complete\n", dir.Root, modelstore.EnvModelDir, v)
+		return nil
+	}
+	fmt.Fprintf(stderr, "variant %s (%s) into %s\n", v, why, s.Dir().Root)
+	res, err := s.Pull(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case res.Offline:
+		fmt.Fprintf(stderr, "offline: the cache is complete, used as is (not checked against the hub)\n")
+	default:
+		fmt.Fprintf(stderr, "%d files downloaded, %d already there and verified; %s@%s, %s@%s; lock %s\n",
+			len(res.Downloaded), len(res.Kept),
+			modelstore.TextRepo, short(res.Commits[modelstore.TextRepo]),
+			modelstore.VisionRepo, short(res.Commits[modelstore.VisionRepo]), s.LockPath())
+	}
+	fmt.Fprintln(stdout, res.Dir.Root)
+	return nil
+}
+
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	return commit
+}
+
+func runModelsVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, sf, err := newStoreCommand("models verify", stderr)
+	if err != nil {
+		return err
+	}
+	s, err := sf.open(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	sts, err := s.Verify(ctx)
+	for _, st := range sts {
+		sum := st.SHA256
+		if sum == "" {
+			sum = "-"
+		}
+		fmt.Fprintf(stdout, "%-8s %s  %s\n", st.State, sum, st.Rel())
+	}
+	if err != nil {
+		var ve *modelstore.VerifyError
+		if errors.As(err, &ve) && s.Local() {
+			return fmt.Errorf("%w (lock file %s)", err, s.LockPath())
+		}
+		return err
+	}
+	fmt.Fprintf(stderr, "%d files match %s\n", len(sts), s.LockPath())
+	return nil
+}
+
+func runModelsList(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, sf, err := newStoreCommand("models list", stderr)
+	if err != nil {
+		return err
+	}
+	s, err := sf.open(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	sts, err := s.Status()
+	if err != nil {
+		return err
+	}
+	v, why := s.Variant()
+	fmt.Fprintf(stdout, "variant %s (%s), %s\n", v, why, s.Dir().Root)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FILE\tSOURCE\tSIZE\tSTATE\tSHA256 (LOCK)")
+	for _, st := range sts {
+		sum, size := "-", "-"
+		if st.Pinned {
+			sum = short(st.Locked.SHA256)
+		}
+		if st.Size > 0 || st.State != modelstore.StateMissing {
+			size = fmt.Sprint(st.Size)
+		}
+		fmt.Fprintf(tw, "%s\t%s@%s\t%s\t%s\t%s\n", st.Rel(), st.Repo, st.Revision, size, st.State, sum)
+	}
+	return tw.Flush()
+}
+
+func runModelsPath(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, sf, err := newStoreCommand("models path", stderr)
+	if err != nil {
+		return err
+	}
+	s, err := sf.open(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, s.Dir().Root)
+	return nil
+}
