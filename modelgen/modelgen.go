@@ -82,6 +82,9 @@ type Options struct {
 	Size   Size   // Tiny when empty
 	Seed   int64
 	Towers Towers // both when zero
+	// Int8 also writes the dynamically quantized graphs
+	// (text/onnx/model_quint8_avx2.onnx, vision/onnx/vision_model_quantized.onnx).
+	Int8 bool
 }
 
 // File is one written file.
@@ -110,7 +113,7 @@ func Write(opts Options) ([]File, error) {
 	if opts.Towers == 0 {
 		opts.Towers = BothTowers
 	}
-	w := &writer{root: opts.Out}
+	w := &writer{root: opts.Out, int8: opts.Int8}
 	if opts.Towers&TowerText != 0 {
 		if err := w.text(TextParamsFor(opts.Size), opts.Seed); err != nil {
 			return w.files, fmt.Errorf("text tower: %w", err)
@@ -126,6 +129,7 @@ func Write(opts Options) ([]File, error) {
 
 type writer struct {
 	root  string
+	int8  bool
 	files []File
 }
 
@@ -153,7 +157,7 @@ func (w *writer) text(p TextParams, seed int64) error {
 		}
 	}
 	rng := newWeights(seed, streamText)
-	if err := w.onnx(dir, modelstore.TextONNXFP32, textGraph(p, rng)); err != nil {
+	if err := w.graph(dir, modelstore.TextONNXFP32, modelstore.TextONNXInt8AVX2, textGraph(p, rng)); err != nil {
 		return err
 	}
 	dense := rng.normal(p.DenseOut*p.Dim, 0, 1/sqrt(p.Dim))
@@ -172,7 +176,7 @@ func (w *writer) vision(p VisionParams, seed int64) error {
 	if err := w.json(dir, modelstore.PreprocessorConfig, preprocessorConfig(p)); err != nil {
 		return err
 	}
-	return w.onnx(dir, modelstore.VisionONNXFP32, visionGraph(p, newWeights(seed, streamVision)))
+	return w.graph(dir, modelstore.VisionONNXFP32, modelstore.VisionONNXQuantized, visionGraph(p, newWeights(seed, streamVision)))
 }
 
 func (w *writer) json(dir, rel string, v any) error {
@@ -192,8 +196,20 @@ func (w *writer) bytes(dir, rel string, b []byte) error {
 	})
 }
 
-func (w *writer) onnx(dir, rel string, m *onnxpb.Model) error {
-	return w.create(dir, rel, m.WriteFile)
+// graph writes the fp32 model at rel and, when asked, its int8 variant at
+// int8Rel.
+func (w *writer) graph(dir, rel, int8Rel string, m *onnxpb.Model) error {
+	if err := w.create(dir, rel, m.WriteFile); err != nil {
+		return err
+	}
+	if !w.int8 {
+		return nil
+	}
+	q, err := quantizeDynamic(m)
+	if err != nil {
+		return fmt.Errorf("%s: %w", int8Rel, err)
+	}
+	return w.create(dir, int8Rel, q.WriteFile)
 }
 
 // create makes the parent directories of dir/rel, lets write produce the

@@ -131,6 +131,42 @@ func TestGraphInterface(t *testing.T) {
 	assert.Equal(t, 2, ops["Where"])
 }
 
+func TestInt8Graphs(t *testing.T) {
+	out := t.TempDir()
+	files, err := Write(Options{Out: out, Seed: 2, Int8: true})
+	require.NoError(t, err)
+	d := modelstore.Dir{Root: out}
+	assert.Empty(t, d.Missing(modelstore.VariantInt8))
+	assert.Len(t, files, len(modelstore.TextRequired)+2+len(modelstore.VisionRequired)+2)
+
+	tests := []struct {
+		path          string
+		weightMatMuls int // q, k, v, out, two feed-forward per layer (+ projection)
+		plainMatMuls  int // scores and context per layer
+	}{
+		{d.Text(modelstore.TextONNXInt8AVX2), 2 * 6, 2 * 2},
+		{d.Vision(modelstore.VisionONNXQuantized), 2*6 + 1, 2 * 2},
+	}
+	for _, tc := range tests {
+		m, err := onnxpb.ReadFile(tc.path)
+		require.NoError(t, err)
+		ops := map[string]int{}
+		used := map[string]bool{}
+		for _, n := range m.Graph.Nodes {
+			ops[n.OpType]++
+			for _, in := range n.Inputs {
+				used[in] = true
+			}
+		}
+		assert.Equal(t, tc.weightMatMuls, ops["MatMulInteger"], tc.path)
+		assert.Equal(t, tc.weightMatMuls, ops["DynamicQuantizeLinear"], tc.path)
+		assert.Equal(t, tc.plainMatMuls, ops["MatMul"], tc.path)
+		for _, init := range m.Graph.Initializers {
+			assert.True(t, used[init.Name], "%s: unused initializer %s", tc.path, init.Name)
+		}
+	}
+}
+
 func TestParse(t *testing.T) {
 	tests := []struct {
 		in      string

@@ -20,6 +20,7 @@ func runModelsGen(_ context.Context, args []string, stdout, stderr io.Writer) er
 	seed := fs.Int64("seed", 1, "seed of the random weights")
 	out := fs.String("out", "", "model directory to write (required)")
 	towers := fs.String("towers", "text,vision", "towers to write: text, vision or text,vision")
+	int8 := fs.Bool("int8", false, "also write the dynamically quantized int8 graphs")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -38,7 +39,7 @@ func runModelsGen(_ context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{err}
 	}
 	start := time.Now()
-	files, err := modelgen.Write(modelgen.Options{Out: *out, Size: sz, Seed: *seed, Towers: tw})
+	files, err := modelgen.Write(modelgen.Options{Out: *out, Size: sz, Seed: *seed, Towers: tw, Int8: *int8})
 	for _, f := range files {
 		fmt.Fprintf(stdout, "%12d  %s\n", f.Size, f.Path)
 	}

@@ -20,6 +20,12 @@ import (
 
 const tolerance = 1e-4
 
+func textGraph(dir string) string { return filepath.Join(dir, "text", "onnx", "model.onnx") }
+
+func visionGraph(dir string) string {
+	return filepath.Join(dir, "vision", "onnx", "vision_model.onnx")
+}
+
 // generate writes a model directory of the given size into a temp dir.
 func generate(t testing.TB, size modelgen.Size, seed int64) string {
 	t.Helper()
@@ -32,10 +38,10 @@ func generate(t testing.TB, size modelgen.Size, seed int64) string {
 
 // runText feeds padded ids through the ONNX text graph and returns
 // last_hidden_state [batch, seq, dim].
-func runText(t testing.TB, dir string, ids [][]int64) ([]float32, int, int) {
+func runText(t testing.TB, graph string, ids [][]int64) ([]float32, int, int) {
 	t.Helper()
 	require.NoError(t, ortlib.Init(""))
-	sess, err := ort.NewDynamicAdvancedSession(filepath.Join(dir, "text", "onnx", "model.onnx"),
+	sess, err := ort.NewDynamicAdvancedSession(graph,
 		[]string{"input_ids", "attention_mask"}, []string{"last_hidden_state"}, nil)
 	require.NoError(t, err)
 	defer sess.Destroy()
@@ -101,7 +107,7 @@ func TestTextMatchesONNX(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ids := randomIDs(rng, tc.lengths, 8192)
-			got, seq, dim := runText(t, dir, ids)
+			got, seq, dim := runText(t, textGraph(dir), ids)
 			want, err := ref.Embed(ids)
 			require.NoError(t, err)
 			var maxHidden, maxEmbed float64
@@ -152,10 +158,10 @@ func TestTextIsSensitive(t *testing.T) {
 	assert.ErrorContains(t, err, "empty sequence")
 }
 
-func runVision(t testing.TB, dir string, pixels []float32, batch int) ([]float32, []float32) {
+func runVision(t testing.TB, graph string, pixels []float32, batch int) ([]float32, []float32) {
 	t.Helper()
 	require.NoError(t, ortlib.Init(""))
-	sess, err := ort.NewDynamicAdvancedSession(filepath.Join(dir, "vision", "onnx", "vision_model.onnx"),
+	sess, err := ort.NewDynamicAdvancedSession(graph,
 		[]string{"pixel_values"}, []string{"image_embeds", "last_hidden_state"}, nil)
 	require.NoError(t, err)
 	defer sess.Destroy()
@@ -185,7 +191,7 @@ func TestVisionMatchesONNX(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, batch := range []int{1, 3} {
 		px := randomPixels(rng, batch)
-		embeds, hidden := runVision(t, dir, px, batch)
+		embeds, hidden := runVision(t, visionGraph(dir), px, batch)
 		want, err := ref.Embed(px, batch)
 		require.NoError(t, err)
 		require.Len(t, want, batch)
@@ -248,7 +254,7 @@ func TestFullSize(t *testing.T) {
 	ref, err := LoadText(dir)
 	require.NoError(t, err)
 	ids := randomIDs(rand.New(rand.NewPCG(5, 6)), []int{12, 5}, 119547)
-	got, seq, dim := runText(t, dir, ids)
+	got, seq, dim := runText(t, textGraph(dir), ids)
 	var maxHidden float64
 	for b, s := range ids {
 		h, err := ref.Hidden(s)
@@ -265,12 +271,71 @@ func TestFullSize(t *testing.T) {
 	vref, err := LoadVision(dir)
 	require.NoError(t, err)
 	px := randomPixels(rand.New(rand.NewPCG(7, 8)), 1)
-	embeds, _ := runVision(t, dir, px, 1)
+	embeds, _ := runVision(t, visionGraph(dir), px, 1)
 	want, err := vref.Embed(px, 1)
 	require.NoError(t, err)
 	d := maxDiff(want[0], embeds)
 	t.Logf("full vision: max |onnx - reference| image_embeds %.3g", d)
 	assert.Less(t, d, tolerance)
+}
+
+// TestInt8CloseToReference checks the dynamically quantized graphs: close
+// to the float reference, but not equal to it.
+func TestInt8CloseToReference(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, modelgen.Generate(modelgen.Options{Out: dir, Seed: 31, Int8: true}))
+	ref, err := LoadText(dir)
+	require.NoError(t, err)
+	st, err := safetensors.Open(filepath.Join(dir, "text", "2_Dense", "model.safetensors"))
+	require.NoError(t, err)
+	dense, err := st.Matrix("linear.weight", 512, int64(ref.Dim()))
+	require.NoError(t, err)
+	ids := randomIDs(rand.New(rand.NewPCG(9, 10)), []int{9, 4, 30}, 8192)
+	want, err := ref.Embed(ids)
+	require.NoError(t, err)
+	got, seq, dim := runText(t, filepath.Join(dir, "text", "onnx", "model_quint8_avx2.onnx"), ids)
+	for b, s := range ids {
+		mean := make([]float64, dim)
+		for i := range s {
+			for j := range mean {
+				mean[j] += float64(got[(b*seq+i)*dim+j]) / float64(len(s))
+			}
+		}
+		e := make([]float32, 512)
+		for o := range e {
+			for j, m := range mean {
+				e[o] += float32(m * float64(dense[o*dim+j]))
+			}
+		}
+		cos := cosine(e, want[b])
+		t.Logf("text int8 sequence %d: cosine to fp32 reference %.5f, max diff %.3g", b, cos, maxDiff(e, want[b]))
+		assert.Greater(t, cos, 0.99)
+		assert.Greater(t, maxDiff(e, want[b]), 1e-5, "int8 output identical to fp32")
+	}
+
+	vref, err := LoadVision(dir)
+	require.NoError(t, err)
+	px := randomPixels(rand.New(rand.NewPCG(11, 12)), 2)
+	vwant, err := vref.Embed(px, 2)
+	require.NoError(t, err)
+	embeds, _ := runVision(t, filepath.Join(dir, "vision", "onnx", "vision_model_quantized.onnx"), px, 2)
+	for b := range vwant {
+		e := embeds[b*512 : (b+1)*512]
+		cos := cosine(e, vwant[b])
+		t.Logf("vision int8 image %d: cosine to fp32 reference %.5f, max diff %.3g", b, cos, maxDiff(e, vwant[b]))
+		assert.Greater(t, cos, 0.99)
+		assert.Greater(t, maxDiff(e, vwant[b]), 1e-5, "int8 output identical to fp32")
+	}
+}
+
+func cosine(a, b []float32) float64 {
+	var ab, aa, bb float64
+	for i := range a {
+		ab += float64(a[i]) * float64(b[i])
+		aa += float64(a[i]) * float64(a[i])
+		bb += float64(b[i]) * float64(b[i])
+	}
+	return ab / math.Sqrt(aa*bb)
 }
 
 func maxDiff(a, b []float32) float64 {
