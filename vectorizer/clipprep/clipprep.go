@@ -1,0 +1,95 @@
+package clipprep
+
+import (
+	"fmt"
+
+	"github.com/mclip-go/mclip/vectorizer/imagedecode"
+)
+
+// Crop resizes and center-crops img to the CropWidth x CropHeight uint8
+// image CLIP sees (transformers' center_crop: top = (h-crop)//2, left =
+// (w-crop)//2; a crop larger than the resized image is padded with zeros
+// as transformers pads).
+func (c Config) Crop(img *imagedecode.RGB) (*imagedecode.RGB, error) {
+	if img == nil || img.Width <= 0 || img.Height <= 0 || len(img.Pix) != 3*img.Width*img.Height {
+		return nil, fmt.Errorf("preprocess: invalid image")
+	}
+	nw, nh := c.OutputSize(img.Width, img.Height)
+	if nw <= 0 || nh <= 0 {
+		return nil, fmt.Errorf("preprocess: %dx%d image resizes to %dx%d", img.Width, img.Height, nw, nh)
+	}
+	top := floorDiv(nh-c.CropHeight, 2)
+	left := floorDiv(nw-c.CropWidth, 2)
+	// The part of the crop window inside the resized image.
+	x0, x1 := max(left, 0), min(left+c.CropWidth, nw)
+	y0, y1 := max(top, 0), min(top+c.CropHeight, nh)
+	win := resizeWindow(image8{w: img.Width, h: img.Height, pix: img.Pix}, nw, nh, x0, x1, y0, y1)
+	if win.w == c.CropWidth && win.h == c.CropHeight {
+		return &imagedecode.RGB{Width: win.w, Height: win.h, Pix: win.pix}, nil
+	}
+	out := imagedecode.NewRGB(c.CropWidth, c.CropHeight)
+	for y := 0; y < win.h; y++ {
+		copy(out.Pix[3*((y+y0-top)*c.CropWidth+x0-left):][:3*win.w], win.pix[3*win.w*y:][:3*win.w])
+	}
+	return out, nil
+}
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// TensorLen is the number of floats Normalize writes.
+func (c Config) TensorLen() int { return 3 * c.CropHeight * c.CropWidth }
+
+// Normalize writes the crop as CHW float32 into dst (TensorLen long):
+// rescaled as transformers does (float64(v) * rescale_factor, then
+// float32), then (x - mean) / std in float32.
+func (c Config) Normalize(crop *imagedecode.RGB, dst []float32) error {
+	if crop.Width != c.CropWidth || crop.Height != c.CropHeight {
+		return fmt.Errorf("normalize: crop is %dx%d, want %dx%d", crop.Width, crop.Height, c.CropWidth, c.CropHeight)
+	}
+	if len(dst) != c.TensorLen() {
+		return fmt.Errorf("normalize: destination holds %d floats, want %d", len(dst), c.TensorLen())
+	}
+	lut := c.lut()
+	plane := c.CropWidth * c.CropHeight
+	for ch := 0; ch < 3; ch++ {
+		t := &lut[ch]
+		d := dst[ch*plane:][:plane]
+		for i := range d {
+			d[i] = t[crop.Pix[3*i+ch]]
+		}
+	}
+	return nil
+}
+
+// lut maps each channel's byte value to its normalised float.
+func (c Config) lut() *[3][256]float32 {
+	var t [3][256]float32
+	for ch := 0; ch < 3; ch++ {
+		for v := 0; v < 256; v++ {
+			x := float32(v)
+			if c.DoRescale {
+				x = float32(float64(v) * c.RescaleFactor)
+			}
+			if c.DoNormalize {
+				x = (x - c.Mean[ch]) / c.Std[ch]
+			}
+			t[ch][v] = x
+		}
+	}
+	return &t
+}
+
+// Tensor crops and normalises img into dst (TensorLen long).
+func (c Config) Tensor(img *imagedecode.RGB, dst []float32) error {
+	crop, err := c.Crop(img)
+	if err != nil {
+		return err
+	}
+	return c.Normalize(crop, dst)
+}
