@@ -176,7 +176,7 @@ func buildCorpus() []string {
 			add(strings.ReplaceAll(tmpl, "%s", sp))
 		}
 	}
-	add("[CLS][SEP][MASK][PAD][UNK]", "Paris is the [MASK] of France.", "[MASK]ed", "un[MASK]", "[SEP]]", "[[CLS]",
+	add("[CLS][SEP][MASK][PAD][UNK]", "x[SEP]y[CLS]z", "[SEP] a [CLS] b [MASK]", "Dies ist [MASK]. [SEP] Zweiter [CLS] Satz", "Paris is the [MASK] of France.", "[MASK]ed", "un[MASK]", "[SEP]]", "[[CLS]",
 		"[CL[CLS]S]", "[MASK][MASK]", "[ＣＬＳ]", "【CLS】", "\uFEFF[CLS]", "[\u200BCLS]", "[CLS\xff]", "\xff[SEP]")
 	// Invalid UTF-8.
 	add("\xff", "a\xffb", "caf\xc3", "\xc3\x28", "\xed\xa0\x80 surrogate", "\xf4\x90\x80\x80 too big", "\xc0\xaf overlong",
