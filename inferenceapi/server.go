@@ -1,0 +1,243 @@
+// Package inferenceapi serves the HTTP API of Weaviate's multi2vec-clip
+// inference container (GET /.well-known/live, /.well-known/ready, /meta;
+// POST /vectorize) over mclip's encoders, so that stock Weaviate with
+// ENABLE_MODULES=multi2vec-clip and CLIP_INFERENCE_API pointing here uses
+// them. Beyond the container it batches the items of concurrent requests
+// into one model call, bounds the work it accepts, can require a token, and
+// exports Prometheus metrics on /metrics.
+package inferenceapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Encoder turns texts and base64 images into vectors, one vector or one
+// error per item. vectorizer.Vectorizer implements it.
+type Encoder interface {
+	EncodeTexts(ctx context.Context, texts []string) ([][]float32, []error)
+	EncodeImagesBase64(ctx context.Context, images []string) ([][]float32, []error)
+}
+
+// Defaults of Options.
+const (
+	DefaultBatchSize       = 32
+	DefaultMaxWait         = 2 * time.Millisecond
+	DefaultMaxBodyBytes    = 64 << 20
+	DefaultMaxTexts        = 1024
+	DefaultMaxImages       = 64
+	DefaultMaxInFlight     = 64
+	DefaultMaxQueuedItems  = 4096
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// Options configure a Server. Zero values take the defaults, except
+// MaxWait: zero disables lingering for a batch (DefaultMaxWait is the
+// command's default).
+type Options struct {
+	// BatchSize is the largest number of items in one model call.
+	BatchSize int
+	// MaxWait is how long a batch may wait for more requests while traffic
+	// is concurrent; a request arriving at an idle server never waits.
+	MaxWait time.Duration
+	// MaxBodyBytes bounds a request body (413 beyond).
+	MaxBodyBytes int64
+	// MaxTexts and MaxImages bound the items of one request (413 beyond).
+	MaxTexts, MaxImages int
+	// MaxInFlight bounds the vectorize requests served at once (429 with
+	// Retry-After beyond). Memory is bounded by MaxInFlight*MaxBodyBytes.
+	MaxInFlight int
+	// NoCrossRequestBatching keeps each model call to the items of one
+	// request, as the Python container does (for comparison).
+	NoCrossRequestBatching bool
+	// MaxQueuedItems bounds the items of one modality admitted and not yet
+	// encoded (429 beyond); a request is always admitted to an empty queue.
+	MaxQueuedItems int
+	// Token, when set, is required on POST /vectorize as a bearer token or
+	// as the password of basic authentication (so that a CLIP_INFERENCE_API
+	// of http://mclip:TOKEN@host:port works with stock Weaviate).
+	Token string
+	// ShutdownTimeout bounds the drain of in-flight requests.
+	ShutdownTimeout time.Duration
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() (Options, error) {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&o.BatchSize, DefaultBatchSize)
+	def(&o.MaxTexts, DefaultMaxTexts)
+	def(&o.MaxImages, DefaultMaxImages)
+	def(&o.MaxInFlight, DefaultMaxInFlight)
+	def(&o.MaxQueuedItems, DefaultMaxQueuedItems)
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	var errs []error
+	for _, c := range []struct {
+		name string
+		v    int64
+	}{
+		{"batch size", int64(o.BatchSize)}, {"max texts", int64(o.MaxTexts)},
+		{"max images", int64(o.MaxImages)}, {"max in flight", int64(o.MaxInFlight)},
+		{"max queued items", int64(o.MaxQueuedItems)}, {"max body bytes", o.MaxBodyBytes},
+		{"shutdown timeout", int64(o.ShutdownTimeout)},
+	} {
+		if c.v < 0 {
+			errs = append(errs, fmt.Errorf("%s %d: must not be negative", c.name, c.v))
+		}
+	}
+	if o.MaxWait < 0 || o.MaxWait > time.Second {
+		errs = append(errs, fmt.Errorf("max wait %v: want 0 (off) to 1s", o.MaxWait))
+	}
+	return o, errors.Join(errs...)
+}
+
+// Server is the inference API. Its handler answers from the start: ready
+// and vectorize report 503 until SetReady hands it the encoder.
+type Server struct {
+	opts      Options
+	log       *slog.Logger
+	metrics   *metrics
+	tokenHash *[sha256.Size]byte
+	inFlight  chan struct{}
+	handler   http.Handler
+
+	// encodeCtx is passed to the encoder; cancelled when a drain times out.
+	encodeCtx    context.Context
+	cancelEncode context.CancelFunc
+
+	mu       sync.Mutex // guards backend changes and closed
+	closed   bool
+	backend  atomic.Pointer[backend]
+	draining atomic.Bool
+}
+
+// backend is what SetReady installs.
+type backend struct {
+	text, image *batcher
+	meta        []byte
+}
+
+// New returns a Server that is live but not ready.
+func New(opts Options) (*Server, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("inference API options: %w", err)
+	}
+	s := &Server{
+		opts:     opts,
+		log:      opts.Logger,
+		metrics:  newMetrics(),
+		inFlight: make(chan struct{}, opts.MaxInFlight),
+	}
+	if opts.Token != "" {
+		h := sha256.Sum256([]byte(opts.Token))
+		s.tokenHash = &h
+	}
+	s.encodeCtx, s.cancelEncode = context.WithCancel(context.Background())
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler of every route.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// SetReady installs the encoder and the /meta document (any value that
+// marshals to a JSON object) and makes the server ready.
+func (s *Server) SetReady(enc Encoder, meta any) error {
+	doc, err := json.Marshal(meta)
+	if err != nil {
+		return fmt.Errorf("marshal /meta document: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	if s.backend.Load() != nil {
+		return errors.New("inference API: encoder already set")
+	}
+	cfg := func(modality string) batcherConfig {
+		return batcherConfig{modality: modality, maxBatch: s.opts.BatchSize, maxWait: s.opts.MaxWait, maxQueued: s.opts.MaxQueuedItems, perRequest: s.opts.NoCrossRequestBatching}
+	}
+	s.backend.Store(&backend{
+		text:  newBatcher(s.encodeCtx, cfg("text"), enc.EncodeTexts, s.metrics, s.log),
+		image: newBatcher(s.encodeCtx, cfg("image"), enc.EncodeImagesBase64, s.metrics, s.log),
+		meta:  doc,
+	})
+	s.log.Info("inference API ready", "batch_size", s.opts.BatchSize, "max_wait", s.opts.MaxWait)
+	return nil
+}
+
+// Close stops the batchers after they finish the queued items. Call it
+// once no request is in flight (Serve does).
+func (s *Server) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.draining.Store(true)
+	if b := s.backend.Load(); b != nil {
+		b.text.close()
+		b.image.close()
+	}
+	s.cancelEncode()
+}
+
+// Serve answers on ln until ctx ends, then stops taking connections, reports
+// not ready, lets in-flight requests finish within ShutdownTimeout (after
+// which their model calls are cancelled and connections closed), and closes
+// the server.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("inference API listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		s.Close()
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	s.log.Info("inference API draining", "timeout", s.opts.ShutdownTimeout)
+	shutCtx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	var drainErr error
+	if err := srv.Shutdown(shutCtx); err != nil {
+		drainErr = fmt.Errorf("drain in-flight requests: %w", err)
+		s.cancelEncode()
+		_ = srv.Close()
+	}
+	<-errc
+	s.Close()
+	s.log.Info("inference API stopped")
+	return drainErr
+}

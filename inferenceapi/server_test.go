@@ -1,0 +1,539 @@
+package inferenceapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var testMeta = map[string]any{
+	"clip_model": map[string]any{"model_type": "clip"},
+	"text_model": map[string]any{"model_type": "distilbert"},
+}
+
+type vecResponse struct {
+	TextVectors  [][]float32 `json:"textVectors"`
+	ImageVectors [][]float32 `json:"imageVectors"`
+	Error        string      `json:"error"`
+}
+
+func newTestServer(t *testing.T, opts Options, enc Encoder) (*Server, *httptest.Server) {
+	t.Helper()
+	s, err := New(opts)
+	require.NoError(t, err)
+	if enc != nil {
+		require.NoError(t, s.SetReady(enc, testMeta))
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		ts.Close()
+		s.Close()
+	})
+	return s, ts
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r reply) decode(t *testing.T) vecResponse {
+	t.Helper()
+	var v vecResponse
+	require.NoError(t, json.Unmarshal(r.body, &v), "body %s", r.body)
+	return v
+}
+
+func do(t *testing.T, ctx context.Context, method, url, body string, header ...string) reply {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return reply{res.StatusCode, res.Header, b}
+}
+
+func vectorize(t *testing.T, url, body string, header ...string) reply {
+	t.Helper()
+	return do(t, context.Background(), http.MethodPost, url+"/vectorize", body, header...)
+}
+
+func TestHealthAndMetaFollowReadiness(t *testing.T) {
+	s, ts := newTestServer(t, Options{}, nil)
+
+	assert.Equal(t, http.StatusNoContent, do(t, context.Background(), "GET", ts.URL+"/.well-known/live", "").status)
+	assert.Equal(t, http.StatusServiceUnavailable, do(t, context.Background(), "GET", ts.URL+"/.well-known/ready", "").status)
+	meta := do(t, context.Background(), "GET", ts.URL+"/meta", "")
+	assert.Equal(t, http.StatusServiceUnavailable, meta.status)
+	assert.JSONEq(t, `{"error":"models are loading"}`, string(meta.body))
+	r := vectorize(t, ts.URL, `{"texts":["a"]}`)
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	assert.Equal(t, "1", r.header.Get("Retry-After"))
+	assert.Equal(t, "models are loading", r.decode(t).Error)
+
+	require.NoError(t, s.SetReady(&fakeEncoder{}, testMeta))
+	assert.Error(t, s.SetReady(&fakeEncoder{}, testMeta), "a second encoder is refused")
+
+	assert.Equal(t, http.StatusNoContent, do(t, context.Background(), "GET", ts.URL+"/.well-known/ready", "").status)
+	meta = do(t, context.Background(), "GET", ts.URL+"/meta", "")
+	assert.Equal(t, http.StatusOK, meta.status)
+	assert.Equal(t, "application/json", meta.header.Get("Content-Type"))
+	assert.JSONEq(t, `{"clip_model":{"model_type":"clip"},"text_model":{"model_type":"distilbert"}}`, string(meta.body))
+
+	s.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, do(t, context.Background(), "GET", ts.URL+"/.well-known/ready", "").status)
+	r = vectorize(t, ts.URL, `{"texts":["a"]}`)
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	assert.Equal(t, "server is shutting down", r.decode(t).Error)
+	assert.ErrorIs(t, s.SetReady(&fakeEncoder{}, testMeta), errClosed)
+}
+
+func TestSetReadyRejectsUnmarshalableMeta(t *testing.T) {
+	s, err := New(Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	assert.ErrorContains(t, s.SetReady(&fakeEncoder{}, map[string]any{"x": make(chan int)}), "marshal /meta")
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"negative batch size", Options{BatchSize: -1}, "batch size -1"},
+		{"negative body limit", Options{MaxBodyBytes: -5}, "max body bytes -5"},
+		{"negative wait", Options{MaxWait: -time.Millisecond}, "max wait"},
+		{"huge wait", Options{MaxWait: 2 * time.Second}, "max wait"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.opts)
+			assert.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+func TestVectorizeAssignsVectors(t *testing.T) {
+	_, ts := newTestServer(t, Options{MaxWait: time.Millisecond}, &fakeEncoder{})
+	tests := []struct {
+		name          string
+		body          string
+		texts, images []string
+	}{
+		{"texts only", `{"texts":["hello","wereld","мир"]}`, []string{"hello", "wereld", "мир"}, nil},
+		{"images only", `{"images":["aW1n","data:image/png;base64,aW1n"]}`, nil, []string{"aW1n", "data:image/png;base64,aW1n"}},
+		{"both", `{"texts":["a cat"],"images":["Y2F0"]}`, []string{"a cat"}, []string{"Y2F0"}},
+		{"empty object", `{}`, nil, nil},
+		{"nulls", `{"texts":null,"images":null}`, nil, nil},
+		{"empty arrays", `{"texts":[],"images":[]}`, nil, nil},
+		{"unknown fields are ignored", `{"texts":["x"],"model":"other"}`, []string{"x"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := vectorize(t, ts.URL, tt.body, "Content-Type", "application/json")
+			require.Equal(t, http.StatusOK, r.status, "body %s", r.body)
+			assert.Equal(t, "application/json", r.header.Get("Content-Type"))
+			assert.True(t, strings.HasPrefix(string(r.body), `{"textVectors":[`), "arrays, never null: %s", r.body)
+			got := r.decode(t)
+			require.Len(t, got.TextVectors, len(tt.texts))
+			require.Len(t, got.ImageVectors, len(tt.images))
+			for i, s := range tt.texts {
+				assert.Equal(t, fakeVector("text", s), got.TextVectors[i])
+			}
+			for i, s := range tt.images {
+				assert.Equal(t, fakeVector("image", s), got.ImageVectors[i])
+			}
+		})
+	}
+}
+
+func TestVectorizeRejectsBadRequests(t *testing.T) {
+	_, ts := newTestServer(t, Options{MaxBodyBytes: 200, MaxTexts: 3, MaxImages: 2}, &fakeEncoder{})
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		want                     string
+	}{
+		{"malformed JSON", "POST", "/vectorize", `{"texts":["a"`, 400, "malformed JSON"},
+		{"syntax error", "POST", "/vectorize", `{"texts":[a]}`, 400, "malformed JSON at byte"},
+		{"texts not an array", "POST", "/vectorize", `{"texts":"abc"}`, 400, `"texts" must be an array of strings: found a JSON string`},
+		{"number in texts", "POST", "/vectorize", `{"texts":["a",1]}`, 400, `"texts" must be an array of strings: found a JSON number`},
+		{"object in images", "POST", "/vectorize", `{"images":[{}]}`, 400, `"images" must be an array of strings: found a JSON object`},
+		{"array body", "POST", "/vectorize", `["a"]`, 400, "must be a JSON object"},
+		{"empty body", "POST", "/vectorize", ``, 400, "empty request body"},
+		{"trailing data", "POST", "/vectorize", `{"texts":["a"]} {}`, 400, "data after the object"},
+		{"body too large", "POST", "/vectorize", `{"texts":["` + strings.Repeat("x", 300) + `"]}`, 413, "request body exceeds the limit of 200 bytes"},
+		{"too many texts", "POST", "/vectorize", `{"texts":["a","b","c","d"]}`, 413, "4 texts in one request: the limit is 3"},
+		{"too many images", "POST", "/vectorize", `{"images":["a","b","c"]}`, 413, "3 images in one request: the limit is 2"},
+		{"GET vectorize", "GET", "/vectorize", ``, 405, "method GET not allowed: use POST"},
+		{"POST meta", "POST", "/meta", `{}`, 405, "method POST not allowed: use GET"},
+		{"unknown route", "GET", "/nope", ``, 404, `no such route: "/nope"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := do(t, context.Background(), tt.method, ts.URL+tt.path, tt.body)
+			assert.Equal(t, tt.status, r.status)
+			assert.Equal(t, "application/json", r.header.Get("Content-Type"))
+			assert.Contains(t, r.decode(t).Error, tt.want)
+		})
+	}
+}
+
+// A body without Content-Length is cut off at the limit too.
+func TestVectorizeRejectsLargeChunkedBody(t *testing.T) {
+	_, ts := newTestServer(t, Options{MaxBodyBytes: 100}, &fakeEncoder{})
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write([]byte(`{"texts":["` + strings.Repeat("y", 1000) + `"]}`))
+		_ = pw.Close()
+	}()
+	res, err := http.Post(ts.URL+"/vectorize", "application/json", pr)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+}
+
+func TestVectorizeReportsFailedItems(t *testing.T) {
+	_, ts := newTestServer(t, Options{}, &fakeEncoder{})
+	tests := []struct {
+		name, body string
+		want       string
+	}{
+		{"one text", `{"texts":["ok","bad text"]}`, "texts[1]: cannot decode bad text"},
+		{"text and image", `{"texts":["bad1"],"images":["ok","bad2"]}`, "texts[0]: cannot decode bad1; images[1]: cannot decode bad2"},
+		{"many", `{"texts":["bad","bad","bad","bad","bad","bad","bad"]}`, "texts[4]: cannot decode bad; and 2 more"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := vectorize(t, ts.URL, tt.body)
+			assert.Equal(t, http.StatusBadRequest, r.status)
+			assert.Contains(t, r.decode(t).Error, tt.want)
+		})
+	}
+}
+
+func TestVectorizeSurvivesEncoderFaults(t *testing.T) {
+	tests := []struct {
+		name string
+		enc  *fakeEncoder
+		body string
+		want string
+	}{
+		{"panic", &fakeEncoder{}, `{"texts":["panic now"]}`, "texts[0]: internal error in the encoder"},
+		{"too few vectors", &fakeEncoder{short: true}, `{"images":["a","b"]}`, "internal error: the encoder returned 1 vectors for 2 items"},
+		{"NaN", &fakeEncoder{nonFinite: true}, `{"texts":["a"]}`, "internal error: text vector: item 0 has a non-finite value at 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ts := newTestServer(t, Options{}, tt.enc)
+			r := vectorize(t, ts.URL, tt.body)
+			assert.Equal(t, http.StatusInternalServerError, r.status)
+			msg := r.decode(t).Error
+			assert.Contains(t, msg, tt.want)
+			assert.NotContains(t, msg, "/secret/path", "no file paths in responses")
+			assert.NotContains(t, msg, "goroutine", "no stack traces in responses")
+
+			tt.enc.short, tt.enc.nonFinite = false, false
+			r = vectorize(t, ts.URL, `{"texts":["still serving"]}`)
+			assert.Equal(t, http.StatusOK, r.status, "the server keeps serving: %s", r.body)
+		})
+	}
+}
+
+func TestTokenGuardsVectorizeOnly(t *testing.T) {
+	_, ts := newTestServer(t, Options{Token: "s3cret"}, &fakeEncoder{})
+	tests := []struct {
+		name   string
+		header []string
+		status int
+	}{
+		{"no token", nil, 401},
+		{"wrong bearer", []string{"Authorization", "Bearer nope"}, 401},
+		{"prefix of the token", []string{"Authorization", "Bearer s3cre"}, 401},
+		{"bearer", []string{"Authorization", "Bearer s3cret"}, 200},
+		{"lower-case scheme", []string{"Authorization", "bearer s3cret"}, 200},
+		{"basic password (CLIP_INFERENCE_API=http://mclip:s3cret@host)", []string{"Authorization", "Basic bWNsaXA6czNjcmV0"}, 200},
+		{"basic wrong password", []string{"Authorization", "Basic bWNsaXA6bm9wZQ=="}, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := vectorize(t, ts.URL, `{"texts":["a"]}`, tt.header...)
+			assert.Equal(t, tt.status, r.status, "body %s", r.body)
+			if tt.status == 401 {
+				assert.Equal(t, "missing or wrong API token", r.decode(t).Error)
+				assert.Contains(t, r.header.Get("WWW-Authenticate"), "Bearer")
+			}
+		})
+	}
+	for _, path := range []string{"/meta", "/.well-known/live", "/.well-known/ready", "/metrics"} {
+		r := do(t, context.Background(), "GET", ts.URL+path, "")
+		assert.Less(t, r.status, 300, "%s stays open", path)
+	}
+}
+
+func TestInFlightLimitAnswers429(t *testing.T) {
+	enc := &fakeEncoder{block: make(chan struct{}), started: make(chan []string, 1)}
+	_, ts := newTestServer(t, Options{MaxInFlight: 1}, enc)
+
+	first := make(chan reply, 1)
+	go func() { first <- vectorize(t, ts.URL, `{"texts":["first"]}`) }()
+	<-enc.started
+
+	r := vectorize(t, ts.URL, `{"texts":["second"]}`)
+	assert.Equal(t, http.StatusTooManyRequests, r.status)
+	assert.Equal(t, "1", r.header.Get("Retry-After"))
+	assert.Contains(t, r.decode(t).Error, "server busy")
+
+	close(enc.block)
+	assert.Equal(t, http.StatusOK, (<-first).status)
+	assert.Equal(t, http.StatusOK, vectorize(t, ts.URL, `{"texts":["third"]}`).status, "capacity comes back")
+}
+
+func TestQueueLimitAnswers429(t *testing.T) {
+	enc := &fakeEncoder{block: make(chan struct{}), started: make(chan []string, 4)}
+	_, ts := newTestServer(t, Options{MaxQueuedItems: 3, MaxTexts: 10}, enc)
+
+	first := make(chan reply, 1)
+	go func() { first <- vectorize(t, ts.URL, `{"texts":["a","b"]}`) }()
+	<-enc.started
+
+	r := vectorize(t, ts.URL, `{"texts":["c","d"]}`)
+	assert.Equal(t, http.StatusTooManyRequests, r.status)
+	assert.Equal(t, "1", r.header.Get("Retry-After"))
+	assert.Contains(t, r.decode(t).Error, "too many items queued")
+
+	close(enc.block)
+	assert.Equal(t, http.StatusOK, (<-first).status)
+	// An empty queue admits a request larger than the limit.
+	assert.Equal(t, http.StatusOK, vectorize(t, ts.URL, `{"texts":["1","2","3","4","5"]}`).status)
+}
+
+// Concurrent single-item requests share model calls, and each gets its own
+// vector back.
+func TestCrossRequestBatching(t *testing.T) {
+	const n = 48
+	enc := &fakeEncoder{overhead: 5 * time.Millisecond}
+	_, ts := newTestServer(t, Options{BatchSize: 16, MaxWait: 2 * time.Millisecond}, enc)
+
+	var wg sync.WaitGroup
+	replies := make([]reply, n)
+	for i := range n {
+		wg.Go(func() {
+			replies[i] = vectorize(t, ts.URL, fmt.Sprintf(`{"texts":["text %d"],"images":["image %d"]}`, i, i))
+		})
+	}
+	wg.Wait()
+	for i, r := range replies {
+		require.Equal(t, http.StatusOK, r.status, "body %s", r.body)
+		got := r.decode(t)
+		assert.Equal(t, [][]float32{fakeVector("text", fmt.Sprintf("text %d", i))}, got.TextVectors)
+		assert.Equal(t, [][]float32{fakeVector("image", fmt.Sprintf("image %d", i))}, got.ImageVectors)
+	}
+	sizes := enc.callSizes()
+	t.Logf("%d model calls for %d items: %v", len(sizes), 2*n, sizes)
+	assert.Less(t, len(sizes), n, "2*%d items in %d calls: %v", n, len(sizes), sizes)
+	for _, size := range sizes {
+		assert.LessOrEqual(t, size, 16, "batch size bound")
+	}
+	assert.Len(t, enc.allItems(), 2*n, "every item encoded once")
+}
+
+// Without cross-request batching every request is its own model call.
+func TestNoCrossRequestBatching(t *testing.T) {
+	const n = 12
+	enc := &fakeEncoder{overhead: 2 * time.Millisecond}
+	_, ts := newTestServer(t, Options{NoCrossRequestBatching: true}, enc)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			assert.Equal(t, http.StatusOK, vectorize(t, ts.URL, fmt.Sprintf(`{"texts":["t%d","u%d"]}`, i, i)).status)
+		})
+	}
+	wg.Wait()
+	sizes := enc.callSizes()
+	assert.Len(t, sizes, n)
+	for _, s := range sizes {
+		assert.Equal(t, 2, s)
+	}
+}
+
+// A request of more items than the batch size is split into several calls.
+func TestLargeRequestIsSplit(t *testing.T) {
+	enc := &fakeEncoder{}
+	_, ts := newTestServer(t, Options{BatchSize: 4}, enc)
+	texts := make([]string, 10)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("t%d", i)
+	}
+	body, _ := json.Marshal(map[string]any{"texts": texts})
+	r := vectorize(t, ts.URL, string(body))
+	require.Equal(t, http.StatusOK, r.status)
+	got := r.decode(t)
+	for i, s := range texts {
+		assert.Equal(t, fakeVector("text", s), got.TextVectors[i])
+	}
+	assert.Equal(t, []int{4, 4, 2}, enc.callSizes())
+}
+
+// A lone request at an idle server does not wait for a batch to fill, even
+// with a long wait configured, also right after concurrent traffic.
+func TestLoneRequestIsNotDelayed(t *testing.T) {
+	const wait = 400 * time.Millisecond
+	enc := &fakeEncoder{}
+	_, ts := newTestServer(t, Options{MaxWait: wait}, enc)
+
+	start := time.Now()
+	assert.Equal(t, http.StatusOK, vectorize(t, ts.URL, `{"texts":["alone"]}`).status)
+	assert.Less(t, time.Since(start), wait/4, "cold start")
+
+	// Concurrent traffic, then a quiet spell, then a lone request.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() { vectorize(t, ts.URL, fmt.Sprintf(`{"texts":["c%d"]}`, i)) })
+	}
+	wg.Wait()
+	time.Sleep(hotWindow + 10*time.Millisecond)
+	start = time.Now()
+	assert.Equal(t, http.StatusOK, vectorize(t, ts.URL, `{"texts":["alone again"]}`).status)
+	assert.Less(t, time.Since(start), wait/4, "after traffic")
+}
+
+// A cancelled request's queued items never reach the model.
+func TestCancelledRequestIsDropped(t *testing.T) {
+	enc := &fakeEncoder{block: make(chan struct{}), started: make(chan []string, 4)}
+	s, ts := newTestServer(t, Options{}, enc)
+
+	first := make(chan reply, 1)
+	go func() { first <- vectorize(t, ts.URL, `{"texts":["running"]}`) }()
+	<-enc.started
+
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, "POST", ts.URL+"/vectorize", strings.NewReader(`{"texts":["abandoned","also abandoned"]}`))
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		errc <- err
+	}()
+	b := s.backend.Load()
+	require.Eventually(t, func() bool {
+		b.text.mu.Lock()
+		defer b.text.mu.Unlock()
+		return b.text.queued == 2
+	}, 2*time.Second, time.Millisecond)
+	cancel()
+	assert.ErrorIs(t, <-errc, context.Canceled)
+	require.Eventually(t, func() bool {
+		b.text.mu.Lock()
+		defer b.text.mu.Unlock()
+		return b.text.queued == 0 && b.text.outstanding == 1
+	}, 2*time.Second, time.Millisecond, "the abandoned items left the queue")
+
+	close(enc.block)
+	assert.Equal(t, http.StatusOK, (<-first).status)
+	assert.Equal(t, http.StatusOK, vectorize(t, ts.URL, `{"texts":["next"]}`).status)
+	assert.Equal(t, []string{"running", "next"}, enc.allItems())
+}
+
+func TestServeDrainsInFlightRequests(t *testing.T) {
+	enc := &fakeEncoder{block: make(chan struct{}), started: make(chan []string, 1)}
+	s, err := New(Options{ShutdownTimeout: 5 * time.Second})
+	require.NoError(t, err)
+	require.NoError(t, s.SetReady(enc, testMeta))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	url := "http://" + ln.Addr().String()
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+
+	inFlight := make(chan reply, 1)
+	go func() { inFlight <- vectorize(t, url, `{"texts":["in flight"]}`) }()
+	<-enc.started
+	stop()
+	require.Eventually(t, func() bool { return s.draining.Load() }, 2*time.Second, time.Millisecond)
+	select {
+	case err := <-served:
+		t.Fatalf("Serve returned before the in-flight request finished: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(enc.block)
+	r := <-inFlight
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, [][]float32{fakeVector("text", "in flight")}, r.decode(t).TextVectors)
+	require.NoError(t, <-served)
+	_, err = net.Dial("tcp", ln.Addr().String())
+	assert.Error(t, err, "the listener is closed")
+}
+
+func TestServeCancelsModelCallsAfterDrainTimeout(t *testing.T) {
+	enc := &fakeEncoder{block: make(chan struct{}), started: make(chan []string, 1)}
+	s, err := New(Options{ShutdownTimeout: 100 * time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, s.SetReady(enc, testMeta))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+
+	go func() {
+		res, err := http.Post("http://"+ln.Addr().String()+"/vectorize", "application/json", strings.NewReader(`{"texts":["stuck"]}`))
+		if err == nil {
+			res.Body.Close()
+		}
+	}()
+	<-enc.started
+	stop()
+	select {
+	case err := <-served:
+		assert.ErrorContains(t, err, "drain in-flight requests")
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after the drain timeout")
+	}
+}
+
+func TestMetricsExposeRequestsAndBatches(t *testing.T) {
+	_, ts := newTestServer(t, Options{}, &fakeEncoder{})
+	vectorize(t, ts.URL, `{"texts":["a","b"],"images":["c"]}`)
+	vectorize(t, ts.URL, `{"texts":["bad"]}`)
+	vectorize(t, ts.URL, `{`)
+	r := do(t, context.Background(), "GET", ts.URL+"/metrics", "")
+	require.Equal(t, http.StatusOK, r.status)
+	body := string(r.body)
+	for _, want := range []string{
+		`mclip_http_requests_total{code="200",route="/vectorize"} 1`,
+		`mclip_http_requests_total{code="400",route="/vectorize"} 2`,
+		`mclip_errors_total{kind="input"} 1`,
+		`mclip_errors_total{kind="bad_request"} 1`,
+		`mclip_batch_items_sum{modality="text"} 3`,
+		`mclip_batch_items_count{modality="image"} 1`,
+		`mclip_model_seconds_count{modality="text"} 2`,
+		`mclip_queue_wait_seconds_count{modality="text"} 2`,
+		`mclip_queued_items{modality="text"} 0`,
+		`go_goroutines`,
+	} {
+		assert.Contains(t, body, want)
+	}
+}
