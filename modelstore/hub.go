@@ -152,12 +152,12 @@ func metadata(resp *http.Response, f File, location string) (remoteFile, error) 
 		return r, fmt.Errorf("%s: the hub sent no X-Repo-Commit: is %s a Hugging Face hub?", f.Rel(), resp.Request.URL.Host)
 	case r.ETag == "":
 		return r, fmt.Errorf("%s: the hub sent no ETag: cannot verify the file", f.Rel())
-	case err != nil || n < 0:
-		return r, fmt.Errorf("%s: the hub sent no valid size (%q)", f.Rel(), size)
 	case r.LFS && !isHex(r.ETag, 64):
 		return r, fmt.Errorf("%s: X-Linked-Etag %q is not a sha256", f.Rel(), r.ETag)
 	case !r.LFS && !isHex(r.ETag, 40):
 		return r, fmt.Errorf("%s: ETag %q is not a git blob sha1", f.Rel(), r.ETag)
+	case err != nil || n < 0:
+		return r, fmt.Errorf("%s: the hub sent no valid size (%q)", f.Rel(), size)
 	}
 	r.Size = n
 	if err := checkScheme(mustParse(location)); err != nil {

@@ -132,7 +132,7 @@ func (l *lines) start(name string, total, done int64) {
 
 func (l *lines) add(n int64) {
 	l.m.done += n
-	if now := l.now(); now.Sub(l.m.shown) >= l.every {
+	if now := l.now(); now.Sub(l.m.shown) >= l.every && l.m.done < l.m.total {
 		l.m.shown = now
 		fmt.Fprintf(l.w, "  %s: %s/%s, %s/s, ETA %s\n", l.m.name, humanBytes(l.m.done), humanBytes(l.m.total),
 			humanBytes(int64(l.m.rate(now))), l.m.eta(now))

@@ -88,7 +88,14 @@ func (s *Store) pull(ctx context.Context) (PullResult, error) {
 	}
 	prog := newProgress(s.logWriter())
 	for _, f := range s.manifest.Files {
-		meta, err := hub.head(ctx, f)
+		// The first file of a repository resolves its revision to a commit;
+		// the others are asked at that commit, so a branch moving mid-pull
+		// cannot mix two snapshots.
+		at := f
+		if c := res.Commits[f.Repo]; c != "" {
+			at.Revision = c
+		}
+		meta, err := hub.head(ctx, at)
 		if err != nil {
 			if errors.Is(err, ErrNetwork) && ctx.Err() == nil {
 				return s.offline(res, err)
@@ -96,7 +103,7 @@ func (s *Store) pull(ctx context.Context) (PullResult, error) {
 			return res, err
 		}
 		res.Commits[f.Repo] = meta.Commit
-		kept, err := s.pullFile(ctx, hub, prog, lock, f, meta)
+		kept, err := s.pullFile(ctx, hub, prog, lock, f, at, meta)
 		if err != nil {
 			return res, err
 		}
@@ -127,11 +134,12 @@ func (s *Store) offline(res PullResult, cause error) (PullResult, error) {
 }
 
 // pullFile brings one file up to date; kept reports it was already there.
-func (s *Store) pullFile(ctx context.Context, hub *hubClient, prog progress, lock *Lock, f File, meta remoteFile) (kept bool, err error) {
+// f is the manifest's file, at the same file at the pull's commit.
+func (s *Store) pullFile(ctx context.Context, hub *hubClient, prog progress, lock *Lock, f, at File, meta remoteFile) (kept bool, err error) {
 	rel, dest := f.Rel(), s.path(f.Rel())
 	entry, pinned := lock.Entry(rel)
 	if pinned && entry.ETag != meta.ETag && !s.opts.Update {
-		return false, s.changed(ctx, hub, prog, f, meta, entry)
+		return false, s.changed(ctx, hub, prog, f, at, meta, entry)
 	}
 	trustLock := pinned && entry.ETag == meta.ETag
 	if exists(dest) {
@@ -150,7 +158,7 @@ func (s *Store) pullFile(ctx context.Context, hub *hubClient, prog progress, loc
 		}
 		fmt.Fprintf(s.log, "%s: differs from the hub's (sha256 %s): fetching it again\n", rel, sum)
 	}
-	tmp, sum, err := s.download(ctx, hub, prog, f, meta)
+	tmp, sum, err := s.download(ctx, hub, prog, at, meta)
 	if err != nil {
 		return false, err
 	}
@@ -178,11 +186,11 @@ func (s *Store) entry(f File, meta remoteFile, sum string) LockEntry {
 // changed builds the error for a file that differs from its pin. An LFS
 // file's ETag is its sha256; a regular file's is a git sha1, so it is
 // fetched (it is small) to name its sha256, and not kept.
-func (s *Store) changed(ctx context.Context, hub *hubClient, prog progress, f File, meta remoteFile, entry LockEntry) error {
+func (s *Store) changed(ctx context.Context, hub *hubClient, prog progress, f, at File, meta remoteFile, entry LockEntry) error {
 	e := &ChangedError{File: f.Rel(), Repo: f.Repo, Revision: f.Revision, LockPath: s.lockPath, Locked: entry,
 		RemoteSHA256: meta.ETag, RemoteCommit: meta.Commit, Hint: s.pullCommand(true)}
 	if !meta.LFS {
-		tmp, sum, err := s.download(ctx, hub, prog, f, meta)
+		tmp, sum, err := s.download(ctx, hub, prog, at, meta)
 		if err != nil {
 			return fmt.Errorf("%s changed upstream (git sha1 %s), and fetching it failed: %w", f.Rel(), meta.ETag, err)
 		}

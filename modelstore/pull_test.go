@@ -155,6 +155,20 @@ func TestPullClean(t *testing.T) {
 			_, err = s.Verify(context.Background())
 			require.NoError(t, err)
 
+			// The first file of each repository resolves main; the others
+			// are asked at that commit.
+			var revs []string
+			for _, r := range f.hub.Requests() {
+				if r.Server == "hub" && r.Method == http.MethodHead && strings.HasPrefix(r.Path, "/"+ms.TextRepo+"/") {
+					revs = append(revs, strings.SplitN(strings.TrimPrefix(r.Path, "/"+ms.TextRepo+"/resolve/"), "/", 2)[0])
+				}
+			}
+			require.Len(t, revs, len(ms.TextRequired)+1)
+			assert.Equal(t, "main", revs[0])
+			for _, r := range revs[1:] {
+				assert.Equal(t, f.hub.Commit(ms.TextRepo), r)
+			}
+
 			// A second pull asks the hub and downloads nothing.
 			_, again := f.pull(t, tc.variant)
 			assert.Empty(t, again.Downloaded)

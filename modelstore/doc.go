@@ -1,0 +1,49 @@
+// Package modelstore provides the model files mclip loads: the model
+// directory contract (layout.go), and the real models fetched from the
+// Hugging Face hub, verified, cached and usable offline.
+//
+// # Sources
+//
+// The text tower comes from sentence-transformers/clip-ViT-B-32-multilingual-v1
+// (tokenizer, configs, the Dense layer and one ONNX graph: onnx/model.onnx
+// for fp32 and fp16, or the int8 graph exported for the CPU: AVX-512 VNNI,
+// AVX-512, AVX2 or arm64), the vision tower from Xenova/clip-vit-base-patch32
+// (configs and onnx/vision_model{,_quantized,_fp16}.onnx). ManifestFor lists
+// the files of a variant; VariantAuto is int8 on CPUs with one of those
+// instruction sets and fp32 otherwise.
+//
+// # Cache
+//
+// Files land in CACHE/models/<revisions>/text/<path> and .../vision/<path>,
+// a complete MODEL_DIR (see Dir). CACHE is MCLIP_CACHE_DIR, else
+// $XDG_CACHE_HOME/mclip, else ~/.cache/mclip; <revisions> is "main" for the
+// default revisions. A directory set with MCLIP_MODEL_DIR is used as is and
+// never touches the network.
+//
+// # Download
+//
+// Each file is resolved with HEAD {HF_ENDPOINT}/{repo}/resolve/{revision}/{path}
+// (the first file of a repository resolves the revision to a commit, the
+// others are fetched at that commit), downloaded into
+// <dir>/.incomplete/<etag>.incomplete (resumed with a Range request after a
+// cut connection, in the same pull or the next), checked against the hub's
+// sha256 (LFS files) or git blob sha1 (regular files), and only then renamed
+// into place. HF_TOKEN goes to the hub's host only, never to the CDN, and
+// never into errors or logs. Pulls of one directory are serialized by a
+// file lock (<dir>/.pull.lock). Only https endpoints are accepted, except
+// loopback hosts (tests).
+//
+// # Lock file
+//
+// See LockFileName: the first pull pins the commit and sha256 of every file;
+// later pulls, `mclip models verify` and Resolve compare against it, and
+// `mclip models pull --update` accepts upstream changes.
+//
+// # Offline
+//
+// With HF_HUB_OFFLINE=1, or when the hub cannot be reached, a complete cache
+// is used as is; an incomplete one is an IncompleteError naming the missing
+// files and the command that fetches them.
+//
+// Package hubtest is a fake hub for tests.
+package modelstore
