@@ -85,6 +85,9 @@ type Options struct {
 	// Int8 also writes the dynamically quantized graphs
 	// (text/onnx/model_quint8_avx2.onnx, vision/onnx/vision_model_quantized.onnx).
 	Int8 bool
+	// FP16 also writes float16 graphs with float32 inputs and outputs
+	// (text/onnx/model_fp16.onnx, vision/onnx/vision_model_fp16.onnx).
+	FP16 bool
 }
 
 // File is one written file.
@@ -113,7 +116,7 @@ func Write(opts Options) ([]File, error) {
 	if opts.Towers == 0 {
 		opts.Towers = BothTowers
 	}
-	w := &writer{root: opts.Out, int8: opts.Int8}
+	w := &writer{root: opts.Out, int8: opts.Int8, fp16: opts.FP16}
 	if opts.Towers&TowerText != 0 {
 		if err := w.text(TextParamsFor(opts.Size), opts.Seed); err != nil {
 			return w.files, fmt.Errorf("text tower: %w", err)
@@ -130,6 +133,7 @@ func Write(opts Options) ([]File, error) {
 type writer struct {
 	root  string
 	int8  bool
+	fp16  bool
 	files []File
 }
 
@@ -157,7 +161,7 @@ func (w *writer) text(p TextParams, seed int64) error {
 		}
 	}
 	rng := newWeights(seed, streamText)
-	if err := w.graph(dir, modelstore.TextONNXFP32, modelstore.TextONNXInt8AVX2, textGraph(p, rng)); err != nil {
+	if err := w.graph(dir, textGraph(p, rng), modelstore.TextONNXFP32, modelstore.TextONNXInt8AVX2, modelstore.TextONNXFP16); err != nil {
 		return err
 	}
 	dense := rng.normal(p.DenseOut*p.Dim, 0, 1/sqrt(p.Dim))
@@ -176,7 +180,8 @@ func (w *writer) vision(p VisionParams, seed int64) error {
 	if err := w.json(dir, modelstore.PreprocessorConfig, preprocessorConfig(p)); err != nil {
 		return err
 	}
-	return w.graph(dir, modelstore.VisionONNXFP32, modelstore.VisionONNXQuantized, visionGraph(p, newWeights(seed, streamVision)))
+	return w.graph(dir, visionGraph(p, newWeights(seed, streamVision)),
+		modelstore.VisionONNXFP32, modelstore.VisionONNXQuantized, modelstore.VisionONNXFP16)
 }
 
 func (w *writer) json(dir, rel string, v any) error {
@@ -196,20 +201,31 @@ func (w *writer) bytes(dir, rel string, b []byte) error {
 	})
 }
 
-// graph writes the fp32 model at rel and, when asked, its int8 variant at
-// int8Rel.
-func (w *writer) graph(dir, rel, int8Rel string, m *onnxpb.Model) error {
+// graph writes the fp32 model at rel and, when asked, its int8 and fp16
+// variants.
+func (w *writer) graph(dir string, m *onnxpb.Model, rel, int8Rel, fp16Rel string) error {
 	if err := w.create(dir, rel, m.WriteFile); err != nil {
 		return err
 	}
-	if !w.int8 {
-		return nil
+	if w.int8 {
+		q, err := quantizeDynamic(m)
+		if err != nil {
+			return fmt.Errorf("%s: %w", int8Rel, err)
+		}
+		if err := w.create(dir, int8Rel, q.WriteFile); err != nil {
+			return err
+		}
 	}
-	q, err := quantizeDynamic(m)
-	if err != nil {
-		return fmt.Errorf("%s: %w", int8Rel, err)
+	if w.fp16 {
+		h, err := convertFloat16(m)
+		if err != nil {
+			return fmt.Errorf("%s: %w", fp16Rel, err)
+		}
+		if err := w.create(dir, fp16Rel, h.WriteFile); err != nil {
+			return err
+		}
 	}
-	return w.create(dir, int8Rel, q.WriteFile)
+	return nil
 }
 
 // create makes the parent directories of dir/rel, lets write produce the

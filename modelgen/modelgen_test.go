@@ -3,6 +3,7 @@ package modelgen
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -131,13 +132,14 @@ func TestGraphInterface(t *testing.T) {
 	assert.Equal(t, 2, ops["Where"])
 }
 
-func TestInt8Graphs(t *testing.T) {
+func TestVariantGraphs(t *testing.T) {
 	out := t.TempDir()
-	files, err := Write(Options{Out: out, Seed: 2, Int8: true})
+	files, err := Write(Options{Out: out, Seed: 2, Int8: true, FP16: true})
 	require.NoError(t, err)
 	d := modelstore.Dir{Root: out}
 	assert.Empty(t, d.Missing(modelstore.VariantInt8))
-	assert.Len(t, files, len(modelstore.TextRequired)+2+len(modelstore.VisionRequired)+2)
+	assert.Empty(t, d.Missing(modelstore.VariantFP16))
+	assert.Len(t, files, len(modelstore.TextRequired)+3+len(modelstore.VisionRequired)+3)
 
 	tests := []struct {
 		path          string
@@ -165,6 +167,47 @@ func TestInt8Graphs(t *testing.T) {
 			assert.True(t, used[init.Name], "%s: unused initializer %s", tc.path, init.Name)
 		}
 	}
+}
+
+func TestFloat16Graphs(t *testing.T) {
+	out := t.TempDir()
+	require.NoError(t, Generate(Options{Out: out, Seed: 2, FP16: true}))
+	d := modelstore.Dir{Root: out}
+	for _, path := range []string{d.Text(modelstore.TextONNXFP16), d.Vision(modelstore.VisionONNXFP16)} {
+		m, err := onnxpb.ReadFile(path)
+		require.NoError(t, err)
+		for _, v := range append(m.Graph.Inputs, m.Graph.Outputs...) {
+			assert.NotEqual(t, onnxpb.TypeFloat16, v.ElemType, "%s: %s is not float32 or int64", path, v.Name)
+		}
+		for _, init := range m.Graph.Initializers {
+			assert.Contains(t, []int32{onnxpb.TypeFloat16, onnxpb.TypeInt64}, init.DataType, "%s: %s", path, init.Name)
+		}
+	}
+}
+
+func TestToHalf(t *testing.T) {
+	tests := []struct {
+		in   float32
+		want uint16
+	}{
+		{0, 0x0000},
+		{1, 0x3c00},
+		{-2, 0xc000},
+		{0.1, 0x2e66},
+		{65504, 0x7bff},
+		{1e6, 0x7bff},
+		{-math.MaxFloat32, 0xfbff},
+		{float32(math.Inf(1)), 0x7c00},
+		{5.9604645e-08, 0x0001},
+		{1e-9, 0x0000},
+		{1 + 1.0/2048, 0x3c00},  // halfway, rounds to even
+		{1 + 3.0/2048, 0x3c02},  // halfway, rounds to even
+		{6.1035156e-05, 0x0400}, // smallest normal
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, toHalf(tc.in), "%g", tc.in)
+	}
+	assert.Equal(t, uint16(0x7e00), toHalf(float32(math.NaN()))&0x7e00)
 }
 
 func TestParse(t *testing.T) {

@@ -21,6 +21,7 @@ func runModelsGen(_ context.Context, args []string, stdout, stderr io.Writer) er
 	out := fs.String("out", "", "model directory to write (required)")
 	towers := fs.String("towers", "text,vision", "towers to write: text, vision or text,vision")
 	int8 := fs.Bool("int8", false, "also write the dynamically quantized int8 graphs")
+	fp16 := fs.Bool("fp16", false, "also write float16 graphs (float32 inputs and outputs)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -39,7 +40,7 @@ func runModelsGen(_ context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{err}
 	}
 	start := time.Now()
-	files, err := modelgen.Write(modelgen.Options{Out: *out, Size: sz, Seed: *seed, Towers: tw, Int8: *int8})
+	files, err := modelgen.Write(modelgen.Options{Out: *out, Size: sz, Seed: *seed, Towers: tw, Int8: *int8, FP16: *fp16})
 	for _, f := range files {
 		fmt.Fprintf(stdout, "%12d  %s\n", f.Size, f.Path)
 	}

@@ -22,7 +22,7 @@ func TestModelsGen(t *testing.T) {
 		complete bool
 	}{
 		{"tiny", []string{"models", "gen", "--out", out, "--seed", "4"}, 0, "text/onnx/model.onnx", "", true},
-		{"int8", []string{"models", "gen", "--out", out, "--int8", "--towers", "text"}, 0, "text/onnx/model_quint8_avx2.onnx", "", false},
+		{"int8", []string{"models", "gen", "--out", out, "--int8", "--fp16", "--towers", "text"}, 0, "text/onnx/model_fp16.onnx", "", false},
 		{"missing out", []string{"models", "gen"}, 2, "", "--out is required", false},
 		{"bad size", []string{"models", "gen", "--out", out, "--size", "medium"}, 2, "", "unknown model size", false},
 		{"bad tower", []string{"models", "gen", "--out", out, "--towers", "audio"}, 2, "", "unknown tower", false},

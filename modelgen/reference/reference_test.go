@@ -279,11 +279,11 @@ func TestFullSize(t *testing.T) {
 	assert.Less(t, d, tolerance)
 }
 
-// TestInt8CloseToReference checks the dynamically quantized graphs: close
-// to the float reference, but not equal to it.
-func TestInt8CloseToReference(t *testing.T) {
+// TestVariantsCloseToReference checks the int8 and fp16 graphs: close to
+// the float reference, but not equal to it.
+func TestVariantsCloseToReference(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, modelgen.Generate(modelgen.Options{Out: dir, Seed: 31, Int8: true}))
+	require.NoError(t, modelgen.Generate(modelgen.Options{Out: dir, Seed: 31, Int8: true, FP16: true}))
 	ref, err := LoadText(dir)
 	require.NoError(t, err)
 	st, err := safetensors.Open(filepath.Join(dir, "text", "2_Dense", "model.safetensors"))
@@ -293,38 +293,49 @@ func TestInt8CloseToReference(t *testing.T) {
 	ids := randomIDs(rand.New(rand.NewPCG(9, 10)), []int{9, 4, 30}, 8192)
 	want, err := ref.Embed(ids)
 	require.NoError(t, err)
-	got, seq, dim := runText(t, filepath.Join(dir, "text", "onnx", "model_quint8_avx2.onnx"), ids)
-	for b, s := range ids {
-		mean := make([]float64, dim)
-		for i := range s {
-			for j := range mean {
-				mean[j] += float64(got[(b*seq+i)*dim+j]) / float64(len(s))
-			}
-		}
-		e := make([]float32, 512)
-		for o := range e {
-			for j, m := range mean {
-				e[o] += float32(m * float64(dense[o*dim+j]))
-			}
-		}
-		cos := cosine(e, want[b])
-		t.Logf("text int8 sequence %d: cosine to fp32 reference %.5f, max diff %.3g", b, cos, maxDiff(e, want[b]))
-		assert.Greater(t, cos, 0.99)
-		assert.Greater(t, maxDiff(e, want[b]), 1e-5, "int8 output identical to fp32")
-	}
-
 	vref, err := LoadVision(dir)
 	require.NoError(t, err)
 	px := randomPixels(rand.New(rand.NewPCG(11, 12)), 2)
 	vwant, err := vref.Embed(px, 2)
 	require.NoError(t, err)
-	embeds, _ := runVision(t, filepath.Join(dir, "vision", "onnx", "vision_model_quantized.onnx"), px, 2)
-	for b := range vwant {
-		e := embeds[b*512 : (b+1)*512]
-		cos := cosine(e, vwant[b])
-		t.Logf("vision int8 image %d: cosine to fp32 reference %.5f, max diff %.3g", b, cos, maxDiff(e, vwant[b]))
-		assert.Greater(t, cos, 0.99)
-		assert.Greater(t, maxDiff(e, vwant[b]), 1e-5, "int8 output identical to fp32")
+
+	tests := []struct {
+		name, text, vision string
+		minCosine          float64
+	}{
+		{"int8", "model_quint8_avx2.onnx", "vision_model_quantized.onnx", 0.999},
+		{"fp16", "model_fp16.onnx", "vision_model_fp16.onnx", 0.99999},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, seq, dim := runText(t, filepath.Join(dir, "text", "onnx", tc.text), ids)
+			for b, s := range ids {
+				mean := make([]float64, dim)
+				for i := range s {
+					for j := range mean {
+						mean[j] += float64(got[(b*seq+i)*dim+j]) / float64(len(s))
+					}
+				}
+				e := make([]float32, 512)
+				for o := range e {
+					for j, m := range mean {
+						e[o] += float32(m * float64(dense[o*dim+j]))
+					}
+				}
+				cos := cosine(e, want[b])
+				t.Logf("text sequence %d: cosine to fp32 reference %.5f, max diff %.3g", b, cos, maxDiff(e, want[b]))
+				assert.Greater(t, cos, tc.minCosine)
+				assert.Greater(t, maxDiff(e, want[b]), 1e-5, "output identical to fp32")
+			}
+			embeds, _ := runVision(t, filepath.Join(dir, "vision", "onnx", tc.vision), px, 2)
+			for b := range vwant {
+				e := embeds[b*512 : (b+1)*512]
+				cos := cosine(e, vwant[b])
+				t.Logf("image %d: cosine to fp32 reference %.5f, max diff %.3g", b, cos, maxDiff(e, vwant[b]))
+				assert.Greater(t, cos, tc.minCosine)
+				assert.Greater(t, maxDiff(e, vwant[b]), 1e-5, "output identical to fp32")
+			}
+		})
 	}
 }
 
