@@ -1,0 +1,235 @@
+// Package vision is the image tower: CLIP ViT-B/32's vision model and
+// projection (Xenova/clip-vit-base-patch32's vision_model.onnx) fed with
+// pixels decoded as Pillow decodes them (package imagedecode) and
+// preprocessed as CLIPImageProcessor does (package clipprep), so that its
+// vectors are sentence-transformers' clip-ViT-B-32 image vectors.
+package vision
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer/clipprep"
+	"github.com/mclip-go/mclip/vectorizer/imagedecode"
+	"github.com/mclip-go/mclip/vectorizer/onnxsession"
+)
+
+// Options configure the image encoder.
+type Options struct {
+	Session onnxsession.Options
+	// BatchSize is the most images sent to the model in one call (default
+	// 32).
+	BatchSize int
+	// Workers bounds the images decoded and preprocessed at once (default
+	// GOMAXPROCS).
+	Workers int
+	// Decode limits and adjusts image decoding.
+	Decode imagedecode.Options
+}
+
+// Inputs and outputs of the vision graph.
+var (
+	graphInputs = []onnxsession.Want{
+		{Names: []string{"pixel_values"}, Type: ort.TensorElementDataTypeFloat, Rank: 4},
+	}
+	graphOutputs = []onnxsession.Want{
+		{Names: []string{"image_embeds"}, Type: ort.TensorElementDataTypeFloat, Rank: 2},
+	}
+)
+
+// Encoder turns images into vectors. It is safe for concurrent use.
+type Encoder struct {
+	opts  Options
+	prep  clipprep.Config
+	sess  *onnxsession.Session
+	graph string
+	dim   int
+}
+
+// Load opens the vision tower of a model directory: its
+// preprocessor_config.json, config.json (projection_dim) and the graph of
+// the variant.
+func Load(dir modelstore.Dir, variant modelstore.Variant, opts Options) (*Encoder, error) {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 32
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	prep, err := clipprep.LoadConfig(dir.Vision(modelstore.PreprocessorConfig))
+	if err != nil {
+		return nil, fmt.Errorf("vision model: %w", err)
+	}
+	dim, err := projectionDim(dir.Vision(modelstore.VisionConfigJSON))
+	if err != nil {
+		return nil, fmt.Errorf("vision model: %w", err)
+	}
+	graph, err := dir.VisionGraph(variant)
+	if err != nil {
+		return nil, fmt.Errorf("vision model: %w", err)
+	}
+	sess, err := onnxsession.Open(graph, opts.Session, graphInputs, graphOutputs)
+	if err != nil {
+		return nil, fmt.Errorf("vision model: %w", err)
+	}
+	return &Encoder{opts: opts, prep: prep, sess: sess, graph: graph, dim: dim}, nil
+}
+
+// projectionDim reads CLIPConfig's projection_dim (512 when absent, as
+// transformers defaults it).
+func projectionDim(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("config: %w", err)
+	}
+	var c struct {
+		ProjectionDim *int `json:"projection_dim"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return 0, fmt.Errorf("config %s: %w", path, err)
+	}
+	if c.ProjectionDim == nil {
+		return 512, nil
+	}
+	if *c.ProjectionDim <= 0 || *c.ProjectionDim > 1<<16 {
+		return 0, fmt.Errorf("config %s: projection_dim %d out of range", path, *c.ProjectionDim)
+	}
+	return *c.ProjectionDim, nil
+}
+
+// Close releases the ONNX session.
+func (e *Encoder) Close() error { return e.sess.Close() }
+
+// Dimensions is the length of the vectors.
+func (e *Encoder) Dimensions() int { return e.dim }
+
+// GraphPath is the ONNX file in use.
+func (e *Encoder) GraphPath() string { return e.graph }
+
+// Preprocessor returns the preprocessing settings in use.
+func (e *Encoder) Preprocessor() clipprep.Config { return e.prep }
+
+// Preprocess decodes one encoded image and writes its model input (CHW
+// float32, Preprocessor().TensorLen() long) into dst.
+func (e *Encoder) Preprocess(image []byte, dst []float32) error {
+	img, err := imagedecode.Decode(image, e.opts.Decode)
+	if err != nil {
+		return err
+	}
+	if err := e.prep.Tensor(img, dst); err != nil {
+		return fmt.Errorf("preprocess %dx%d image: %w", img.Width, img.Height, err)
+	}
+	return nil
+}
+
+// Encode returns one un-normalized vector per image, in input order. Images
+// are decoded and preprocessed in parallel (Options.Workers at once) and
+// sent to the model BatchSize at a time; an image that fails gets a nil
+// vector and its error, the others are unaffected.
+func (e *Encoder) Encode(ctx context.Context, images [][]byte) ([][]float32, []error) {
+	vecs := make([][]float32, len(images))
+	errs := make([]error, len(images))
+	per := e.prep.TensorLen()
+	bs := e.opts.BatchSize
+	buf := make([]float32, min(bs, len(images))*per)
+	for start := 0; start < len(images); start += bs {
+		idx := make([]int, 0, bs)
+		for i := start; i < min(start+bs, len(images)); i++ {
+			idx = append(idx, i)
+		}
+		if err := ctx.Err(); err != nil {
+			for _, i := range idx {
+				errs[i] = err
+			}
+			continue
+		}
+		e.preprocessAll(ctx, images, idx, buf, errs)
+		// Pack the images that made it to the front of the buffer.
+		ok := idx[:0:0]
+		for j, i := range idx {
+			if errs[i] != nil {
+				continue
+			}
+			if n := len(ok); n != j {
+				copy(buf[n*per:(n+1)*per], buf[j*per:(j+1)*per])
+			}
+			ok = append(ok, i)
+		}
+		if len(ok) == 0 {
+			continue
+		}
+		out, err := e.EncodePixels(buf[:len(ok)*per], len(ok))
+		for j, i := range ok {
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			vecs[i] = out[j]
+		}
+	}
+	return vecs, errs
+}
+
+// preprocessAll fills buf slot j with image idx[j], at most Workers at a
+// time, recording failures in errs.
+func (e *Encoder) preprocessAll(ctx context.Context, images [][]byte, idx []int, buf []float32, errs []error) {
+	per := e.prep.TensorLen()
+	sem := make(chan struct{}, e.opts.Workers)
+	var wg sync.WaitGroup
+	for j, i := range idx {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := ctx.Err(); err != nil {
+				errs[i] = err
+				return
+			}
+			errs[i] = e.Preprocess(images[i], buf[j*per:(j+1)*per])
+		}()
+	}
+	wg.Wait()
+}
+
+// EncodePixels runs one model call on batch preprocessed images (NCHW
+// float32, batch*Preprocessor().TensorLen() values) and returns their
+// un-normalized vectors.
+func (e *Encoder) EncodePixels(pixels []float32, batch int) (vecs [][]float32, err error) {
+	per := e.prep.TensorLen()
+	if batch <= 0 || len(pixels) != batch*per {
+		return nil, fmt.Errorf("vision model: %d pixel values for a batch of %d, want %d", len(pixels), batch, batch*per)
+	}
+	in, err := ort.NewTensor(ort.NewShape(int64(batch), 3, int64(e.prep.CropHeight), int64(e.prep.CropWidth)), pixels)
+	if err != nil {
+		return nil, fmt.Errorf("vision model: input tensor: %w", err)
+	}
+	defer in.Destroy()
+	outs := []ort.Value{nil}
+	if err := e.sess.Run([]ort.Value{in}, outs); err != nil {
+		return nil, fmt.Errorf("vision model: %w", err)
+	}
+	defer outs[0].Destroy()
+	t, ok := outs[0].(*ort.Tensor[float32])
+	if !ok {
+		return nil, errors.New("vision model: image_embeds is not a float32 tensor")
+	}
+	shape := t.GetShape()
+	if len(shape) != 2 || shape[0] != int64(batch) || shape[1] != int64(e.dim) {
+		return nil, fmt.Errorf("vision model: image_embeds has shape %v, want [%d %d]", shape, batch, e.dim)
+	}
+	data := t.GetData()
+	vecs = make([][]float32, batch)
+	for b := range vecs {
+		vecs[b] = append([]float32(nil), data[b*e.dim:(b+1)*e.dim]...)
+	}
+	return vecs, nil
+}
