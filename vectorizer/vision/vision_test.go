@@ -202,7 +202,7 @@ func TestEncodePixelsChecksLength(t *testing.T) {
 func TestLoadRefusesBrokenModels(t *testing.T) {
 	tests := []struct {
 		name  string
-		break_ func(d modelstore.Dir) error
+		spoil func(d modelstore.Dir) error
 		want  string
 	}{
 		{"no preprocessor config", func(d modelstore.Dir) error {
@@ -225,7 +225,7 @@ func TestLoadRefusesBrokenModels(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := modelstore.Dir{Root: t.TempDir()}
 			require.NoError(t, os.CopyFS(d.Root, os.DirFS(tinyModel(t).Root)))
-			require.NoError(t, tt.break_(d))
+			require.NoError(t, tt.spoil(d))
 			_, err := Load(d, modelstore.VariantFP32, Options{})
 			assert.ErrorContains(t, err, tt.want)
 		})
