@@ -40,9 +40,10 @@ const hotWindow = 50 * time.Millisecond
 // another: what arrives while the model is busy forms the next batch. When
 // the encoder is idle an item is dispatched at once, unless the previous
 // call served several requests less than hotWindow ago; then the worker
-// waits up to maxWait (from the oldest queued item) for as many requests as
-// that call served, so that a bulk import keeps running at batch size
-// instead of alternating a batch of one with a batch of the rest.
+// waits up to maxWait (from the later of the oldest item's arrival and the
+// end of that call) for as many requests as that call served, so that a
+// bulk import keeps running at batch size instead of alternating a batch
+// of one with a batch of the rest.
 type batcher struct {
 	modality  string
 	encode    encodeFunc
@@ -219,7 +220,14 @@ func (b *batcher) collect() ([]slot, bool) {
 		b.waitLocked(nil)
 	}
 	if b.maxWait > 0 && !b.perRequest && !b.closed && b.lastReqs > 1 && time.Since(b.lastEnd) < hotWindow {
-		deadline := b.queue[0].enqueued.Add(b.maxWait)
+		// Wait from the later of the oldest item's arrival and the end of
+		// the previous call: an item that queued during that call would
+		// otherwise leave alone just before the call's cohort returns.
+		start := b.queue[0].enqueued
+		if b.lastEnd.After(start) {
+			start = b.lastEnd
+		}
+		deadline := start.Add(b.maxWait)
 		for b.queued > 0 && b.queued < b.maxBatch && len(b.queue) < b.lastReqs && !b.closed {
 			wait := time.Until(deadline)
 			if wait <= 0 {
