@@ -1,0 +1,32 @@
+package module
+
+// ModelMeta describes one loaded tower.
+type ModelMeta struct {
+	Repo     string `json:"repo"`
+	Revision string `json:"revision"`
+	File     string `json:"file"`
+	Variant  string `json:"variant"`
+}
+
+// Meta describes the loaded models, as /v1/meta shows them.
+type Meta struct {
+	Text       ModelMeta `json:"text"`
+	Vision     ModelMeta `json:"vision"`
+	Dimensions int       `json:"dimensions"`
+	Runtime    string    `json:"onnxruntime"`
+}
+
+// MetaInfo reports the models, their dimensions and the ONNX Runtime
+// version under the module's entry of /v1/meta.
+func (m *Module) MetaInfo() (map[string]any, error) {
+	model := func(mm ModelMeta) map[string]any {
+		return map[string]any{"repo": mm.Repo, "revision": mm.Revision, "file": mm.File, "variant": mm.Variant}
+	}
+	return map[string]any{
+		"name":        Name,
+		"textModel":   model(m.meta.Text),
+		"visionModel": model(m.meta.Vision),
+		"dimensions":  m.meta.Dimensions,
+		"onnxruntime": m.meta.Runtime,
+	}, nil
+}

@@ -1,0 +1,218 @@
+// Package module is the Weaviate module multi2vec-mclip: the multilingual
+// CLIP text tower (sentence-transformers' clip-ViT-B-32-multilingual-v1) and
+// the CLIP ViT-B/32 image tower, run in process through ONNX Runtime. Its
+// collection settings are multi2vec-clip's.
+package module
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+	"github.com/weaviate/weaviate/entities/models"
+	"github.com/weaviate/weaviate/entities/modulecapabilities"
+	"github.com/weaviate/weaviate/entities/moduletools"
+	libvectorizer "github.com/weaviate/weaviate/usecases/vectorizer"
+
+	"github.com/mclip-go/mclip/config"
+)
+
+// Name is the module's name in ENABLE_MODULES and in collection configs.
+const Name = "multi2vec-mclip"
+
+// loadFunc loads the encoder and describes its models.
+type loadFunc func(cfg config.Config) (encoder, Meta, error)
+
+// Module is the multi2vec-mclip module.
+type Module struct {
+	load loadFunc
+
+	enc    encoder
+	meta   Meta
+	logger logrus.FieldLogger
+
+	nearImageGraphqlProvider modulecapabilities.GraphQLArguments
+	nearImageSearcher        modulecapabilities.Searcher[[]float32]
+	nearTextGraphqlProvider  modulecapabilities.GraphQLArguments
+	nearTextSearcher         modulecapabilities.Searcher[[]float32]
+	nearTextTransformer      modulecapabilities.TextTransform
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New returns the module; it loads the models in Init.
+func New() *Module {
+	return &Module{load: loadVectorizer}
+}
+
+// Name returns the module's name.
+func (m *Module) Name() string { return Name }
+
+// Type says the module vectorizes more than one modality.
+func (m *Module) Type() modulecapabilities.ModuleType { return modulecapabilities.Multi2Vec }
+
+// Init reads the module-wide settings from the environment and loads the
+// models. A missing or broken model directory fails here, with one line
+// that says what to run.
+func (m *Module) Init(ctx context.Context, params moduletools.ModuleInitParams) (err error) {
+	defer recoverTo(&err, "init")
+	m.logger = params.GetLogger()
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return fmt.Errorf("%s: %w", Name, err)
+	}
+	enc, meta, err := m.load(cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", Name, err)
+	}
+	m.enc, m.meta = enc, meta
+	m.initNearImage()
+	m.logger.WithField("action", "startup").WithField("module", Name).
+		WithField("text_model", meta.Text.File).WithField("vision_model", meta.Vision.File).
+		WithField("variant", meta.Text.Variant).WithField("onnxruntime", meta.Runtime).
+		Info("models loaded")
+	return nil
+}
+
+// InitExtension picks up the text transformers (used by nearText's
+// moveTo and moveAwayFrom) of the other modules.
+func (m *Module) InitExtension(modules []modulecapabilities.Module) error {
+	for _, module := range modules {
+		if module.Name() == m.Name() {
+			continue
+		}
+		if arg, ok := module.(modulecapabilities.TextTransformers); ok && arg != nil && arg.TextTransformers() != nil {
+			m.nearTextTransformer = arg.TextTransformers()["nearText"]
+		}
+	}
+	m.initNearText()
+	return nil
+}
+
+// Close releases the models.
+func (m *Module) Close() error {
+	m.closeOnce.Do(func() {
+		if m.enc != nil {
+			m.closeErr = m.enc.Close()
+		}
+	})
+	return m.closeErr
+}
+
+// VectorizeObject computes one object's vector; an object without any of
+// the target vector's fields gets nil.
+func (m *Module) VectorizeObject(ctx context.Context, obj *models.Object, cfg moduletools.ClassConfig,
+) (vec []float32, _ models.AdditionalProperties, err error) {
+	defer recoverTo(&err, "vectorize object")
+	vecs, _, errs := m.VectorizeBatch(ctx, []*models.Object{obj}, nil, cfg)
+	if e, ok := errs[0]; ok {
+		return nil, nil, e
+	}
+	return vecs[0], nil, nil
+}
+
+// VectorizeBatch computes the vectors of a whole batch with one text call
+// and one image call; an object whose input is bad fails alone.
+func (m *Module) VectorizeBatch(ctx context.Context, objs []*models.Object, skipObject []bool,
+	cfg moduletools.ClassConfig,
+) (vectors [][]float32, _ []models.AdditionalProperties, errs map[int]error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err := fmt.Errorf("%s: vectorize batch: internal error: %v", Name, r)
+			m.logPanic(r)
+			vectors, errs = make([][]float32, len(objs)), map[int]error{}
+			for i := range objs {
+				if i >= len(skipObject) || !skipObject[i] {
+					errs[i] = err
+				}
+			}
+		}
+	}()
+	s, err := newClassSettings(cfg)
+	if err != nil {
+		errs = map[int]error{}
+		for i := range objs {
+			if i >= len(skipObject) || !skipObject[i] {
+				errs[i] = err
+			}
+		}
+		return make([][]float32, len(objs)), nil, errs
+	}
+	vectors, errs = batchVectorizer{enc: m.enc}.vectorizeBatch(ctx, objs, skipObject, s)
+	return vectors, nil, errs
+}
+
+// VectorizableProperties lists the target vector's text and image fields.
+func (m *Module) VectorizableProperties(cfg moduletools.ClassConfig) (bool, []string, error) {
+	s, err := newClassSettings(cfg)
+	if err != nil {
+		return false, nil, err
+	}
+	return false, s.properties(), nil
+}
+
+// VectorizeInput vectorizes a hybrid search's query text.
+func (m *Module) VectorizeInput(ctx context.Context, input string, cfg moduletools.ClassConfig) ([]float32, error) {
+	return m.Texts(ctx, []string{input}, cfg)
+}
+
+// Texts vectorizes nearText's concepts: the mean of their vectors.
+func (m *Module) Texts(ctx context.Context, inputs []string, _ moduletools.ClassConfig) (vec []float32, err error) {
+	defer recoverTo(&err, "vectorize texts")
+	vecs, errs, err := encodeSafely(ctx, m.enc.EncodeTexts, inputs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	if len(vecs) == 0 {
+		return nil, fmt.Errorf("%s: no text to vectorize", Name)
+	}
+	for i, e := range errs {
+		if e != nil {
+			return nil, fmt.Errorf("%s: text %d: %w", Name, i, e)
+		}
+	}
+	return libvectorizer.CombineVectors(vecs), nil
+}
+
+// VectorizeImage vectorizes nearImage's base64 image.
+func (m *Module) VectorizeImage(ctx context.Context, _ string, image string, _ moduletools.ClassConfig,
+) (vec []float32, err error) {
+	defer recoverTo(&err, "vectorize image")
+	vecs, errs, err := encodeSafely(ctx, m.enc.EncodeImagesBase64, []string{image})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	if len(vecs) != 1 {
+		return nil, fmt.Errorf("%s: no image to vectorize", Name)
+	}
+	if errs[0] != nil {
+		return nil, fmt.Errorf("%s: image: %w", Name, errs[0])
+	}
+	return vecs[0], nil
+}
+
+func (m *Module) logPanic(r any) {
+	if m.logger != nil {
+		m.logger.WithField("module", Name).WithField("panic", fmt.Sprint(r)).Error("recovered from a panic")
+	}
+}
+
+// recoverTo turns a panic into an error on the request, so that nothing in
+// the module takes Weaviate down.
+func recoverTo(err *error, what string) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%s: %s: internal error: %v", Name, what, r)
+	}
+}
+
+// verify we implement the capabilities
+var (
+	_ = modulecapabilities.Module(New())
+	_ = modulecapabilities.ModuleWithClose(New())
+	_ = modulecapabilities.ModuleExtension(New())
+	_ = modulecapabilities.Vectorizer[[]float32](New())
+	_ = modulecapabilities.InputVectorizer[[]float32](New())
+	_ = modulecapabilities.MetaProvider(New())
+)

@@ -1,0 +1,227 @@
+package module
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/weaviate/weaviate/entities/models"
+	"github.com/weaviate/weaviate/entities/moduletools"
+	libvectorizer "github.com/weaviate/weaviate/usecases/vectorizer"
+)
+
+// encoder is what the module needs of the vectorizer: per-item errors,
+// un-normalized vectors of one dimension, in input order.
+type encoder interface {
+	EncodeTexts(ctx context.Context, texts []string) ([][]float32, []error)
+	EncodeImagesBase64(ctx context.Context, images []string) ([][]float32, []error)
+	Close() error
+}
+
+// input is one vector's source: a text or an image of a property.
+type input struct {
+	prop   string
+	value  string
+	weight float32
+}
+
+// objectInputs is what one object contributes, texts in sorted property
+// order (text[] values in their order), then images in sorted property
+// order: the order multi2vec-clip combines them in.
+type objectInputs struct {
+	texts, images []input
+}
+
+func (in objectInputs) empty() bool { return len(in.texts) == 0 && len(in.images) == 0 }
+
+// inputs collects an object's vectorizable values.
+func (s *classSettings) inputs(obj *models.Object) objectInputs {
+	var out objectInputs
+	props, ok := obj.Properties.(map[string]any)
+	if !ok {
+		return out
+	}
+	for _, name := range moduletools.SortStringKeys(props) {
+		if w, ok := s.text.weight(name); ok {
+			for _, t := range textValues(props[name]) {
+				out.texts = append(out.texts, input{prop: name, value: t, weight: w})
+			}
+		}
+	}
+	for _, name := range moduletools.SortStringKeys(props) {
+		if w, ok := s.image.weight(name); ok {
+			if b, ok := props[name].(string); ok && b != "" {
+				out.images = append(out.images, input{prop: name, value: b, weight: w})
+			}
+		}
+	}
+	return out
+}
+
+func textValues(v any) []string {
+	switch t := v.(type) {
+	case string:
+		return []string{t}
+	case []string:
+		return t
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, e := range t {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	default:
+		return nil
+	}
+}
+
+// combine turns an object's vectors into its vector with multi2vec-clip's
+// arithmetic: without weights the mean, with weights NormalizeWeights and
+// then CombineVectorsWithWeights. Each weight belongs to its own vector.
+func (s *classSettings) combine(in objectInputs, textVecs, imageVecs [][]float32) ([]float32, error) {
+	vectors := make([][]float32, 0, len(textVecs)+len(imageVecs))
+	vectors = append(vectors, textVecs...)
+	vectors = append(vectors, imageVecs...)
+	if len(vectors) == 0 {
+		return nil, nil
+	}
+	dim := len(vectors[0])
+	for _, v := range vectors {
+		if len(v) != dim || dim == 0 {
+			return nil, fmt.Errorf("encoder returned vectors of %d and %d dimensions", dim, len(v))
+		}
+	}
+	if !s.weighted {
+		return libvectorizer.CombineVectorsWithWeights(vectors, nil), nil
+	}
+	weights := make([]float32, 0, len(vectors))
+	var sum float32
+	for _, part := range [][]input{in.texts, in.images} {
+		for _, i := range part {
+			weights = append(weights, i.weight)
+			sum += i.weight
+		}
+	}
+	if sum == 0 {
+		return nil, errors.New("every field present on the object has weight 0")
+	}
+	return libvectorizer.CombineVectorsWithWeights(vectors, moduletools.NormalizeWeights(weights)), nil
+}
+
+// batchVectorizer vectorizes a batch with one text call and one image call.
+type batchVectorizer struct {
+	enc encoder
+}
+
+// vectorizeBatch returns a vector for each object (nil where skipped or
+// where the object has none of the fields) and the errors of the objects
+// that failed, by index.
+func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Object, skip []bool,
+	s *classSettings,
+) ([][]float32, map[int]error) {
+	vectors := make([][]float32, len(objs))
+	errs := map[int]error{}
+	inputs := make([]objectInputs, len(objs))
+	var texts, images []string
+	for i, obj := range objs {
+		if (i < len(skip) && skip[i]) || obj == nil {
+			continue
+		}
+		inputs[i] = s.inputs(obj)
+		for _, t := range inputs[i].texts {
+			texts = append(texts, t.value)
+		}
+		for _, im := range inputs[i].images {
+			images = append(images, im.value)
+		}
+	}
+	textVecs, textErrs, err := encodeSafely(ctx, b.enc.EncodeTexts, texts)
+	if err != nil {
+		return vectors, failAll(objs, inputs, fmt.Errorf("encode texts: %w", err))
+	}
+	imageVecs, imageErrs, err := encodeSafely(ctx, b.enc.EncodeImagesBase64, images)
+	if err != nil {
+		return vectors, failAll(objs, inputs, fmt.Errorf("encode images: %w", err))
+	}
+	ti, ii := 0, 0
+	for i := range objs {
+		in := inputs[i]
+		if in.empty() {
+			continue
+		}
+		tv, te := textVecs[ti:ti+len(in.texts)], textErrs[ti:ti+len(in.texts)]
+		iv, ie := imageVecs[ii:ii+len(in.images)], imageErrs[ii:ii+len(in.images)]
+		ti += len(in.texts)
+		ii += len(in.images)
+		if err := firstError(in, te, ie); err != nil {
+			errs[i] = err
+			continue
+		}
+		v, err := s.combine(in, tv, iv)
+		if err != nil {
+			errs[i] = fmt.Errorf("%s: %w", Name, err)
+			continue
+		}
+		vectors[i] = v
+	}
+	return vectors, errs
+}
+
+func firstError(in objectInputs, textErrs, imageErrs []error) error {
+	var out []error
+	for j, e := range textErrs {
+		if e != nil {
+			out = append(out, fmt.Errorf("text property %q: %w", in.texts[j].prop, e))
+		}
+	}
+	for j, e := range imageErrs {
+		if e != nil {
+			out = append(out, fmt.Errorf("image property %q: %w", in.images[j].prop, e))
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", Name, errors.Join(out...))
+}
+
+func failAll(objs []*models.Object, inputs []objectInputs, err error) map[int]error {
+	errs := map[int]error{}
+	for i := range objs {
+		if !inputs[i].empty() {
+			errs[i] = fmt.Errorf("%s: %w", Name, err)
+		}
+	}
+	return errs
+}
+
+type encodeFunc func(ctx context.Context, items []string) ([][]float32, []error)
+
+// encodeSafely calls the encoder, turning a panic into an error and checking
+// that it answered one vector or one error per item.
+func encodeSafely(ctx context.Context, f encodeFunc, items []string) (vecs [][]float32, errs []error, err error) {
+	if len(items) == 0 {
+		return nil, nil, nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			vecs, errs = nil, nil
+			err = fmt.Errorf("encoder panicked: %v", r)
+		}
+	}()
+	vecs, errs = f(ctx, items)
+	if errs == nil {
+		errs = make([]error, len(items))
+	}
+	if len(vecs) != len(items) || len(errs) != len(items) {
+		return nil, nil, fmt.Errorf("encoder returned %d vectors and %d errors for %d inputs", len(vecs), len(errs), len(items))
+	}
+	for i := range items {
+		if errs[i] == nil && len(vecs[i]) == 0 {
+			errs[i] = errors.New("encoder returned an empty vector")
+		}
+	}
+	return vecs, errs, nil
+}
