@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // DefaultEndpoint is the Hugging Face hub; HF_ENDPOINT names a mirror.
@@ -52,7 +53,12 @@ func newHubClient(endpoint, token string, hc *http.Client) (*hubClient, error) {
 		return nil, fmt.Errorf("hub endpoint: %w", err)
 	}
 	if hc == nil {
-		hc = http.DefaultClient
+		// The default transport (proxies from the environment), with a bound
+		// on the wait for response headers; stalled bodies are the download
+		// watchdog's job.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ResponseHeaderTimeout = time.Minute
+		hc = &http.Client{Transport: t}
 	}
 	c := *hc
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // incompleteDir holds partial downloads, named by the hub's ETag so a
@@ -258,10 +259,30 @@ func retryable(ctx context.Context, err error) bool {
 	if errors.As(err, &he) {
 		return he.Status >= 500
 	}
-	return errors.Is(err, ErrNetwork) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errRangeNotSatisfiable) || errors.Is(err, errShortBody)
+	return errors.Is(err, ErrNetwork) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errRangeNotSatisfiable) || errors.Is(err, errShortBody) || errors.Is(err, errStalled)
 }
 
-var errShortBody = errors.New("connection closed before the end of the file")
+var (
+	errShortBody = errors.New("connection closed before the end of the file")
+	errStalled   = errors.New("no data received for a while")
+)
+
+// stallTimeout ends a download that received no byte for this long.
+var stallTimeout = time.Minute
+
+// stallReader resets the watchdog whenever bytes arrive.
+type stallReader struct {
+	r        io.Reader
+	watchdog *time.Timer
+}
+
+func (s stallReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.watchdog.Reset(stallTimeout)
+	}
+	return n, err
+}
 
 // fetchInto appends the missing bytes to part.
 func (s *Store) fetchInto(ctx context.Context, hub *hubClient, prog progress, f File, meta remoteFile, part string) (err error) {
@@ -285,7 +306,13 @@ func (s *Store) fetchInto(ctx context.Context, hub *hubClient, prog progress, f 
 	if offset == meta.Size && offset > 0 {
 		return nil // complete: the hash decides
 	}
-	resp, err := hub.get(ctx, f, meta.Location, offset)
+	// A watchdog ends a download that receives nothing for stallTimeout;
+	// the next attempt resumes it.
+	dctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watchdog := time.AfterFunc(stallTimeout, func() { cancel(errStalled) })
+	defer watchdog.Stop()
+	resp, err := hub.get(dctx, f, meta.Location, offset)
 	if errors.Is(err, errRangeNotSatisfiable) {
 		if terr := out.Truncate(0); terr != nil {
 			return fmt.Errorf("%s: %w", f.Rel(), terr)
@@ -311,7 +338,8 @@ func (s *Store) fetchInto(ctx context.Context, hub *hubClient, prog progress, f 
 	}
 	prog.start(f.Rel(), meta.Size, offset)
 	want := meta.Size - offset
-	n, err := io.Copy(io.MultiWriter(out, progressWriter{prog}), io.LimitReader(resp.Body, want))
+	body := stallReader{r: resp.Body, watchdog: watchdog}
+	n, err := io.Copy(io.MultiWriter(out, progressWriter{prog}), io.LimitReader(body, want))
 	if err == nil && n < want {
 		err = errShortBody
 	}
@@ -320,6 +348,9 @@ func (s *Store) fetchInto(ctx context.Context, hub *hubClient, prog progress, f 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if errors.Is(context.Cause(dctx), errStalled) {
+			err = errStalled
+		}
 		return fmt.Errorf("%s: after %d of %d bytes: %w", f.Rel(), offset+n, meta.Size, wrapRead(err))
 	}
 	return out.Sync()
@@ -327,7 +358,7 @@ func (s *Store) fetchInto(ctx context.Context, hub *hubClient, prog progress, f 
 
 // wrapRead marks a failed body read as a network error, so it is retried.
 func wrapRead(err error) error {
-	if errors.Is(err, errShortBody) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, errShortBody) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errStalled) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrNetwork, err)

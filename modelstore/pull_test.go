@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -188,6 +189,17 @@ func TestPullResumes(t *testing.T) {
 		assert.True(t, bytes.Equal(graph, got))
 		assert.Equal(t, []string{"", "bytes=123456-"}, cdnRanges(f.hub, graph))
 		assert.Contains(t, f.log.String(), "resuming")
+	})
+	t.Run("stalled connection, same pull", func(t *testing.T) {
+		f := newFixture(t)
+		defer ms.SetStallTimeout(200 * time.Millisecond)()
+		f.hub.StallAfter(graph, 50_000)
+		s, _ := f.pull(t, ms.VariantFP32)
+		got, err := os.ReadFile(s.Dir().Text(ms.TextONNXFP32))
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(graph, got))
+		assert.Equal(t, []string{"", "bytes=50000-"}, cdnRanges(f.hub, graph))
+		assert.Contains(t, f.log.String(), "no data received")
 	})
 	t.Run("partial file of an earlier run", func(t *testing.T) {
 		f := newFixture(t)

@@ -48,6 +48,7 @@ type Hub struct {
 	repos    map[string]*repo
 	blobs    map[string][]byte // by sha256
 	cuts     map[string]int64  // sha256 -> bytes served before the connection drops (once)
+	stalls   map[string]int64  // sha256 -> bytes served before the download hangs (once)
 	corrupt  map[string]bool   // sha256 -> the CDN flips a byte
 	requests []Request
 	seq      int
@@ -64,7 +65,7 @@ type repo struct {
 // .safetensors, .bin, .pt or .msgpack, or of 10 MiB or more, are LFS files
 // and redirect to the CDN, the others are served directly.
 func New(repos map[string]map[string][]byte) *Hub {
-	h := &Hub{repos: map[string]*repo{}, blobs: map[string][]byte{}, cuts: map[string]int64{}, corrupt: map[string]bool{}}
+	h := &Hub{repos: map[string]*repo{}, blobs: map[string][]byte{}, cuts: map[string]int64{}, stalls: map[string]int64{}, corrupt: map[string]bool{}}
 	for name, files := range repos {
 		h.repos[name] = &repo{commits: map[string]map[string][]byte{}}
 		h.commit(name, maps.Clone(files))
@@ -137,6 +138,14 @@ func (h *Hub) CutAfter(content []byte, n int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.cuts[SHA256(content)] = n
+}
+
+// StallAfter makes the next CDN download of content send n bytes and then
+// nothing, holding the connection open until the client gives up.
+func (h *Hub) StallAfter(content []byte, n int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stalls[SHA256(content)] = n
 }
 
 // Corrupt makes the CDN serve content with one byte changed, under the same
@@ -311,8 +320,10 @@ func (h *Hub) serveCDN(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	content, ok := h.blobs[sum]
 	cut, cutting := h.cuts[sum]
-	if cutting && r.Method == http.MethodGet {
+	stall, stalling := h.stalls[sum]
+	if r.Method == http.MethodGet {
 		delete(h.cuts, sum)
+		delete(h.stalls, sum)
 	}
 	if h.corrupt[sum] {
 		content = append([]byte(nil), content...)
@@ -327,16 +338,22 @@ func (h *Hub) serveCDN(w http.ResponseWriter, r *http.Request) {
 	}
 	sw.Header().Set("ETag", `"`+sum+`"`)
 	var out http.ResponseWriter = sw
-	if cutting && r.Method == http.MethodGet {
+	switch {
+	case r.Method != http.MethodGet:
+	case cutting:
 		out = &cutter{status: sw, left: cut}
+	case stalling:
+		out = &cutter{status: sw, left: stall, hang: r.Context().Done()}
 	}
 	http.ServeContent(out, r, "", time.Time{}, bytes.NewReader(content))
 }
 
-// cutter drops the connection once left bytes went out.
+// cutter drops the connection once left bytes went out, at once or, with
+// hang, when the client gives up.
 type cutter struct {
 	*status
 	left int64
+	hang <-chan struct{}
 }
 
 func (c *cutter) Write(b []byte) (int, error) {
@@ -345,6 +362,9 @@ func (c *cutter) Write(b []byte) (int, error) {
 		c.left = 0
 		if f, ok := c.ResponseWriter.(http.Flusher); ok {
 			f.Flush()
+		}
+		if c.hang != nil {
+			<-c.hang
 		}
 		panic(http.ErrAbortHandler)
 	}
