@@ -145,9 +145,10 @@ func TestVariantGraphs(t *testing.T) {
 		path          string
 		weightMatMuls int // q, k, v, out, two feed-forward per layer (+ projection)
 		plainMatMuls  int // scores and context per layer
+		tables        int // embedding tables gathered from
 	}{
-		{d.Text(modelstore.TextONNXInt8AVX2), 2 * 6, 2 * 2},
-		{d.Vision(modelstore.VisionONNXQuantized), 2*6 + 1, 2 * 2},
+		{d.Text(modelstore.TextONNXInt8AVX2), 2 * 6, 2 * 2, 2},
+		{d.Vision(modelstore.VisionONNXQuantized), 2*6 + 1, 2 * 2, 0},
 	}
 	for _, tc := range tests {
 		m, err := onnxpb.ReadFile(tc.path)
@@ -163,6 +164,18 @@ func TestVariantGraphs(t *testing.T) {
 		assert.Equal(t, tc.weightMatMuls, ops["MatMulInteger"], tc.path)
 		assert.Equal(t, tc.weightMatMuls, ops["DynamicQuantizeLinear"], tc.path)
 		assert.Equal(t, tc.plainMatMuls, ops["MatMul"], tc.path)
+		assert.Equal(t, tc.tables, ops["DequantizeLinear"], tc.path)
+		consumers := map[string][]string{}
+		for _, n := range m.Graph.Nodes {
+			for _, in := range n.Inputs {
+				consumers[in] = append(consumers[in], n.OpType)
+			}
+		}
+		for _, init := range m.Graph.Initializers {
+			if len(init.Dims) == 2 && init.DataType == onnxpb.TypeFloat {
+				assert.Equal(t, []string{"Add"}, consumers[init.Name], "%s: float matrix %s is multiplied or gathered", tc.path, init.Name)
+			}
+		}
 		for _, init := range m.Graph.Initializers {
 			assert.True(t, used[init.Name], "%s: unused initializer %s", tc.path, init.Name)
 		}

@@ -15,9 +15,14 @@ import (
 //	xq, xs, xz = DynamicQuantizeLinear(x)
 //	y = Cast(MatMulInteger(xq, Wq, xz, Wz), FLOAT) * (xs * Ws)
 //
+// and every Gather from a 2-D float initializer (the embedding tables)
+// gathers uint8 rows and dequantizes them:
+//
+//	y = DequantizeLinear(Gather(Wq, ids), Ws, Wz)
+//
 // with W quantized per tensor, asymmetric, to uint8. ONNX Runtime fuses the
-// pattern into DynamicQuantizeMatMul. Everything else, including the
-// initializers, is shared with m.
+// MatMul pattern into DynamicQuantizeMatMul. Everything else, including
+// the other initializers, is shared with m.
 func quantizeDynamic(m *onnxpb.Model) (*onnxpb.Model, error) {
 	g := m.Graph
 	inits := make(map[string]*onnxpb.Tensor, len(g.Initializers))
@@ -27,24 +32,48 @@ func quantizeDynamic(m *onnxpb.Model) (*onnxpb.Model, error) {
 	q := &onnxpb.Graph{Name: g.Name, Inputs: g.Inputs, Outputs: g.Outputs}
 	used := map[string]bool{}
 	done := map[string]bool{}
+	quantized := func(w *onnxpb.Tensor) error {
+		if done[w.Name] {
+			return nil
+		}
+		wq, scale, zp, err := quantizeUint8(w)
+		if err != nil {
+			return err
+		}
+		q.Initializers = append(q.Initializers, wq, scale, zp)
+		done[w.Name] = true
+		return nil
+	}
+	isMatrix := func(name string) (*onnxpb.Tensor, bool) {
+		w, ok := inits[name]
+		return w, ok && w.DataType == onnxpb.TypeFloat && len(w.Dims) == 2
+	}
 	for i, n := range g.Nodes {
-		w, ok := inits[inputAt(n, 1)]
-		if n.OpType != "MatMul" || !ok || w.DataType != onnxpb.TypeFloat || len(w.Dims) != 2 {
+		p := fmt.Sprintf("%s_q%d", n.Outputs[0], i)
+		if w, ok := isMatrix(inputAt(n, 0)); ok && n.OpType == "Gather" && gatherAxis(n) == 0 {
+			if err := quantized(w); err != nil {
+				return nil, err
+			}
+			used[n.Inputs[1]] = true
+			q.Nodes = append(q.Nodes,
+				&onnxpb.Node{Name: p + "_gather", OpType: "Gather", Inputs: []string{w.Name + "_quantized", n.Inputs[1]},
+					Outputs: []string{p + "_u8"}, Attrs: n.Attrs},
+				&onnxpb.Node{Name: p + "_dq", OpType: "DequantizeLinear",
+					Inputs: []string{p + "_u8", w.Name + "_scale", w.Name + "_zero_point"}, Outputs: n.Outputs},
+			)
+			continue
+		}
+		w, ok := isMatrix(inputAt(n, 1))
+		if n.OpType != "MatMul" || !ok {
 			q.Nodes = append(q.Nodes, n)
 			for _, in := range n.Inputs {
 				used[in] = true
 			}
 			continue
 		}
-		if !done[w.Name] {
-			wq, scale, zp, err := quantizeUint8(w)
-			if err != nil {
-				return nil, err
-			}
-			q.Initializers = append(q.Initializers, wq, scale, zp)
-			done[w.Name] = true
+		if err := quantized(w); err != nil {
+			return nil, err
 		}
-		p := fmt.Sprintf("%s_q%d", n.Outputs[0], i)
 		x := n.Inputs[0]
 		q.Nodes = append(q.Nodes,
 			&onnxpb.Node{Name: p + "_dql", OpType: "DynamicQuantizeLinear", Inputs: []string{x},
@@ -69,6 +98,16 @@ func quantizeDynamic(m *onnxpb.Model) (*onnxpb.Model, error) {
 	out.Graph = q
 	out.DocString = m.DocString + "; MatMul weights dynamically quantized to uint8"
 	return &out, nil
+}
+
+// gatherAxis returns a Gather node's axis attribute (default 0).
+func gatherAxis(n *onnxpb.Node) int64 {
+	for _, a := range n.Attrs {
+		if a.Name == "axis" {
+			return a.I
+		}
+	}
+	return 0
 }
 
 func inputAt(n *onnxpb.Node, i int) string {
