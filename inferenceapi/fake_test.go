@@ -3,6 +3,7 @@ package inferenceapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"strings"
 	"sync"
@@ -70,6 +71,8 @@ func (f *fakeEncoder) encode(ctx context.Context, modality string, items []strin
 		switch {
 		case strings.HasPrefix(it, "panic"):
 			panic("fake encoder panic at /secret/path/model.go:42")
+		case strings.HasPrefix(it, "bad index"):
+			errs[i] = fmt.Errorf("%s %d: %w", modality, i, errors.New("cannot decode "+it))
 		case strings.HasPrefix(it, "bad"):
 			errs[i] = errors.New("cannot decode " + it)
 		case f.nonFinite:

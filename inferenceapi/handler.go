@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -31,6 +32,11 @@ const (
 
 // maxItemErrors is how many failed items an error message names.
 const maxItemErrors = 5
+
+// batchIndex matches the "text 3: " or "image 0: " the vectorizer puts
+// before an item's error: the index is the item's place in the model call,
+// which mixes requests, so the message names the request's index instead.
+var batchIndex = regexp.MustCompile(`^(text|image) \d+: `)
 
 func (s *Server) routes() http.Handler {
 	metricsHandler := promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
@@ -247,7 +253,7 @@ func itemErrors(textErrs, imageErrs []error) (msg string, internal bool) {
 			internal = internal || errors.As(err, &ie)
 			total++
 			if len(parts) < maxItemErrors {
-				parts = append(parts, fmt.Sprintf("%s[%d]: %v", field, i, err))
+				parts = append(parts, fmt.Sprintf("%s[%d]: %s", field, i, batchIndex.ReplaceAllString(err.Error(), "")))
 			}
 		}
 	}

@@ -221,6 +221,7 @@ func TestVectorizeReportsFailedItems(t *testing.T) {
 		{"one text", `{"texts":["ok","bad text"]}`, "texts[1]: cannot decode bad text"},
 		{"text and image", `{"texts":["bad1"],"images":["ok","bad2"]}`, "texts[0]: cannot decode bad1; images[1]: cannot decode bad2"},
 		{"many", `{"texts":["bad","bad","bad","bad","bad","bad","bad"]}`, "texts[4]: cannot decode bad; and 2 more"},
+		{"the vectorizer's batch index is dropped", `{"images":["ok","bad index"]}`, "images[1]: cannot decode bad index"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
