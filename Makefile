@@ -16,7 +16,7 @@ ORT_LIB   := $(ORT_DIR)/libonnxruntime.so.1
 LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LIB)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: build ort test test-unit vet fmt-check clean
+.PHONY: build ort test test-unit vet fmt-check clean weaviate run test-integration
 
 ## ort: provision libonnxruntime.so.1 into third_party/onnxruntime
 ort: $(ORT_LIB)
@@ -32,6 +32,13 @@ $(ORT_LIB):
 ## build: the mclip CLI at bin/mclip
 build: ort
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/mclip ./cmd/mclip
+
+## weaviate: Weaviate with multi2vec-mclip compiled in, at bin/weaviate-mclip
+## (a patched copy of the weaviate module under _build/; see cmd/weaviate-mclip)
+WEAVIATE_BUILD := _build
+weaviate: ort
+	$(GO) run ./cmd/weaviate-mclip -root $(ROOT) -out $(WEAVIATE_BUILD)
+	$(GO) build -modfile=$(WEAVIATE_BUILD)/go.mod -mod=mod $(GOFLAGS_BUILD) -o $(BIN)/weaviate-mclip github.com/weaviate/weaviate/cmd/weaviate-server
 
 ## vet: go vet and gofmt
 vet:
