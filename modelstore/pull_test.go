@@ -192,13 +192,17 @@ func TestPullResumes(t *testing.T) {
 	})
 	t.Run("stalled connection, same pull", func(t *testing.T) {
 		f := newFixture(t)
-		defer ms.SetStallTimeout(200 * time.Millisecond)()
+		defer ms.SetStallTimeout(time.Second)()
 		f.hub.StallAfter(graph, 50_000)
 		s, _ := f.pull(t, ms.VariantFP32)
 		got, err := os.ReadFile(s.Dir().Text(ms.TextONNXFP32))
 		require.NoError(t, err)
 		assert.True(t, bytes.Equal(graph, got))
-		assert.Equal(t, []string{"", "bytes=50000-"}, cdnRanges(f.hub, graph))
+		// On a loaded machine a healthy request may also pass for stalled:
+		// the first two requests are what matters.
+		ranges := cdnRanges(f.hub, graph)
+		require.GreaterOrEqual(t, len(ranges), 2)
+		assert.Equal(t, []string{"", "bytes=50000-"}, ranges[:2])
 		assert.Contains(t, f.log.String(), "no data received")
 	})
 	t.Run("partial file of an earlier run", func(t *testing.T) {
@@ -552,6 +556,26 @@ func TestResolve(t *testing.T) {
 		assert.ErrorContains(t, err, "vision/onnx/vision_model_fp16.onnx")
 		assert.ErrorContains(t, err, ms.EnvModelDir)
 		assert.Len(t, f.hub.Requests(), before)
+	})
+	t.Run("local MODEL_DIR verified with or without a lock", func(t *testing.T) {
+		f := newFixture(t)
+		src, _ := f.pull(t, ms.VariantFP32)
+		o := f.opts(ms.VariantFP32)
+		o.ModelDir = src.Dir().Root
+		sts, err := f.store(t, o).Verify(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, ms.StateOK, sts[0].State)
+
+		require.NoError(t, os.Remove(src.LockPath()))
+		sts, err = f.store(t, o).Verify(context.Background())
+		require.NoError(t, err, "no lock: presence only")
+		assert.Equal(t, ms.StateUnpinned, sts[0].State)
+		assert.Equal(t, hubtest.SHA256(f.files[ms.TextRepo][ms.TokenizerJSON]), sts[0].SHA256)
+
+		require.NoError(t, os.Remove(src.Dir().Text(ms.TokenizerJSON)))
+		_, err = f.store(t, o).Verify(context.Background())
+		require.ErrorIs(t, err, ms.ErrVerify)
+		assert.ErrorContains(t, err, "text/tokenizer.json: missing")
 	})
 	t.Run("empty cache, pull allowed", func(t *testing.T) {
 		f := newFixture(t)

@@ -266,7 +266,8 @@ func (s *Store) Status() ([]FileStatus, error) {
 }
 
 // Verify hashes every file and compares it with the lock. The error lists
-// every file that is missing, unpinned or modified.
+// every file that is missing, unpinned or modified; in a local MODEL_DIR
+// without a lock file, only missing files are errors.
 func (s *Store) Verify(ctx context.Context) ([]FileStatus, error) {
 	sts, err := s.Status()
 	if err != nil {
@@ -288,6 +289,10 @@ func (s *Store) Verify(ctx context.Context) ([]FileStatus, error) {
 		}
 		st.SHA256 = sum
 		switch {
+		case !st.Pinned && s.local && !exists(s.lockPath):
+			// A local MODEL_DIR without a lock file (generated, copied by
+			// hand): present is all that can be checked.
+			st.State = StateUnpinned
 		case !st.Pinned:
 			st.State = StateUnpinned
 			bad = append(bad, fmt.Sprintf("%s: not in the lock file %s (sha256 %s)", st.Rel(), s.lockPath, sum))
@@ -299,7 +304,11 @@ func (s *Store) Verify(ctx context.Context) ([]FileStatus, error) {
 		}
 	}
 	if len(bad) > 0 {
-		return sts, &VerifyError{Dir: s.dir.Root, Problems: bad, Hint: s.pullCommand(true)}
+		hint := "run `" + s.pullCommand(true) + "` to fetch them again"
+		if s.local {
+			hint = EnvModelDir + " is used as is: restore the files, or unset it to use the cache"
+		}
+		return sts, &VerifyError{Dir: s.dir.Root, Problems: bad, Hint: hint}
 	}
 	return sts, nil
 }
@@ -322,8 +331,7 @@ type VerifyError struct {
 }
 
 func (e *VerifyError) Error() string {
-	return fmt.Sprintf("%s: %s:\n  %s\nrun `%s` to fetch them again", e.Dir, ErrVerify,
-		strings.Join(e.Problems, "\n  "), e.Hint)
+	return fmt.Sprintf("%s: %s:\n  %s\n%s", e.Dir, ErrVerify, strings.Join(e.Problems, "\n  "), e.Hint)
 }
 
 func (e *VerifyError) Unwrap() error { return ErrVerify }

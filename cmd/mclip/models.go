@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -132,10 +131,6 @@ func runModelsVerify(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stdout, "%-8s %s  %s\n", st.State, sum, st.Rel())
 	}
 	if err != nil {
-		var ve *modelstore.VerifyError
-		if errors.As(err, &ve) && s.Local() {
-			return fmt.Errorf("%w (lock file %s)", err, s.LockPath())
-		}
 		return err
 	}
 	fmt.Fprintf(stderr, "%d files match %s\n", len(sts), s.LockPath())
