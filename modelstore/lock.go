@@ -145,6 +145,10 @@ func WriteLock(path string, l *Lock) error {
 		return fmt.Errorf("lock file: %w", err)
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("lock file %s: %w", path, err)
+	}
 	if _, err := tmp.Write(append(b, '\n')); err != nil {
 		tmp.Close()
 		return fmt.Errorf("lock file %s: %w", path, err)

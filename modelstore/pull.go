@@ -222,7 +222,7 @@ func (s *Store) download(ctx context.Context, hub *hubClient, prog progress, f F
 	var err error
 	for i := range attempts {
 		if i > 0 {
-			fmt.Fprintf(s.log, "%s: %v; resuming (attempt %d of %d)\n", f.Rel(), err, i+1, attempts)
+			fmt.Fprintf(s.log, "%v; resuming (attempt %d of %d)\n", err, i+1, attempts)
 			// A CDN location may be signed for a short while: ask again.
 			if fresh, herr := hub.head(ctx, f); herr == nil && fresh.ETag == meta.ETag {
 				meta.Location = fresh.Location
