@@ -1,0 +1,325 @@
+// Package text is the multilingual text tower: sentence-transformers'
+// clip-ViT-B-32-multilingual-v1 (DistilBERT, pooling, Dense) through ONNX
+// Runtime, with Hugging Face-identical tokenization.
+package text
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer/onnxsession"
+	"github.com/mclip-go/mclip/vectorizer/tokenize"
+)
+
+// Options configure the text encoder.
+type Options struct {
+	Variant modelstore.Variant
+	Session onnxsession.Options
+	// BatchSize is the most texts sent to the model in one call.
+	BatchSize int
+	// MaxTextBytes rejects longer texts (0: no limit).
+	MaxTextBytes int
+}
+
+// Preparer turns a text into the token ids the model sees, without the
+// model itself (for `mclip tokenize`).
+type Preparer struct {
+	settings     Settings
+	tok          *tokenize.Tokenizer
+	maxTextBytes int
+}
+
+// LoadPreparer reads the settings and the tokenizer of MODEL_DIR/text.
+func LoadPreparer(dir modelstore.Dir, maxTextBytes int) (*Preparer, error) {
+	settings, err := LoadSettings(dir)
+	if err != nil {
+		return nil, fmt.Errorf("text model: %w", err)
+	}
+	tok, err := tokenize.Load(dir.Text(modelstore.TokenizerJSON))
+	if err != nil {
+		return nil, fmt.Errorf("text model: %w", err)
+	}
+	return &Preparer{settings: settings, tok: tok, maxTextBytes: maxTextBytes}, nil
+}
+
+// Settings returns the settings read from the model directory.
+func (p *Preparer) Settings() Settings { return p.settings }
+
+// Tokenize returns the token ids the model sees for text: stripped as
+// sentence-transformers strips it (Python's str.strip), lowercased when the
+// model says so, tokenized and truncated to max_seq_length. Invalid UTF-8
+// is read as U+FFFD, as Python decodes with errors="replace".
+func (p *Preparer) Tokenize(text string) ([]int64, error) {
+	if p.maxTextBytes > 0 && len(text) > p.maxTextBytes {
+		return nil, fmt.Errorf("text is %d bytes, more than the limit of %d (MCLIP_MAX_TEXT_BYTES)", len(text), p.maxTextBytes)
+	}
+	if !utf8.ValidString(text) {
+		text = strings.ToValidUTF8(text, "\uFFFD")
+	}
+	text = StripPython(text)
+	if p.settings.DoLowerCase {
+		text = strings.ToLower(text)
+	}
+	return p.tok.Encode(text, p.settings.MaxSeqLength), nil
+}
+
+// Encoder turns texts into vectors. It is safe for concurrent use.
+type Encoder struct {
+	*Preparer
+	opts  Options
+	sess  *onnxsession.Session
+	dense []float32 // [DenseOut, DenseIn], row-major as torch's Linear
+	bias  []float32 // [DenseOut] or nil
+	graph string
+}
+
+// Inputs and outputs of the text graph.
+var (
+	graphInputs = []onnxsession.Want{
+		{Names: []string{"input_ids"}, Type: ort.TensorElementDataTypeInt64, Rank: 2},
+		{Names: []string{"attention_mask"}, Type: ort.TensorElementDataTypeInt64, Rank: 2},
+		{Names: []string{"token_type_ids"}, Type: ort.TensorElementDataTypeInt64, Rank: 2, Optional: true},
+	}
+	graphOutputs = []onnxsession.Want{
+		{Names: []string{"last_hidden_state", "token_embeddings"}, Type: ort.TensorElementDataTypeFloat, Rank: 3},
+	}
+)
+
+// Load opens the text tower of a model directory.
+func Load(dir modelstore.Dir, opts Options) (*Encoder, error) {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 32
+	}
+	prep, err := LoadPreparer(dir, opts.MaxTextBytes)
+	if err != nil {
+		return nil, err
+	}
+	settings := prep.settings
+	dense, bias, err := loadDense(dir.Text(settings.DenseDir+"/model.safetensors"), settings)
+	if err != nil {
+		return nil, fmt.Errorf("text model: %w", err)
+	}
+	graph, err := dir.TextGraph(opts.Variant)
+	if err != nil {
+		return nil, fmt.Errorf("text model: %w", err)
+	}
+	sess, err := onnxsession.Open(graph, opts.Session, graphInputs, graphOutputs)
+	if err != nil {
+		return nil, fmt.Errorf("text model: %w", err)
+	}
+	return &Encoder{Preparer: prep, opts: opts, sess: sess, dense: dense, bias: bias, graph: graph}, nil
+}
+
+// Close releases the ONNX session.
+func (e *Encoder) Close() error { return e.sess.Close() }
+
+// Dimensions is the length of the vectors.
+func (e *Encoder) Dimensions() int { return e.settings.DenseOut }
+
+// GraphPath is the ONNX file in use.
+func (e *Encoder) GraphPath() string { return e.graph }
+
+// Encode returns one vector per text, in input order, un-normalized. A text
+// that fails gets a nil vector and its error; the others are unaffected.
+func (e *Encoder) Encode(ctx context.Context, texts []string) ([][]float32, []error) {
+	vecs := make([][]float32, len(texts))
+	errs := make([]error, len(texts))
+	ids := make([][]int64, len(texts))
+	var order []int
+	for i, t := range texts {
+		tokens, err := e.Tokenize(t)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ids[i] = tokens
+		order = append(order, i)
+	}
+	// Sorting by length keeps padding small inside each model call.
+	sort.SliceStable(order, func(a, b int) bool { return len(ids[order[a]]) < len(ids[order[b]]) })
+	for start := 0; start < len(order); start += e.opts.BatchSize {
+		chunk := order[start:min(start+e.opts.BatchSize, len(order))]
+		if err := ctx.Err(); err != nil {
+			for _, i := range chunk {
+				errs[i] = err
+			}
+			continue
+		}
+		batch := make([][]int64, len(chunk))
+		for j, i := range chunk {
+			batch[j] = ids[i]
+		}
+		out, err := e.EncodeIDs(batch)
+		for j, i := range chunk {
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			vecs[i] = out[j]
+		}
+	}
+	return vecs, errs
+}
+
+// EncodeIDs runs one model call on already tokenized texts (each starting
+// with [CLS] and ending with [SEP]) and pools and projects the result.
+func (e *Encoder) EncodeIDs(batch [][]int64) (vecs [][]float32, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			vecs, err = nil, fmt.Errorf("text encoder panicked: %v", r)
+		}
+	}()
+	if len(batch) == 0 {
+		return nil, nil
+	}
+	seq := 0
+	for _, ids := range batch {
+		if len(ids) == 0 {
+			return nil, errors.New("empty token sequence")
+		}
+		seq = max(seq, len(ids))
+	}
+	n := len(batch)
+	hidden := e.settings.Hidden
+	inputIDs := make([]int64, n*seq)
+	mask := make([]int64, n*seq)
+	pad := e.tok.PadID()
+	for b, ids := range batch {
+		row := inputIDs[b*seq : (b+1)*seq]
+		copy(row, ids)
+		for k := len(ids); k < seq; k++ {
+			row[k] = pad
+		}
+		for k := range ids {
+			mask[b*seq+k] = 1
+		}
+	}
+	shape := ort.NewShape(int64(n), int64(seq))
+	idsT, err := ort.NewTensor(shape, inputIDs)
+	if err != nil {
+		return nil, fmt.Errorf("input_ids tensor: %w", err)
+	}
+	defer idsT.Destroy()
+	maskT, err := ort.NewTensor(shape, mask)
+	if err != nil {
+		return nil, fmt.Errorf("attention_mask tensor: %w", err)
+	}
+	defer maskT.Destroy()
+	inputs := []ort.Value{idsT, maskT}
+	if e.sess.Has(2) {
+		typeT, err := ort.NewEmptyTensor[int64](shape)
+		if err != nil {
+			return nil, fmt.Errorf("token_type_ids tensor: %w", err)
+		}
+		defer typeT.Destroy()
+		inputs = append(inputs, typeT)
+	}
+	outT, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(n), int64(seq), int64(hidden)))
+	if err != nil {
+		return nil, fmt.Errorf("output tensor: %w", err)
+	}
+	defer outT.Destroy()
+	if err := e.sess.Run(inputs, []ort.Value{outT}); err != nil {
+		return nil, err
+	}
+	states := outT.GetData()
+	vecs = make([][]float32, n)
+	pooled := make([]float32, hidden)
+	for b := range batch {
+		e.pool(pooled, states[b*seq*hidden:(b+1)*seq*hidden], mask[b*seq:(b+1)*seq])
+		vecs[b] = e.project(pooled)
+	}
+	return vecs, nil
+}
+
+// pool reduces one sequence's token states [seq, hidden] to dst [hidden]
+// over the positions whose mask is 1, as sentence-transformers' Pooling.
+func (e *Encoder) pool(dst, states []float32, mask []int64) {
+	hidden := len(dst)
+	count := 0
+	for _, m := range mask {
+		if m != 0 {
+			count++
+		}
+	}
+	switch e.settings.Pooling {
+	case "cls":
+		copy(dst, states[:hidden])
+	case "max":
+		for h := range dst {
+			dst[h] = float32(math.Inf(-1))
+		}
+		for t, m := range mask {
+			if m == 0 {
+				continue
+			}
+			row := states[t*hidden : (t+1)*hidden]
+			for h, v := range row {
+				dst[h] = max(dst[h], v)
+			}
+		}
+	default: // mean, mean_sqrt_len
+		acc := make([]float64, hidden)
+		for t, m := range mask {
+			if m == 0 {
+				continue
+			}
+			row := states[t*hidden : (t+1)*hidden]
+			for h, v := range row {
+				acc[h] += float64(v)
+			}
+		}
+		div := math.Max(float64(count), 1e-9)
+		if e.settings.Pooling == "mean_sqrt_len" {
+			div = math.Sqrt(div)
+		}
+		for h := range dst {
+			dst[h] = float32(acc[h] / div)
+		}
+	}
+}
+
+// project applies the Dense layer: W·x (+ b), then its activation.
+func (e *Encoder) project(x []float32) []float32 {
+	in := e.settings.DenseIn
+	out := make([]float32, e.settings.DenseOut)
+	for o := range out {
+		row := e.dense[o*in : (o+1)*in]
+		var acc float64
+		for k, w := range row {
+			acc += float64(w) * float64(x[k])
+		}
+		if e.bias != nil {
+			acc += float64(e.bias[o])
+		}
+		if e.settings.DenseActivation == "tanh" {
+			acc = math.Tanh(acc)
+		}
+		out[o] = float32(acc)
+	}
+	return out
+}
+
+// StripPython removes leading and trailing whitespace as Python's
+// str.strip() does: the characters str.isspace() accepts (not the BOM, not
+// U+200B).
+func StripPython(s string) string {
+	return strings.TrimFunc(s, isPythonSpace)
+}
+
+func isPythonSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', 0x1c, 0x1d, 0x1e, 0x1f, ' ', 0x85, 0xa0,
+		0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000:
+		return true
+	}
+	return r >= 0x2000 && r <= 0x200a
+}
