@@ -1,0 +1,198 @@
+// Package vectorizer puts mclip's two towers behind one type: multilingual
+// text and images into the same 512-dimensional CLIP space.
+package vectorizer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer/imagedecode"
+	"github.com/mclip-go/mclip/vectorizer/onnxsession"
+	"github.com/mclip-go/mclip/vectorizer/ortlib"
+	"github.com/mclip-go/mclip/vectorizer/text"
+	"github.com/mclip-go/mclip/vectorizer/vision"
+)
+
+// Hugging Face repositories the towers come from.
+const (
+	TextRepo   = "sentence-transformers/clip-ViT-B-32-multilingual-v1"
+	VisionRepo = "Xenova/clip-vit-base-patch32"
+)
+
+// ModelInfo describes one loaded tower.
+type ModelInfo struct {
+	Repo     string `json:"repo"`
+	Revision string `json:"revision"`
+	File     string `json:"file"`
+	Variant  string `json:"variant"`
+}
+
+// Info describes the loaded models.
+type Info struct {
+	Text       ModelInfo `json:"text"`
+	Vision     ModelInfo `json:"vision"`
+	Dimensions int       `json:"dimensions"`
+	Runtime    string    `json:"onnxruntime"`
+	ModelDir   string    `json:"modelDir"`
+}
+
+// Vectorizer encodes texts and images. It is safe for concurrent use.
+type Vectorizer struct {
+	text   *text.Encoder
+	vision *vision.Encoder
+	info   Info
+}
+
+// Load opens both towers of the model directory with the settings of cfg.
+func Load(cfg config.Config, dir modelstore.Dir) (*Vectorizer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ortlib.Init(cfg.ORTLib); err != nil {
+		return nil, err
+	}
+	variant, err := modelstore.ParseVariant(cfg.Variant)
+	if err != nil {
+		return nil, err
+	}
+	variant, _ = modelstore.ResolveVariant(variant, modelstore.DetectCPU())
+	sess := onnxsession.Options{
+		IntraOpThreads: cfg.Threads,
+		InterOpThreads: cfg.InterOpThreads,
+		Provider:       cfg.Provider,
+		ORTLib:         cfg.ORTLib,
+	}
+	te, err := text.Load(dir, text.Options{Variant: variant, Session: sess, BatchSize: cfg.BatchSize, MaxTextBytes: cfg.MaxTextBytes})
+	if err != nil {
+		return nil, err
+	}
+	ve, err := vision.Load(dir, variant, vision.Options{
+		Session:   sess,
+		BatchSize: cfg.BatchSize,
+		Decode:    imagedecode.Options{MaxPixels: cfg.MaxPixels, MaxBytes: cfg.MaxImageBytes, ApplyEXIF: cfg.ApplyEXIF},
+	})
+	if err != nil {
+		te.Close()
+		return nil, err
+	}
+	if te.Dimensions() != ve.Dimensions() {
+		te.Close()
+		ve.Close()
+		return nil, fmt.Errorf("text vectors have %d dimensions but image vectors %d: the towers do not share a space", te.Dimensions(), ve.Dimensions())
+	}
+	info := Info{
+		Text:       modelInfo(dir, TextRepo, modelstore.TextDir, te.GraphPath(), variant),
+		Vision:     modelInfo(dir, VisionRepo, modelstore.VisionDir, ve.GraphPath(), variant),
+		Dimensions: te.Dimensions(),
+		Runtime:    ortlib.Version(),
+		ModelDir:   dir.Root,
+	}
+	return &Vectorizer{text: te, vision: ve, info: info}, nil
+}
+
+// modelInfo describes a tower's graph. The revision is the commit the model
+// store's lock file recorded for it; a directory that did not come from the
+// hub (generated, copied by hand) reports "local".
+func modelInfo(dir modelstore.Dir, repo, tower, graph string, variant modelstore.Variant) ModelInfo {
+	file := graph
+	if r, err := filepath.Rel(filepath.Join(dir.Root, tower), graph); err == nil {
+		file = filepath.ToSlash(r)
+	}
+	info := ModelInfo{Repo: repo, Revision: "local", File: file, Variant: string(variant)}
+	lock, err := modelstore.ReadLock(filepath.Join(dir.Root, modelstore.LockFileName))
+	if err != nil {
+		return info
+	}
+	if e, ok := lock.Entry(tower + "/" + file); ok {
+		info.Repo, info.Revision = e.Repo, e.Commit
+	}
+	return info
+}
+
+// Info describes the loaded models.
+func (v *Vectorizer) Info() Info { return v.info }
+
+// Text returns the text tower.
+func (v *Vectorizer) Text() *text.Encoder { return v.text }
+
+// Vision returns the image tower.
+func (v *Vectorizer) Vision() *vision.Encoder { return v.vision }
+
+// EncodeTexts returns one un-normalized vector per text, in input order. A
+// text that fails gets a nil vector and a non-nil error at its index.
+func (v *Vectorizer) EncodeTexts(ctx context.Context, texts []string) (vecs [][]float32, errs []error) {
+	defer recoverAll(len(texts), &vecs, &errs)
+	vecs, errs = v.text.Encode(ctx, texts)
+	return vecs, indexErrors("text", errs)
+}
+
+// EncodeImages returns one un-normalized vector per encoded image (JPEG,
+// PNG, GIF, WebP, BMP, TIFF), in input order, with per-item errors.
+func (v *Vectorizer) EncodeImages(ctx context.Context, images [][]byte) (vecs [][]float32, errs []error) {
+	defer recoverAll(len(images), &vecs, &errs)
+	vecs, errs = v.vision.Encode(ctx, images)
+	return vecs, indexErrors("image", errs)
+}
+
+// EncodeImagesBase64 decodes base64 blobs (as Weaviate stores them; a
+// data: URI prefix is accepted) and encodes them like EncodeImages.
+func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (vecs [][]float32, errs []error) {
+	defer recoverAll(len(images), &vecs, &errs)
+	raw := make([][]byte, len(images))
+	errs = make([]error, len(images))
+	var ok []int
+	for i, s := range images {
+		b, err := imagedecode.DecodeBase64(s)
+		if err != nil {
+			errs[i] = fmt.Errorf("image %d: %w", i, err)
+			continue
+		}
+		raw[i] = b
+		ok = append(ok, i)
+	}
+	sub := make([][]byte, len(ok))
+	for j, i := range ok {
+		sub[j] = raw[i]
+	}
+	subVecs, subErrs := v.vision.Encode(ctx, sub)
+	vecs = make([][]float32, len(images))
+	for j, i := range ok {
+		vecs[i] = subVecs[j]
+		if subErrs[j] != nil {
+			errs[i] = fmt.Errorf("image %d: %w", i, subErrs[j])
+		}
+	}
+	return vecs, errs
+}
+
+// Close releases both towers.
+func (v *Vectorizer) Close() error {
+	return errors.Join(v.text.Close(), v.vision.Close())
+}
+
+// recoverAll turns a panic into an error on every item, so a bug can never
+// take the host process down.
+func recoverAll(n int, vecs *[][]float32, errs *[]error) {
+	if r := recover(); r != nil {
+		*vecs = make([][]float32, n)
+		*errs = make([]error, n)
+		for i := range *errs {
+			(*errs)[i] = fmt.Errorf("internal error in the mclip vectorizer: %v", r)
+		}
+	}
+}
+
+// indexErrors prefixes each item's error with its kind and index, so a
+// caller can tell which input failed.
+func indexErrors(kind string, errs []error) []error {
+	for i, err := range errs {
+		if err != nil {
+			errs[i] = fmt.Errorf("%s %d: %w", kind, i, err)
+		}
+	}
+	return errs
+}

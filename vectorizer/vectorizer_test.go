@@ -1,0 +1,135 @@
+package vectorizer
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/modelgen"
+	"github.com/mclip-go/mclip/modelstore"
+)
+
+var (
+	tinyOnce sync.Once
+	tinyDir  string
+	tinyErr  error
+)
+
+func tinyModel(t *testing.T) modelstore.Dir {
+	t.Helper()
+	tinyOnce.Do(func() {
+		tinyDir, tinyErr = os.MkdirTemp("", "mclip-vectorizer-test-")
+		if tinyErr == nil {
+			tinyErr = modelgen.Generate(modelgen.Options{Out: tinyDir, Size: modelgen.Tiny, Seed: 3})
+		}
+	})
+	require.NoError(t, tinyErr)
+	return modelstore.Dir{Root: tinyDir}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if tinyDir != "" {
+		os.RemoveAll(tinyDir)
+	}
+	os.Exit(code)
+}
+
+func pngImage(t *testing.T, w, h int, seed uint8) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x*7) + seed, uint8(y*5) ^ seed, uint8(x*y) + seed, 255})
+		}
+	}
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, img))
+	return buf.Bytes()
+}
+
+func load(t *testing.T) *Vectorizer {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Threads = 1
+	v, err := Load(cfg, tinyModel(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { v.Close() })
+	return v
+}
+
+func TestInfo(t *testing.T) {
+	v := load(t)
+	info := v.Info()
+	assert.Equal(t, 512, info.Dimensions)
+	assert.Equal(t, ModelInfo{Repo: TextRepo, Revision: "local", File: "onnx/model.onnx", Variant: "fp32"}, info.Text)
+	assert.Equal(t, ModelInfo{Repo: VisionRepo, Revision: "local", File: "onnx/vision_model.onnx", Variant: "fp32"}, info.Vision)
+	assert.Regexp(t, `^1\.\d+\.\d+`, info.Runtime)
+}
+
+func TestEncodeTextsAndImages(t *testing.T) {
+	v := load(t)
+	ctx := context.Background()
+	texts, errs := v.EncodeTexts(ctx, []string{"A dog in the snow", "Eine Katze"})
+	for i := range texts {
+		require.NoError(t, errs[i])
+		assert.Len(t, texts[i], 512)
+	}
+	img1, img2 := pngImage(t, 64, 48, 0), pngImage(t, 300, 200, 90)
+	imgs, errs := v.EncodeImages(ctx, [][]byte{img1, []byte("not an image"), img2})
+	require.NoError(t, errs[0])
+	require.Error(t, errs[1])
+	assert.Contains(t, errs[1].Error(), "image 1:")
+	assert.Nil(t, imgs[1])
+	require.NoError(t, errs[2])
+	assert.Len(t, imgs[0], 512)
+
+	b64, errs := v.EncodeImagesBase64(ctx, []string{
+		"!!! not base64",
+		base64.StdEncoding.EncodeToString(img2),
+		"data:image/png;base64," + base64.StdEncoding.EncodeToString(img1),
+	})
+	require.Error(t, errs[0])
+	assert.Contains(t, errs[0].Error(), "image 0:")
+	require.NoError(t, errs[1])
+	require.NoError(t, errs[2])
+	for i, pair := range [][2][]float32{{b64[1], imgs[2]}, {b64[2], imgs[0]}} {
+		for k := range pair[0] {
+			require.InDelta(t, pair[1][k], pair[0][k], 1e-6, "pair %d", i)
+		}
+	}
+}
+
+func TestLoadRefusesMismatchedTowers(t *testing.T) {
+	_, err := Load(config.Default(), modelstore.Dir{Root: t.TempDir()})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "text model")
+
+	bad := config.Default()
+	bad.Variant = "bf16"
+	_, err = Load(bad, tinyModel(t))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), config.EnvVariant)
+}
+
+func TestImageAndTextVectorsAreFinite(t *testing.T) {
+	v := load(t)
+	vecs, errs := v.EncodeImages(context.Background(), [][]byte{pngImage(t, 1, 1, 5), pngImage(t, 1, 400, 9)})
+	for i, vec := range vecs {
+		require.NoError(t, errs[i])
+		for _, x := range vec {
+			require.False(t, math.IsNaN(float64(x)) || math.IsInf(float64(x), 0))
+		}
+	}
+}
