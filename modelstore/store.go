@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -498,10 +497,9 @@ func exists(p string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
+// removeIfEmpty removes dir when it holds nothing (no partial download).
 func removeIfEmpty(dir string) {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) == 0 {
 		_ = os.Remove(dir)
-	} else if errors.Is(err, fs.ErrNotExist) {
-		return
 	}
 }
