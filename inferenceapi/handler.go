@@ -240,7 +240,8 @@ func submitError(ctx context.Context, err error) *apiError {
 }
 
 // itemErrors names the failed items ("texts[2]: ...; images[0]: ...") and
-// tells whether one failed through the server's fault.
+// tells whether one failed through the server's fault (an encoder fault, or
+// a model call cancelled when a drain timed out) rather than its input's.
 func itemErrors(textErrs, imageErrs []error) (msg string, internal bool) {
 	var parts []string
 	total := 0
@@ -250,7 +251,8 @@ func itemErrors(textErrs, imageErrs []error) (msg string, internal bool) {
 				continue
 			}
 			var ie *internalError
-			internal = internal || errors.As(err, &ie)
+			internal = internal || errors.As(err, &ie) ||
+				errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 			total++
 			if len(parts) < maxItemErrors {
 				parts = append(parts, fmt.Sprintf("%s[%d]: %s", field, i, batchIndex.ReplaceAllString(err.Error(), "")))
