@@ -31,7 +31,7 @@ import (
 type Request struct {
 	Server        string // "hub" or "cdn"
 	Method        string
-	Path          string // unescaped URL path
+	Path          string // unescaped URL path; a file the hub serves itself gets "#<sha256>" appended
 	Range         string
 	Authorization string
 	Status        int
