@@ -1,7 +1,7 @@
 package module
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"strings"
 
@@ -11,12 +11,13 @@ import (
 )
 
 // fixHint says what to run when the models are missing or broken.
-const fixHint = "run `bin/mclip models pull` (or `make models`) and set " + config.EnvModelDir +
-	" to the model directory; for test models run `bin/mclip models gen --out DIR`"
+const fixHint = "run `bin/mclip models pull` (or set " + config.EnvModelDir +
+	" to a complete model directory; test models: `bin/mclip models gen --out DIR`)"
 
-// loadVectorizer opens the models of the configured directory.
-func loadVectorizer(cfg config.Config) (encoder, Meta, error) {
-	dir, err := modelDir(cfg)
+// loadVectorizer resolves the model directory (MCLIP_MODEL_DIR, else the
+// model store's cache; never a download at start-up) and opens the models.
+func loadVectorizer(ctx context.Context, cfg config.Config) (encoder, Meta, error) {
+	dir, err := modelDir(ctx, cfg)
 	if err != nil {
 		return nil, Meta{}, err
 	}
@@ -27,20 +28,20 @@ func loadVectorizer(cfg config.Config) (encoder, Meta, error) {
 	return v, metaOf(v.Info()), nil
 }
 
-// modelDir resolves the model directory and checks that it is complete.
-func modelDir(cfg config.Config) (modelstore.Dir, error) {
-	if cfg.ModelDir == "" {
-		return modelstore.Dir{}, errors.New("no model directory: " + config.EnvModelDir + " is not set; " + fixHint)
+func modelDir(ctx context.Context, cfg config.Config) (modelstore.Dir, error) {
+	opts, err := modelstore.OptionsFromEnv()
+	if err != nil {
+		return modelstore.Dir{}, err
 	}
 	variant, err := modelstore.ParseVariant(cfg.Variant)
 	if err != nil {
 		return modelstore.Dir{}, err
 	}
-	variant, _ = modelstore.ResolveVariant(variant, modelstore.DetectCPU())
-	dir := modelstore.Dir{Root: cfg.ModelDir}
-	if missing := dir.Missing(variant); len(missing) > 0 {
-		return dir, fmt.Errorf("model directory %s is incomplete (missing %s); %s",
-			dir.Root, strings.Join(missing, ", "), fixHint)
+	opts.ModelDir, opts.CacheDir, opts.Variant = cfg.ModelDir, cfg.CacheDir, variant
+	opts.AllowPull = false
+	dir, err := modelstore.Resolve(ctx, opts)
+	if err != nil {
+		return dir, fmt.Errorf("no usable models: %s; %s", oneLine(err), fixHint)
 	}
 	return dir, nil
 }

@@ -22,7 +22,7 @@ import (
 const Name = "multi2vec-mclip"
 
 // loadFunc loads the encoder and describes its models.
-type loadFunc func(cfg config.Config) (encoder, Meta, error)
+type loadFunc func(ctx context.Context, cfg config.Config) (encoder, Meta, error)
 
 // Module is the multi2vec-mclip module.
 type Module struct {
@@ -63,7 +63,7 @@ func (m *Module) Init(ctx context.Context, params moduletools.ModuleInitParams) 
 	if err != nil {
 		return fmt.Errorf("%s: %w", Name, err)
 	}
-	enc, meta, err := m.load(cfg)
+	enc, meta, err := m.load(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", Name, err)
 	}

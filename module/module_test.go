@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	usecasesconfig "github.com/weaviate/weaviate/usecases/config"
 
 	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/modelgen"
 )
 
 const dim = 4
@@ -104,7 +107,7 @@ func cfgOf(settings map[string]any) moduletools.ClassConfig {
 func newTestModule(t *testing.T, enc *fakeEncoder) *Module {
 	t.Helper()
 	m := New()
-	m.load = func(config.Config) (encoder, Meta, error) {
+	m.load = func(context.Context, config.Config) (encoder, Meta, error) {
 		return enc, Meta{Dimensions: dim, Runtime: "1.27.0",
 			Text:   ModelMeta{Repo: "sentence-transformers/clip-ViT-B-32-multilingual-v1", Revision: "local", File: "onnx/model.onnx", Variant: "fp32"},
 			Vision: ModelMeta{Repo: "Xenova/clip-vit-base-patch32", Revision: "local", File: "onnx/vision_model.onnx", Variant: "fp32"},
@@ -422,7 +425,9 @@ func TestInit(t *testing.T) {
 
 	t.Run("load error names the fix", func(t *testing.T) {
 		m := New()
-		m.load = func(config.Config) (encoder, Meta, error) { return nil, Meta{}, errors.New("no graph; " + fixHint) }
+		m.load = func(context.Context, config.Config) (encoder, Meta, error) {
+			return nil, Meta{}, errors.New("no graph; " + fixHint)
+		}
 		err := m.Init(context.Background(), params)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), Name)
@@ -431,28 +436,60 @@ func TestInit(t *testing.T) {
 	t.Run("bad environment", func(t *testing.T) {
 		t.Setenv(config.EnvBatchSize, "0")
 		m := New()
-		m.load = func(config.Config) (encoder, Meta, error) { panic("must not load") }
+		m.load = func(context.Context, config.Config) (encoder, Meta, error) { panic("must not load") }
 		err := m.Init(context.Background(), params)
 		assert.ErrorContains(t, err, config.EnvBatchSize)
 	})
 	t.Run("panic in load", func(t *testing.T) {
 		m := New()
-		m.load = func(config.Config) (encoder, Meta, error) { panic("corrupt graph") }
+		m.load = func(context.Context, config.Config) (encoder, Meta, error) { panic("corrupt graph") }
 		assert.ErrorContains(t, m.Init(context.Background(), params), "corrupt graph")
 	})
-	t.Run("unset model dir", func(t *testing.T) {
+	t.Run("empty cache", func(t *testing.T) {
 		t.Setenv(config.EnvModelDir, "")
+		t.Setenv(config.EnvCacheDir, t.TempDir())
 		err := New().Init(context.Background(), params)
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), config.EnvModelDir+" is not set")
+		assert.Contains(t, err.Error(), "no usable models")
+		assert.Contains(t, err.Error(), "mclip models pull")
 		assert.NotContains(t, err.Error(), "\n")
 	})
 	t.Run("incomplete model dir", func(t *testing.T) {
-		t.Setenv(config.EnvModelDir, t.TempDir())
+		dir := t.TempDir()
+		t.Setenv(config.EnvModelDir, dir)
 		err := New().Init(context.Background(), params)
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "is incomplete (missing text/")
+		assert.Contains(t, err.Error(), dir)
+		assert.Contains(t, err.Error(), "text/onnx/model.onnx")
 		assert.Contains(t, err.Error(), "mclip models pull")
+		assert.NotContains(t, err.Error(), "\n")
+	})
+	t.Run("broken model", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, modelgen.Generate(modelgen.Options{Out: dir, Size: modelgen.Tiny, Seed: 1}))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "vision", "onnx", "vision_model.onnx"), []byte("not onnx"), 0o644))
+		t.Setenv(config.EnvModelDir, dir)
+		err := New().Init(context.Background(), params)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "load models from "+dir)
+		assert.Contains(t, err.Error(), "mclip models pull")
+		assert.NotContains(t, err.Error(), "\n")
+	})
+	t.Run("generated models load", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, modelgen.Generate(modelgen.Options{Out: dir, Size: modelgen.Tiny, Seed: 1}))
+		t.Setenv(config.EnvModelDir, dir)
+		m := New()
+		require.NoError(t, m.Init(context.Background(), params))
+		require.NoError(t, m.InitExtension(nil))
+		defer m.Close()
+		meta, err := m.MetaInfo()
+		require.NoError(t, err)
+		assert.Equal(t, 512, meta["dimensions"])
+		vec, _, err := m.VectorizeObject(context.Background(), &models.Object{Properties: map[string]any{"title": "ein Hund"}},
+			cfgOf(map[string]any{"textFields": []any{"title"}}))
+		require.NoError(t, err)
+		assert.Len(t, vec, 512)
 	})
 }
 
