@@ -2,21 +2,28 @@
 // DistilBERT text tower, identically to Hugging Face tokenizers (checked
 // against tokenizers 0.23.2 on a committed corpus, see testdata/regen.sh).
 //
-// It wraps github.com/sugarme/tokenizer v0.3.0, which parses tokenizer.json
-// and provides the WordPiece model (greedy longest-match-first with "##"
-// continuations and [UNK] for words over max_input_chars_per_word). The
-// rest of the pipeline is implemented here, because sugarme v0.3.0 diverges
-// from HF in it:
+// What is sugarme's and what is ours: github.com/sugarme/tokenizer v0.3.0
+// parses tokenizer.json and builds the WordPiece model and its vocabulary
+// (pretrained.FromReader), and its WordPiece.Tokenize is the reference our
+// WordPiece is tested against. Everything else is implemented here because
+// sugarme v0.3.0 diverges from HF (see divergence_test.go) or is slow:
 //
 //   - added tokens ([CLS], [SEP], [MASK], ...) written in the text are split
 //     out of the raw text, leftmost-longest, before normalization; sugarme
-//     matches them in the wrong order and misses some (special.go);
+//     mis-splits texts holding different ones ("x[SEP]y[CLS]z") (special.go);
 //   - BertNormalizer clean_text and handle_chinese_chars and the
-//     BertPreTokenizer split are done in one pass over the text (classes.go):
-//     sugarme treats only ASCII whitespace as space (so NBSP, U+3000,
-//     U+2000..U+200A, ... glue words together), duplicates the text after
-//     a leading removed character (BOM, U+2060), keeps private-use
-//     characters, counts U+2B820..U+2B91F as CJK, and uses Go's Unicode
-//     categories where HF uses Unicode 8.0's;
-//   - "[CLS] ... [SEP]" and truncation are applied here.
+//     BertPreTokenizer split, in one pass over the text (classes.go):
+//     sugarme treats only ASCII whitespace as space (NBSP, U+3000,
+//     U+2000..U+200A, ... glue words), duplicates the text after a leading
+//     removed character (BOM, U+2060, soft hyphen, ZWNJ, ...), keeps
+//     private-use characters, counts U+2B820..U+2B91F as CJK but not
+//     U+3400..U+4DBF (unsorted range table), uses Go's Unicode categories
+//     where HF uses Unicode 8.0's, and panics on invalid UTF-8;
+//   - WordPiece itself (wordpiece.go): same greedy longest-match-first as
+//     sugarme, without its per-candidate fmt.Sprintf (10-20x faster);
+//   - "[CLS] ... [SEP]" and truncation, including HF's max_length=1 quirk.
+//
+// Invalid UTF-8 is read as U+FFFD per invalid byte, as Python decoding with
+// errors="replace" would give; BERT's normalizer drops U+FFFD, so invalid
+// bytes vanish without splitting words.
 package tokenize

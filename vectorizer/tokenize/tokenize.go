@@ -7,7 +7,6 @@ import (
 	"os"
 	"unicode/utf8"
 
-	"github.com/sugarme/tokenizer"
 	"github.com/sugarme/tokenizer/model/wordpiece"
 	"github.com/sugarme/tokenizer/pretrained"
 )
@@ -15,13 +14,12 @@ import (
 // Tokenizer encodes text into the ids of a BERT WordPiece tokenizer.json,
 // identically to Hugging Face tokenizers. It is safe for concurrent use.
 type Tokenizer struct {
-	model     tokenizer.Model // sugarme WordPiece: greedy longest-match-first
+	model     *wordpiece.WordPiece // sugarme's; the reference wp is tested against
+	wp        wordPiece
 	specials  *specials
 	clsID     int64
 	sepID     int64
 	padID     int64
-	unkID     int64
-	maxChars  int
 	vocabSize int
 }
 
@@ -92,13 +90,20 @@ func parse(data []byte) (*Tokenizer, error) {
 	if !ok {
 		return nil, fmt.Errorf("model is %T, want WordPiece", tk.GetModel())
 	}
-	t := &Tokenizer{model: m, maxChars: c.Model.MaxInputCharsPerWord}
 	vocab := m.GetVocab()
 	unk, ok := vocab[c.Model.UnkToken]
 	if !ok {
 		return nil, fmt.Errorf("unk token %q not in vocabulary", c.Model.UnkToken)
 	}
-	t.unkID = int64(unk)
+	t := &Tokenizer{model: m, wp: wordPiece{
+		vocab:    make(map[string]int64, len(vocab)),
+		unkID:    int64(unk),
+		maxChars: c.Model.MaxInputCharsPerWord,
+	}}
+	for tok, id := range vocab {
+		t.wp.vocab[tok] = int64(id)
+		t.wp.maxBytes = max(t.wp.maxBytes, len(tok))
+	}
 
 	byContent := map[string]int64{}
 	maxID := len(vocab) - 1
@@ -248,7 +253,8 @@ type encoder struct {
 	limit    int // tokens of the text allowed; -1 for no limit
 	maxWords int // WordPiece words of the text allowed; -1 for no limit
 	words    int
-	word     []byte
+	word     []byte // the current word
+	key      []byte // scratch for vocabulary look-ups
 }
 
 func (e *encoder) full() bool {
@@ -289,20 +295,10 @@ func (e *encoder) flush() {
 		e.word = e.word[:0]
 		return
 	}
-	w := string(e.word)
+	e.ids, e.key = e.t.wp.tokenize(e.word, e.ids, e.key)
+	if e.limit >= 0 {
+		e.ids = e.ids[:min(len(e.ids), 1+e.limit)] // ids[0] is [CLS]
+	}
 	e.word = e.word[:0]
-	defer func() { e.words++ }()
-	if utf8.RuneCountInString(w) > e.t.maxChars {
-		e.add(e.t.unkID)
-		return
-	}
-	toks, err := e.t.model.Tokenize(w)
-	if err != nil || len(toks) == 0 {
-		// sugarme only fails when [UNK] is missing, which Load rules out.
-		e.add(e.t.unkID)
-		return
-	}
-	for _, tok := range toks {
-		e.add(int64(tok.Id))
-	}
+	e.words++
 }

@@ -1,0 +1,193 @@
+package tokenize
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mclip-go/mclip/modelgen/vocab"
+)
+
+var (
+	fullOnce sync.Once
+	fullTok  *Tokenizer
+	fullErr  error
+)
+
+// full loads the full-size synthetic tokenizer once per test binary.
+func full(t testing.TB) *Tokenizer {
+	fullOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tokenize")
+		if err != nil {
+			fullErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		path := filepath.Join(dir, "tokenizer.json")
+		f, err := os.Create(path)
+		if err != nil {
+			fullErr = err
+			return
+		}
+		if err := vocab.WriteTokenizerJSON(f, vocab.Full); err != nil {
+			fullErr = err
+			return
+		}
+		if err := f.Close(); err != nil {
+			fullErr = err
+			return
+		}
+		fullTok, fullErr = Load(path)
+	})
+	require.NoError(t, fullErr)
+	return fullTok
+}
+
+func TestLoadTiny(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokenizer.json")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	require.NoError(t, vocab.WriteTokenizerJSON(f, vocab.Tiny))
+	require.NoError(t, f.Close())
+	tok, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, vocab.Tiny, tok.VocabSize())
+	assert.Equal(t, int64(vocab.PadID), tok.PadID())
+	ids := tok.Encode("Ein Bild von einem Hund. 水 [MASK]", 0)
+	require.GreaterOrEqual(t, len(ids), 4)
+	assert.Equal(t, int64(vocab.ClsID), ids[0])
+	assert.Equal(t, int64(vocab.SepID), ids[len(ids)-1])
+	assert.Contains(t, ids, int64(vocab.MaskID))
+	for _, id := range ids {
+		assert.Less(t, id, int64(vocab.Tiny))
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	var buf strings.Builder
+	require.NoError(t, vocab.WriteTokenizerJSON(&buf, vocab.Min+50))
+	good := buf.String()
+	for _, tc := range []struct {
+		name, json, want string
+	}{
+		{"not json", "{", "parse json"},
+		{"lowercasing normalizer", strings.Replace(good, `"lowercase": false`, `"lowercase": true`, 1), "normalizer must be BertNormalizer"},
+		{"no normalizer", strings.Replace(good, `"type": "BertNormalizer"`, `"type": "NFC"`, 1), "normalizer must be BertNormalizer"},
+		{"other pre-tokenizer", strings.Replace(good, `"type": "BertPreTokenizer"`, `"type": "Whitespace"`, 1), "pre_tokenizer must be BertPreTokenizer"},
+		{"other prefix", strings.Replace(good, `"continuing_subword_prefix": "##"`, `"continuing_subword_prefix": "@@"`, 1), "continuing_subword_prefix"},
+		{"unk missing", strings.Replace(good, `"unk_token": "[UNK]"`, `"unk_token": "<unk>"`, 1), "unk token"},
+		{"lstrip special", strings.Replace(good, `"content": "[MASK]", "single_word": false, "lstrip": false`, `"content": "[MASK]", "single_word": false, "lstrip": true`, 1), "added token \"[MASK]\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.NotEqual(t, good, tc.json, "replacement did not apply")
+			path := filepath.Join(t.TempDir(), "tokenizer.json")
+			require.NoError(t, os.WriteFile(path, []byte(tc.json), 0o644))
+			_, err := Load(path)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Contains(t, err.Error(), path)
+		})
+	}
+	_, err := Load(filepath.Join(t.TempDir(), "missing.json"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestEncodeTruncation(t *testing.T) {
+	tok := full(t)
+	text := strings.Repeat("Ein Bild von einem Hund im Wasser. ", 40)
+	all := tok.Encode(text, 0)
+	require.Greater(t, len(all), 200)
+	for _, maxLen := range []int{2, 3, 16, 77, 128, len(all) - 1, len(all), len(all) + 5} {
+		got := tok.Encode(text, maxLen)
+		n := min(maxLen, len(all))
+		require.Len(t, got, n, "maxLen %d", maxLen)
+		assert.Equal(t, all[:n-1], got[:n-1], "maxLen %d keeps a prefix", maxLen)
+		assert.Equal(t, all[len(all)-1], got[n-1], "maxLen %d ends with [SEP]", maxLen)
+	}
+	assert.Equal(t, all, tok.Encode(text, -1))
+}
+
+func TestEncodeConcurrent(t *testing.T) {
+	tok := full(t)
+	corpus := readCorpus(t)
+	want := make([][]int64, len(corpus))
+	for i, s := range corpus {
+		want[i] = tok.Encode(s, 128)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for k := range corpus {
+				i := (k*7 + w*131) % len(corpus)
+				if !equalIDs(tok.Encode(corpus[i], 128), want[i]) {
+					errs <- corpus[i]
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for s := range errs {
+		t.Errorf("concurrent Encode differs on %+q", s)
+	}
+}
+
+func FuzzEncode(f *testing.F) {
+	for _, s := range []string{"", "a", "[CLS]", "x[SEP]y[CLS]z", "\ufeffab", "a\xffb", "水\u3000水", "e\u0301",
+		"👨\u200d👩\u200d👧", strings.Repeat("a", 101), "ab\U0002b820cd", "[MASK]ed more words here"} {
+		f.Add(s, 0)
+		f.Add(s, 1)
+		f.Add(s, 3)
+	}
+	tok := full(f)
+	f.Fuzz(func(t *testing.T, s string, maxLen int) {
+		maxLen %= 300
+		ids := tok.Encode(s, maxLen)
+		require.GreaterOrEqual(t, len(ids), 2)
+		assert.Equal(t, int64(vocab.ClsID), ids[0])
+		assert.Equal(t, int64(vocab.SepID), ids[len(ids)-1])
+		if maxLen >= 2 {
+			assert.LessOrEqual(t, len(ids), maxLen)
+		}
+		for _, id := range ids {
+			assert.True(t, id >= 0 && id < int64(tok.VocabSize()), "id %d", id)
+		}
+		if !utf8.ValidString(s) {
+			// Invalid bytes read as U+FFFD, which the normalizer drops.
+			assert.Equal(t, tok.Encode(strings.ToValidUTF8(s, "\uFFFD"), maxLen), ids)
+		}
+	})
+}
+
+func BenchmarkEncode(b *testing.B) {
+	tok := full(b)
+	corpus := readCorpus(b)
+	var n int
+	for _, s := range corpus {
+		n += len(s)
+	}
+	b.SetBytes(int64(n / len(corpus)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tok.Encode(corpus[i%len(corpus)], 128)
+	}
+}
+
+func BenchmarkEncodeSentence(b *testing.B) {
+	tok := full(b)
+	s := "A photo of a dog playing in the water, Ein Bild von einem Hund, 水で遊ぶ犬の写真。"
+	b.SetBytes(int64(len(s)))
+	for i := 0; i < b.N; i++ {
+		tok.Encode(s, 77)
+	}
+}
