@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/modelstore"
+)
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ", ") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// inputFlags are the flags shared by embed, similarity and tokenize.
+type inputFlags struct {
+	modelDir  string
+	texts     stringList
+	textsFile string
+	textsJSON string
+}
+
+func (f *inputFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.modelDir, "model-dir", "", "model directory (default $"+config.EnvModelDir+", else the model store's cache: see `mclip models path`)")
+	fs.Var(&f.texts, "text", "a text to encode (repeatable)")
+	fs.StringVar(&f.textsFile, "texts-file", "", "a file with one text per line")
+	fs.StringVar(&f.textsJSON, "texts-json", "", "a file holding a JSON array of strings")
+}
+
+// collectTexts returns the texts of every text flag, in flag order: --text
+// values, then the lines of --texts-file, then --texts-json's array.
+func (f *inputFlags) collectTexts() ([]string, error) {
+	out := append([]string(nil), f.texts...)
+	if f.textsFile != "" {
+		file, err := os.Open(f.textsFile)
+		if err != nil {
+			return nil, fmt.Errorf("--texts-file: %w", err)
+		}
+		defer file.Close()
+		sc := bufio.NewScanner(file)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for sc.Scan() {
+			out = append(out, strings.TrimSuffix(sc.Text(), "\r"))
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("--texts-file %s: %w", f.textsFile, err)
+		}
+	}
+	if f.textsJSON != "" {
+		data, err := os.ReadFile(f.textsJSON)
+		if err != nil {
+			return nil, fmt.Errorf("--texts-json: %w", err)
+		}
+		var arr []string
+		if err := json.Unmarshal(data, &arr); err != nil {
+			return nil, fmt.Errorf("--texts-json %s: want a JSON array of strings: %w", f.textsJSON, err)
+		}
+		out = append(out, arr...)
+	}
+	return out, nil
+}
+
+// settings reads the environment and applies --model-dir.
+func (f *inputFlags) settings(ctx context.Context, stderr io.Writer) (config.Config, modelstore.Dir, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return cfg, modelstore.Dir{}, err
+	}
+	if f.modelDir != "" {
+		cfg.ModelDir = f.modelDir
+	}
+	dir, err := resolveModelDir(ctx, cfg, stderr)
+	return cfg, dir, err
+}
+
+// resolveModelDir returns the model directory of cfg: MCLIP_MODEL_DIR (or
+// --model-dir) when set, checked for completeness; else the model store's
+// cache, checked against its lock. It never downloads: `mclip models pull`
+// does.
+func resolveModelDir(ctx context.Context, cfg config.Config, stderr io.Writer) (modelstore.Dir, error) {
+	opts, err := modelstore.OptionsFromEnv()
+	if err != nil {
+		return modelstore.Dir{}, err
+	}
+	opts.ModelDir, opts.Log = cfg.ModelDir, stderr
+	if cfg.CacheDir != "" {
+		opts.CacheDir = cfg.CacheDir
+	}
+	if opts.Variant, err = modelstore.ParseVariant(cfg.Variant); err != nil {
+		return modelstore.Dir{}, err
+	}
+	return modelstore.Resolve(ctx, opts)
+}
