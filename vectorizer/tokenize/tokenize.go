@@ -7,6 +7,7 @@ import (
 	"os"
 	"unicode/utf8"
 
+	"github.com/sugarme/tokenizer"
 	"github.com/sugarme/tokenizer/model/wordpiece"
 	"github.com/sugarme/tokenizer/pretrained"
 )
@@ -44,14 +45,8 @@ type config struct {
 	PreTokenizer *struct {
 		Type string `json:"type"`
 	} `json:"pre_tokenizer"`
-	PostProcessor *struct {
-		Type          string                           `json:"type"`
-		Single        []map[string]struct{ ID string } `json:"single"`
-		SpecialTokens map[string]struct {
-			IDs []int `json:"ids"`
-		} `json:"special_tokens"`
-	} `json:"post_processor"`
-	Model struct {
+	PostProcessor *postProcessor `json:"post_processor"`
+	Model         struct {
 		Type                    string `json:"type"`
 		UnkToken                string `json:"unk_token"`
 		ContinuingSubwordPrefix string `json:"continuing_subword_prefix"`
@@ -82,7 +77,11 @@ func parse(data []byte) (*Tokenizer, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	tk, err := pretrained.FromReader(bytes.NewReader(data))
+	cls, sep, err := c.PostProcessor.clsSep()
+	if err != nil {
+		return nil, fmt.Errorf("post_processor: %w", err)
+	}
+	tk, err := sugarmeFromJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("build sugarme tokenizer: %w", err)
 	}
@@ -123,15 +122,7 @@ func parse(data []byte) (*Tokenizer, error) {
 	t.specials = newSpecials(byContent)
 	t.vocabSize = maxID + 1
 
-	single := c.PostProcessor.SpecialTokens
-	t.clsID, err = specialID(single, c.PostProcessor.Single, 0)
-	if err != nil {
-		return nil, err
-	}
-	t.sepID, err = specialID(single, c.PostProcessor.Single, 2)
-	if err != nil {
-		return nil, err
-	}
+	t.clsID, t.sepID = cls, sep
 	pad, ok := byContent["[PAD]"]
 	if !ok {
 		p, ok := vocab["[PAD]"]
@@ -142,6 +133,17 @@ func parse(data []byte) (*Tokenizer, error) {
 	}
 	t.padID = pad
 	return t, nil
+}
+
+// sugarmeFromJSON builds sugarme's tokenizer, turning its panics on
+// unexpected configurations into errors.
+func sugarmeFromJSON(data []byte) (tk *tokenizer.Tokenizer, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sugarme panicked: %v", r)
+		}
+	}()
+	return pretrained.FromReader(bytes.NewReader(data))
 }
 
 func (c *config) check() error {
@@ -156,37 +158,82 @@ func (c *config) check() error {
 	if c.Model.Type != "WordPiece" {
 		return fmt.Errorf("model is %q, want WordPiece", c.Model.Type)
 	}
-	// sugarme v0.3.0 ignores continuing_subword_prefix and always uses "##".
+	// wordpiece.go uses "##" (sugarme v0.3.0 ignores the setting too).
 	if c.Model.ContinuingSubwordPrefix != "##" {
 		return fmt.Errorf("continuing_subword_prefix %q unsupported, want \"##\"", c.Model.ContinuingSubwordPrefix)
 	}
 	if c.Model.MaxInputCharsPerWord <= 0 {
 		return fmt.Errorf("max_input_chars_per_word %d must be positive", c.Model.MaxInputCharsPerWord)
 	}
-	p := c.PostProcessor
-	if p == nil || p.Type != "TemplateProcessing" || len(p.Single) != 3 {
-		return fmt.Errorf("post_processor must be a TemplateProcessing \"[CLS] $A [SEP]\"")
-	}
-	if _, ok := p.Single[1]["Sequence"]; !ok {
-		return fmt.Errorf("post_processor single template must be special, $A, special")
+	if c.PostProcessor == nil {
+		return fmt.Errorf("post_processor missing: want \"[CLS] $A [SEP]\"")
 	}
 	return nil
 }
 
-// specialID returns the id of the special token at position pos of the
-// single-sequence template.
-func specialID(tokens map[string]struct {
-	IDs []int `json:"ids"`
-}, single []map[string]struct{ ID string }, pos int) (int64, error) {
-	st, ok := single[pos]["SpecialToken"]
-	if !ok {
-		return 0, fmt.Errorf("post_processor single template item %d is not a special token", pos)
+// postProcessor is a TemplateProcessing "[CLS] $A [SEP]" or, in files
+// written by older tokenizers versions, a BertProcessing.
+type postProcessor struct {
+	Type          string                           `json:"type"`
+	Single        []map[string]struct{ ID string } `json:"single"`
+	SpecialTokens map[string]struct {
+		IDs []int `json:"ids"`
+	} `json:"special_tokens"`
+	Cls []any `json:"cls"` // BertProcessing: ["[CLS]", 101]
+	Sep []any `json:"sep"`
+}
+
+// clsSep returns the ids put before and after the text.
+func (p *postProcessor) clsSep() (cls, sep int64, err error) {
+	switch p.Type {
+	case "TemplateProcessing":
+		if len(p.Single) != 3 {
+			return 0, 0, fmt.Errorf("single template has %d items, want \"[CLS] $A [SEP]\"", len(p.Single))
+		}
+		if _, ok := p.Single[1]["Sequence"]; !ok {
+			return 0, 0, fmt.Errorf("single template item 1 is not $A")
+		}
+		if cls, err = p.templateID(0); err != nil {
+			return 0, 0, err
+		}
+		sep, err = p.templateID(2)
+		return cls, sep, err
+	case "BertProcessing":
+		if cls, err = pairID(p.Cls); err != nil {
+			return 0, 0, fmt.Errorf("cls: %w", err)
+		}
+		if sep, err = pairID(p.Sep); err != nil {
+			return 0, 0, fmt.Errorf("sep: %w", err)
+		}
+		return cls, sep, nil
 	}
-	tok, ok := tokens[st.ID]
+	return 0, 0, fmt.Errorf("type %q unsupported, want TemplateProcessing or BertProcessing", p.Type)
+}
+
+// templateID returns the id of the special token at position pos of the
+// single-sequence template.
+func (p *postProcessor) templateID(pos int) (int64, error) {
+	st, ok := p.Single[pos]["SpecialToken"]
+	if !ok {
+		return 0, fmt.Errorf("single template item %d is not a special token", pos)
+	}
+	tok, ok := p.SpecialTokens[st.ID]
 	if !ok || len(tok.IDs) != 1 {
-		return 0, fmt.Errorf("post_processor special token %q must have exactly one id", st.ID)
+		return 0, fmt.Errorf("special token %q must have exactly one id", st.ID)
 	}
 	return int64(tok.IDs[0]), nil
+}
+
+// pairID reads BertProcessing's ["token", id].
+func pairID(v []any) (int64, error) {
+	if len(v) != 2 {
+		return 0, fmt.Errorf("want [token, id], got %v", v)
+	}
+	id, ok := v[1].(float64)
+	if !ok || id < 0 || id != float64(int64(id)) {
+		return 0, fmt.Errorf("want [token, id], got %v", v)
+	}
+	return int64(id), nil
 }
 
 // PadID is the id of [PAD].

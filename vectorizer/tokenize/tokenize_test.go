@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,8 @@ func TestLoadErrors(t *testing.T) {
 		{"other pre-tokenizer", strings.Replace(good, `"type": "BertPreTokenizer"`, `"type": "Whitespace"`, 1), "pre_tokenizer must be BertPreTokenizer"},
 		{"other prefix", strings.Replace(good, `"continuing_subword_prefix": "##"`, `"continuing_subword_prefix": "@@"`, 1), "continuing_subword_prefix"},
 		{"unk missing", strings.Replace(good, `"unk_token": "[UNK]"`, `"unk_token": "<unk>"`, 1), "unk token"},
+		{"other post-processor", strings.Replace(good, `"type": "TemplateProcessing"`, `"type": "RobertaProcessing"`, 1), "post_processor"},
+		{"vocab id not a number", strings.Replace(good, `"[PAD]": 0,`, `"[PAD]": "zero",`, 1), "build sugarme tokenizer"},
 		{"lstrip special", strings.Replace(good, `"content": "[MASK]", "single_word": false, "lstrip": false`, `"content": "[MASK]", "single_word": false, "lstrip": true`, 1), "added token \"[MASK]\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,6 +99,31 @@ func TestLoadErrors(t *testing.T) {
 	}
 	_, err := Load(filepath.Join(t.TempDir(), "missing.json"))
 	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// TestLoadBertProcessing loads a file with the post-processor older
+// tokenizers versions wrote, which must encode the same.
+func TestLoadBertProcessing(t *testing.T) {
+	var buf strings.Builder
+	require.NoError(t, vocab.WriteTokenizerJSON(&buf, vocab.Tiny))
+	template := buf.String()
+	start := strings.Index(template, `"post_processor": {`)
+	end := strings.Index(template, `"decoder": {`)
+	require.True(t, start > 0 && end > start)
+	bert := template[:start] + `"post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 102], "cls": ["[CLS]", 101]},
+  ` + template[end:]
+	dir := t.TempDir()
+	var toks []*Tokenizer
+	for i, js := range []string{template, bert} {
+		path := filepath.Join(dir, fmt.Sprintf("%d.json", i))
+		require.NoError(t, os.WriteFile(path, []byte(js), 0o644))
+		tok, err := Load(path)
+		require.NoError(t, err)
+		toks = append(toks, tok)
+	}
+	for _, s := range []string{"", "Ein Bild [MASK] von einem Hund.", "水で遊ぶ犬"} {
+		assert.Equal(t, toks[0].Encode(s, 0), toks[1].Encode(s, 0), "%q", s)
+	}
 }
 
 func TestEncodeTruncation(t *testing.T) {
