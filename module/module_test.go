@@ -54,7 +54,8 @@ func (f *fakeEncoder) encode(kind string, items []string) ([][]float32, []error)
 			panic("boom")
 		}
 		if strings.HasPrefix(s, "bad") {
-			errs[i] = fmt.Errorf("invalid %s %q", kind, s)
+			// the vectorizer names the position in its call
+			errs[i] = fmt.Errorf("%s %d: %w", kind, i, fmt.Errorf("invalid %s %q", kind, s))
 			continue
 		}
 		vecs[i] = fakeVector(kind, s)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/weaviate/weaviate/entities/models"
 	"github.com/weaviate/weaviate/entities/moduletools"
@@ -155,7 +156,7 @@ func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Obje
 		iv, ie := imageVecs[ii:ii+len(in.images)], imageErrs[ii:ii+len(in.images)]
 		ti += len(in.texts)
 		ii += len(in.images)
-		if err := firstError(in, te, ie); err != nil {
+		if err := firstError(in, te, ie, ti-len(in.texts), ii-len(in.images)); err != nil {
 			errs[i] = err
 			continue
 		}
@@ -169,22 +170,33 @@ func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Obje
 	return vectors, errs
 }
 
-func firstError(in objectInputs, textErrs, imageErrs []error) error {
+// firstError names the property of each failed input; textAt and imageAt
+// are the object's first positions in the batch's text and image calls.
+func firstError(in objectInputs, textErrs, imageErrs []error, textAt, imageAt int) error {
 	var out []error
 	for j, e := range textErrs {
 		if e != nil {
-			out = append(out, fmt.Errorf("text property %q: %w", in.texts[j].prop, e))
+			out = append(out, fmt.Errorf("text property %q: %w", in.texts[j].prop, withoutBatchIndex(e, "text", textAt+j)))
 		}
 	}
 	for j, e := range imageErrs {
 		if e != nil {
-			out = append(out, fmt.Errorf("image property %q: %w", in.images[j].prop, e))
+			out = append(out, fmt.Errorf("image property %q: %w", in.images[j].prop, withoutBatchIndex(e, "image", imageAt+j)))
 		}
 	}
 	if len(out) == 0 {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", Name, errors.Join(out...))
+}
+
+// withoutBatchIndex drops the vectorizer's "image 12: " prefix: the
+// position in the batch's call means nothing to the object's owner.
+func withoutBatchIndex(err error, kind string, i int) error {
+	if inner := errors.Unwrap(err); inner != nil && strings.HasPrefix(err.Error(), fmt.Sprintf("%s %d: ", kind, i)) {
+		return inner
+	}
+	return err
 }
 
 func failAll(objs []*models.Object, inputs []objectInputs, err error) map[int]error {
