@@ -40,13 +40,44 @@ weaviate: ort
 	$(GO) run ./cmd/weaviate-mclip -root $(ROOT) -out $(WEAVIATE_BUILD)
 	$(GO) build -modfile=$(WEAVIATE_BUILD)/go.mod -mod=mod $(GOFLAGS_BUILD) -o $(BIN)/weaviate-mclip github.com/weaviate/weaviate/cmd/weaviate-server
 
+## run: build, get the models (`bin/mclip models pull` unless MCLIP_MODEL_DIR
+## is set) and start weaviate-mclip on 127.0.0.1:$(RUN_PORT) with data in ./data
+RUN_PORT      ?= 8080
+RUN_GRPC_PORT ?= 50051
+run: weaviate build
+	@set -e; dir="$${MCLIP_MODEL_DIR:-}"; \
+	if [ -z "$$dir" ]; then $(BIN)/mclip models pull; dir="$$($(BIN)/mclip models path)"; fi; \
+	mkdir -p $(ROOT)/data; \
+	echo "weaviate-mclip: REST and GraphQL on http://127.0.0.1:$(RUN_PORT), gRPC on 127.0.0.1:$(RUN_GRPC_PORT)"; \
+	echo "models: $$dir; data: $(ROOT)/data. Try:"; \
+	echo "  curl -s localhost:$(RUN_PORT)/v1/meta | grep -o '\"multi2vec-mclip\":{[^}]*}[^}]*}'"; \
+	echo "  curl -s localhost:$(RUN_PORT)/v1/schema -H 'Content-Type: application/json' -d '{\"class\":\"Doc\",\"vectorizer\":\"multi2vec-mclip\",\"moduleConfig\":{\"multi2vec-mclip\":{\"textFields\":[\"text\"],\"imageFields\":[\"image\"]}},\"properties\":[{\"name\":\"text\",\"dataType\":[\"text\"]},{\"name\":\"image\",\"dataType\":[\"blob\"]}]}'"; \
+	echo "  curl -s localhost:$(RUN_PORT)/v1/objects -H 'Content-Type: application/json' -d '{\"class\":\"Doc\",\"properties\":{\"text\":\"ein Hund spielt im Schnee\"}}'"; \
+	echo "  curl -s localhost:$(RUN_PORT)/v1/graphql -H 'Content-Type: application/json' -d '{\"query\":\"{Get{Doc(nearText:{concepts:[\\\"a dog in the snow\\\"]}){text _additional{distance}}}}\"}'"; \
+	exec env PERSISTENCE_DATA_PATH=$(ROOT)/data \
+		MCLIP_MODEL_DIR="$$dir" \
+		ENABLE_MODULES=multi2vec-mclip \
+		DEFAULT_VECTORIZER_MODULE=none \
+		AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED=true \
+		QUERY_DEFAULTS_LIMIT=25 \
+		CLUSTER_HOSTNAME=node1 \
+		CLUSTER_BIND_ADDR=127.0.0.1 \
+		CLUSTER_ADVERTISE_ADDR=127.0.0.1 \
+		RAFT_BOOTSTRAP_EXPECT=1 \
+		GRPC_PORT=$(RUN_GRPC_PORT) \
+		$(BIN)/weaviate-mclip --host 127.0.0.1 --port $(RUN_PORT) --scheme http
+
+## test-integration: the end-to-end tests against bin/weaviate-mclip
+test-integration: weaviate
+	$(GO) test -count=1 -v ./integration/...
+
 ## vet: go vet and gofmt
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
 ## test: every test (unit, golden, numeric, integration)
-test: ort vet
+test: ort vet weaviate
 	$(GO) test -count=1 ./...
 
 clean:
