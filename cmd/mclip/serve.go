@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/inferenceapi"
+	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer"
+)
+
+// Environment variables of `mclip serve` (besides the module's).
+const (
+	envAddr      = "MCLIP_ADDR"
+	envAPIToken  = "MCLIP_API_TOKEN"
+	envBatchWait = "MCLIP_BATCH_WAIT"
+	defaultAddr  = "127.0.0.1:8080"
+)
+
+func init() {
+	register("serve", "serve the multi2vec-clip inference API (CLIP_INFERENCE_API of stock Weaviate)", runServe)
+}
+
+// serveFlags are the settings of `mclip serve`.
+type serveFlags struct {
+	addr, modelDir, variant, token string
+	logFormat, logLevel            string
+	pull                           bool
+	opts                           inferenceapi.Options
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet, cfg config.Config) error {
+	wait := inferenceapi.DefaultMaxWait
+	if v := strings.TrimSpace(os.Getenv(envBatchWait)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%s=%q: not a duration (like 2ms; 0 disables)", envBatchWait, v)
+		}
+		wait = d
+	}
+	addr := defaultAddr
+	if v := strings.TrimSpace(os.Getenv(envAddr)); v != "" {
+		addr = v
+	}
+	fs.StringVar(&f.addr, "addr", addr, "host:port to listen on ($"+envAddr+"); :8080 listens on every interface, as the container does")
+	fs.StringVar(&f.modelDir, "model-dir", cfg.ModelDir, "model directory used as is ($"+config.EnvModelDir+"; default: the model store's cache, see 'mclip models path')")
+	fs.StringVar(&f.variant, "variant", cfg.Variant, "model variant: fp32, int8, fp16 or auto ($"+config.EnvVariant+")")
+	fs.BoolVar(&f.pull, "pull", false, "download missing models into the cache before serving (default: fail)")
+	fs.StringVar(&f.token, "token", "", "require this token on /vectorize, as a bearer token or the basic-auth password: CLIP_INFERENCE_API=http://mclip:TOKEN@host:port ($"+envAPIToken+", preferred: flags show in ps)")
+	fs.IntVar(&f.opts.BatchSize, "batch-size", cfg.BatchSize, "most items per model call ($"+config.EnvBatchSize+")")
+	fs.DurationVar(&f.opts.MaxWait, "batch-wait", wait, "longest wait to group concurrent requests into one model call; a request at an idle server never waits; 0 disables ($"+envBatchWait+")")
+	fs.BoolVar(&f.opts.NoCrossRequestBatching, "no-cross-request-batching", false, "encode each request on its own, as the Python container does")
+	fs.Int64Var(&f.opts.MaxBodyBytes, "max-body-bytes", inferenceapi.DefaultMaxBodyBytes, "largest request body (413 beyond)")
+	fs.IntVar(&f.opts.MaxTexts, "max-texts", inferenceapi.DefaultMaxTexts, "most texts per request (413 beyond)")
+	fs.IntVar(&f.opts.MaxImages, "max-images", inferenceapi.DefaultMaxImages, "most images per request (413 beyond)")
+	fs.IntVar(&f.opts.MaxInFlight, "max-in-flight", inferenceapi.DefaultMaxInFlight, "most vectorize requests served at once (429 beyond); memory is bounded by this times --max-body-bytes")
+	fs.IntVar(&f.opts.MaxQueuedItems, "max-queued", inferenceapi.DefaultMaxQueuedItems, "most texts (and, separately, images) waiting for the model (429 beyond)")
+	fs.DurationVar(&f.opts.ShutdownTimeout, "shutdown-timeout", inferenceapi.DefaultShutdownTimeout, "on SIGTERM, how long in-flight requests may take to finish")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return nil
+}
+
+func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	fs := newFlagSet("serve", stderr)
+	var f serveFlags
+	if err := f.register(fs, cfg); err != nil {
+		return usageError{err}
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	log, err := newLogger(stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		return usageError{err}
+	}
+	cfg.ModelDir = f.modelDir
+	cfg.Variant = strings.ToLower(strings.TrimSpace(f.variant))
+	cfg.BatchSize = f.opts.BatchSize
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	f.opts.Token = f.token
+	if f.opts.Token == "" {
+		f.opts.Token = strings.TrimSpace(os.Getenv(envAPIToken))
+	}
+	f.opts.Logger = log
+	srv, err := inferenceapi.New(f.opts)
+	if err != nil {
+		return usageError{err}
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", f.addr, err)
+	}
+
+	// Listen first, so that Weaviate sees a live server whose readiness
+	// waits for the models.
+	serveCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(serveCtx, ln) }()
+
+	enc, meta, err := loadForServe(ctx, cfg, f.pull, stderr, log)
+	if err != nil {
+		stop()
+		<-served
+		return err
+	}
+	defer func() {
+		if err := enc.Close(); err != nil {
+			log.Warn("close the models", "error", err)
+		}
+	}()
+	if err := srv.SetReady(enc, meta); err != nil {
+		// Serve ended while the models loaded: a signal, or a failure.
+		stop()
+		if serveErr := <-served; serveErr != nil {
+			return serveErr
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("install the models: %w", err)
+	}
+	return <-served
+}
+
+// servedEncoder is what serve needs of the loaded models.
+type servedEncoder interface {
+	inferenceapi.Encoder
+	Info() vectorizer.Info
+	Close() error
+}
+
+// loadForServe resolves the model directory, loads both towers and builds
+// the /meta document.
+func loadForServe(ctx context.Context, cfg config.Config, pull bool, stderr io.Writer, log *slog.Logger) (servedEncoder, any, error) {
+	storeOpts, err := modelstore.OptionsFromEnv()
+	if err != nil {
+		return nil, nil, err
+	}
+	storeOpts.ModelDir = cfg.ModelDir
+	if storeOpts.Variant, err = modelstore.ParseVariant(cfg.Variant); err != nil {
+		return nil, nil, err
+	}
+	storeOpts.AllowPull = pull
+	storeOpts.Log = stderr
+	start := time.Now()
+	dir, err := modelstore.Resolve(ctx, storeOpts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("model directory: %w", err)
+	}
+	log.Info("loading models", "dir", dir.Root, "variant", cfg.Variant)
+	v, err := vectorizer.Load(cfg, dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load models from %s: %w", dir.Root, err)
+	}
+	meta, err := serveMeta(dir, v.Info(), cfg)
+	if err != nil {
+		_ = v.Close()
+		return nil, nil, err
+	}
+	info := v.Info()
+	log.Info("models loaded", "duration", time.Since(start).Round(time.Millisecond),
+		"text", info.Text.File, "vision", info.Vision.File, "variant", info.Text.Variant,
+		"dimensions", info.Dimensions, "onnxruntime", info.Runtime)
+	return v, meta, nil
+}
+
+// metaDoc is GET /meta: the container's keys (clip_model: the CLIP
+// configuration, text_model: the multilingual text model's) and ours.
+type metaDoc struct {
+	ClipModel json.RawMessage `json:"clip_model"`
+	TextModel json.RawMessage `json:"text_model"`
+	Mclip     mclipMeta       `json:"mclip"`
+}
+
+type mclipMeta struct {
+	vectorizer.Info
+	BatchSize int `json:"batchSize"`
+}
+
+func serveMeta(dir modelstore.Dir, info vectorizer.Info, cfg config.Config) (metaDoc, error) {
+	read := func(path string) (json.RawMessage, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("/meta: %w", err)
+		}
+		if !json.Valid(b) {
+			return nil, fmt.Errorf("/meta: %s is not valid JSON", path)
+		}
+		return json.RawMessage(b), nil
+	}
+	clip, err := read(dir.Vision(modelstore.VisionConfigJSON))
+	if err != nil {
+		return metaDoc{}, err
+	}
+	text, err := read(dir.Text(modelstore.TextConfigJSON))
+	if err != nil {
+		return metaDoc{}, err
+	}
+	return metaDoc{ClipModel: clip, TextModel: text, Mclip: mclipMeta{Info: info, BatchSize: cfg.BatchSize}}, nil
+}
+
+// newLogger returns a slog logger writing text or JSON to w.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %s: want debug, info, warn or error", strconv.Quote(level))
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %s: want text or json", strconv.Quote(format))
+	}
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mclip-go/mclip/modelgen"
+)
+
+func TestServeUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int
+		want string
+	}{
+		{"unknown flag", []string{"serve", "--nope"}, nil, 2, "flag provided but not defined"},
+		{"extra argument", []string{"serve", "x"}, nil, 2, `unexpected arguments ["x"]`},
+		{"bad log level", []string{"serve", "--log-level", "loud"}, nil, 2, "--log-level"},
+		{"bad log format", []string{"serve", "--log-format", "xml"}, nil, 2, "--log-format"},
+		{"bad batch wait", []string{"serve"}, map[string]string{envBatchWait: "soon"}, 2, envBatchWait},
+		{"negative batch wait", []string{"serve", "--batch-wait", "-1ms"}, nil, 2, "max wait"},
+		{"bad variant", []string{"serve", "--variant", "int4"}, nil, 2, "MCLIP_VARIANT"},
+		{"help", []string{"serve", "-h"}, nil, 0, "-batch-wait"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var stdout, stderr bytes.Buffer
+			assert.Equal(t, tt.code, runMain(context.Background(), tt.args, &stdout, &stderr), stderr.String())
+			assert.Contains(t, stderr.String(), tt.want)
+		})
+	}
+}
+
+func TestServeFailsOnIncompleteModelDir(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := runMain(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--model-dir", t.TempDir()}, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "model directory")
+	assert.Contains(t, stderr.String(), "text/tokenizer.json")
+}
+
+// syncWriter lets the test read the log while the server writes it.
+type syncWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// The command serves tiny generated models end to end and stops on its
+// context.
+func TestServeTinyModels(t *testing.T) {
+	dir := t.TempDir()
+	_, err := modelgen.Write(modelgen.Options{Out: dir})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	t.Setenv(envAPIToken, "tok")
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	logs := &syncWriter{}
+	done := make(chan int, 1)
+	go func() {
+		done <- runMain(ctx, []string{"serve", "--addr", addr, "--model-dir", dir, "--log-format", "json"}, io.Discard, logs)
+	}()
+	url := "http://" + addr
+	require.Eventually(t, func() bool {
+		res, err := http.Get(url + "/.well-known/ready")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusNoContent
+	}, 30*time.Second, 20*time.Millisecond, "ready; log:\n%s", logs)
+
+	res, err := http.Get(url + "/meta")
+	require.NoError(t, err)
+	var meta map[string]map[string]any
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&meta))
+	res.Body.Close()
+	assert.Equal(t, "clip", meta["clip_model"]["model_type"])
+	assert.NotEmpty(t, meta["text_model"]["model_type"])
+	assert.EqualValues(t, 512, meta["mclip"]["dimensions"])
+	assert.NotEmpty(t, meta["mclip"]["onnxruntime"])
+
+	req, err := http.NewRequest("POST", url+"/vectorize", strings.NewReader(`{"texts":["hallo wereld","bonjour"]}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer tok")
+	res, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var out struct{ TextVectors [][]float32 }
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Len(t, out.TextVectors, 2)
+	assert.Len(t, out.TextVectors[0], 512)
+
+	stop()
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, logs.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	for _, want := range []string{`"msg":"models loaded"`, `"msg":"inference API ready"`, `"msg":"inference API stopped"`} {
+		assert.Contains(t, logs.String(), want)
+	}
+	assert.NotContains(t, logs.String(), `"tok"`, "the token stays out of the log")
+}
