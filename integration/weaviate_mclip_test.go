@@ -98,6 +98,31 @@ func TestWeaviateMclip(t *testing.T) {
 	})
 }
 
+// TestWeaviateMclipWithoutModels: start-up fails with one line that says
+// what to run.
+func TestWeaviateMclipWithoutModels(t *testing.T) {
+	bin := harness.Binary(t, "weaviate-mclip", "run `make weaviate` first")
+	empty := t.TempDir()
+	w := harness.NewWeaviate(t, bin, map[string]string{"ENABLE_MODULES": mclipModule, "MCLIP_MODEL_DIR": empty})
+	w.Config.StartTimeout = time.Minute
+	srv, err := harness.Launch(w.Config)
+	require.NotNil(t, srv)
+	defer srv.Stop()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "exited before it was ready")
+	var line string
+	for _, l := range strings.Split(srv.Logs(), "\n") {
+		if strings.Contains(l, "mclip models pull") {
+			line = l
+		}
+	}
+	require.NotEmpty(t, line, "no log line says what to run:\n%s", srv.Logs())
+	assert.Contains(t, line, mclipModule)
+	assert.Contains(t, line, empty)
+	assert.Contains(t, line, "text/onnx/model.onnx")
+	t.Log(line)
+}
+
 func (s *mclipSuite) testMeta(t *testing.T) {
 	meta, err := s.client.Misc().MetaGetter().Do(context.Background())
 	require.NoError(t, err)

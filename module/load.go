@@ -23,7 +23,7 @@ func loadVectorizer(ctx context.Context, cfg config.Config) (encoder, Meta, erro
 	}
 	v, err := vectorizer.Load(cfg, dir)
 	if err != nil {
-		return nil, Meta{}, fmt.Errorf("load models from %s: %s; %s", dir.Root, oneLine(err), fixHint)
+		return nil, Meta{}, fmt.Errorf("load models from %s: %s", dir.Root, withHint(oneLine(err)))
 	}
 	return v, metaOf(v.Info()), nil
 }
@@ -41,9 +41,17 @@ func modelDir(ctx context.Context, cfg config.Config) (modelstore.Dir, error) {
 	opts.AllowPull = false
 	dir, err := modelstore.Resolve(ctx, opts)
 	if err != nil {
-		return dir, fmt.Errorf("no usable models: %s; %s", oneLine(err), fixHint)
+		return dir, fmt.Errorf("no usable models: %s", withHint(oneLine(err)))
 	}
 	return dir, nil
+}
+
+// withHint appends fixHint unless the model store already said what to run.
+func withHint(msg string) string {
+	if strings.Contains(msg, "mclip models pull") {
+		return msg
+	}
+	return msg + "; " + fixHint
 }
 
 // oneLine keeps a multi-line error on one log line.

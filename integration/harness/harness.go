@@ -50,24 +50,24 @@ type Server struct {
 // test ends, printing its log if the test failed.
 func Start(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	s, err := start(cfg)
-	if err != nil {
-		if s != nil {
+	s, err := Launch(cfg)
+	if s != nil {
+		t.Cleanup(func() {
 			s.Stop()
-			t.Logf("server log:\n%s", s.logTail())
-		}
+			if t.Failed() {
+				t.Logf("%s log:\n%s", filepath.Base(cfg.Binary), s.logTail())
+			}
+		})
+	}
+	if err != nil {
 		t.Fatalf("start %s: %v", filepath.Base(cfg.Binary), err)
 	}
-	t.Cleanup(func() {
-		s.Stop()
-		if t.Failed() {
-			t.Logf("%s log:\n%s", filepath.Base(cfg.Binary), s.logTail())
-		}
-	})
 	return s
 }
 
-func start(cfg Config) (*Server, error) {
+// Launch starts the server and waits until it is ready. On an error the
+// returned server (if any) has its log; the caller stops it.
+func Launch(cfg Config) (*Server, error) {
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 2 * time.Minute
 	}
@@ -238,6 +238,7 @@ func isCI() bool {
 // Weaviate describes a Weaviate server started on free loopback ports.
 type Weaviate struct {
 	*Server
+	Config             Config
 	HTTPPort, GRPCPort int
 	DataDir            string
 }
@@ -253,6 +254,15 @@ func (w *Weaviate) GRPCHost() string { return fmt.Sprintf("127.0.0.1:%d", w.GRPC
 // directory, anonymous access and no telemetry; env adds to or overrides
 // that environment (ENABLE_MODULES, the modules' settings).
 func StartWeaviate(t testing.TB, binary string, env map[string]string) *Weaviate {
+	t.Helper()
+	w := NewWeaviate(t, binary, env)
+	w.Server = Start(t, w.Config)
+	return w
+}
+
+// NewWeaviate prepares what StartWeaviate starts, without starting it:
+// Launch(w.Config) starts it where a test expects it to fail.
+func NewWeaviate(t testing.TB, binary string, env map[string]string) *Weaviate {
 	t.Helper()
 	w := &Weaviate{HTTPPort: FreePort(t), GRPCPort: FreePort(t), DataDir: t.TempDir()}
 	base := map[string]string{
@@ -276,12 +286,12 @@ func StartWeaviate(t testing.TB, binary string, env map[string]string) *Weaviate
 	for k, v := range env {
 		base[k] = v
 	}
-	w.Server = Start(t, Config{
+	w.Config = Config{
 		Binary:   binary,
 		Args:     []string{"--host", "127.0.0.1", "--port", fmt.Sprint(w.HTTPPort), "--scheme", "http"},
 		Env:      base,
 		ReadyURL: fmt.Sprintf("http://127.0.0.1:%d/v1/.well-known/ready", w.HTTPPort),
-	})
+	}
 	return w
 }
 
