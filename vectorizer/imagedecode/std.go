@@ -57,8 +57,10 @@ func stdError(f Format, err error) error {
 	switch {
 	case errors.As(err, &pu), errors.As(err, &tu), errors.Is(err, bmp.ErrUnsupported):
 		return fmt.Errorf("%w: %s", ErrUnsupported, msg)
-	case strings.Contains(msg, "unexpected EOF"), strings.Contains(msg, "short"):
-		return fmt.Errorf("%w: %s", ErrTruncated, msg)
+	case strings.Contains(msg, "unexpected EOF"), strings.Contains(msg, "not enough pixel data"):
+		return ErrTruncated
+	case strings.Contains(msg, "non-positive dimension"):
+		return ErrZeroSize
 	}
 	return fmt.Errorf("%w: %s", ErrCorrupt, msg)
 }

@@ -1,0 +1,190 @@
+package imagedecode
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func readImage(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "images", name))
+	require.NoError(t, err)
+	return b
+}
+
+// pngWithIHDR is a PNG declaring w x h followed by an empty IDAT and IEND.
+func pngWithIHDR(w, h uint32) []byte {
+	chunk := func(typ string, data []byte) []byte {
+		b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+		body := append([]byte(typ), data...)
+		b = append(b, body...)
+		return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(body))
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	ihdr = append(ihdr, 8, 2, 0, 0, 0)
+	out := []byte("\x89PNG\r\n\x1a\n")
+	out = append(out, chunk("IHDR", ihdr)...)
+	out = append(out, chunk("IDAT", nil)...)
+	return append(out, chunk("IEND", nil)...)
+}
+
+// jpegWithSOF patches the frame size of a real JPEG.
+func jpegWithSOF(t testing.TB, w, h uint16) []byte {
+	b := bytes.Clone(readImage(t, "jpeg_1x1.jpg"))
+	i := bytes.Index(b, []byte{0xFF, 0xC0})
+	require.Positive(t, i)
+	binary.BigEndian.PutUint16(b[i+5:], h)
+	binary.BigEndian.PutUint16(b[i+7:], w)
+	return b
+}
+
+func gifWithScreen(t testing.TB, w, h uint16) []byte {
+	b := bytes.Clone(readImage(t, "gif_gray.gif"))
+	binary.LittleEndian.PutUint16(b[6:], w)
+	binary.LittleEndian.PutUint16(b[8:], h)
+	return b
+}
+
+func bmpWithSize(t testing.TB, w, h int32) []byte {
+	b := bytes.Clone(readImage(t, "bmp_rgb.bmp"))
+	binary.LittleEndian.PutUint32(b[18:], uint32(w))
+	binary.LittleEndian.PutUint32(b[22:], uint32(h))
+	return b
+}
+
+// webpVP8LWithSize is a lossless WebP header declaring w x h (14-bit
+// fields) and no image data.
+func webpVP8LWithSize(w, h int) []byte {
+	v := uint32(w-1) | uint32(h-1)<<14
+	payload := append([]byte{0x2f}, binary.LittleEndian.AppendUint32(nil, v)...)
+	payload = append(payload, 0, 0, 0)
+	b := []byte("RIFF")
+	b = binary.LittleEndian.AppendUint32(b, uint32(4+8+len(payload)))
+	b = append(b, "WEBPVP8L"...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(payload)))
+	return append(b, payload...)
+}
+
+func TestDecodeHostile(t *testing.T) {
+	jpeg := readImage(t, "jpeg_420.jpg")
+	png := readImage(t, "png_rgb8.png")
+	webp := readImage(t, "webp_lossy.webp")
+	tests := []struct {
+		name  string
+		input []byte
+		opts  Options
+		want  error
+		msg   string
+	}{
+		{"empty", nil, Options{}, ErrEmpty, "decode image: empty input"},
+		{"unknown format", []byte("GIF90a not an image"), Options{}, ErrUnsupported, "decode image: unsupported image format"},
+		{"svg", []byte("<svg xmlns='http://www.w3.org/2000/svg'/>"), Options{}, ErrUnsupported, "<svg"},
+		{"jpeg truncated in scan", jpeg[:len(jpeg)/2], Options{}, ErrTruncated, "decode jpeg: truncated data"},
+		{"jpeg header only", jpeg[:20], Options{}, nil, "decode jpeg:"},
+		{"jpeg corrupt", append(bytes.Clone(jpeg[:200]), bytes.Repeat([]byte{0xFF, 0x00, 0x12}, 100)...), Options{}, nil, "decode jpeg:"},
+		{"jpeg huge declared", jpegWithSOF(t, 65000, 65000), Options{}, ErrTooLarge, "decode jpeg: image too large: 65000x65000"},
+		{"jpeg 0x0", jpegWithSOF(t, 0, 0), Options{}, nil, "decode jpeg:"},
+		{"png truncated", png[:len(png)/2], Options{}, ErrTruncated, "decode png: truncated data"},
+		{"png bad crc", append(bytes.Clone(png[:30]), 0, 0, 0, 0), Options{}, ErrCorrupt, "decode png: corrupt data"},
+		{"png huge declared", pngWithIHDR(100000, 100000), Options{}, ErrTooLarge, "decode png: image too large: 100000x100000"},
+		{"png 0x0", pngWithIHDR(0, 0), Options{}, ErrZeroSize, "decode png: zero-sized image"},
+		{"png no pixels", pngWithIHDR(10, 10), Options{}, ErrTruncated, "decode png: truncated data"},
+		{"gif huge declared", gifWithScreen(t, 60000, 60000), Options{}, ErrTooLarge, "decode gif: image too large"},
+		{"gif 0x0", gifWithScreen(t, 0, 0), Options{}, ErrZeroSize, "decode gif: zero-sized image: 0x0"},
+		{"gif truncated", readImage(t, "gif_photo.gif")[:500], Options{}, ErrTruncated, "decode gif: truncated data"},
+		{"tiff huge declared", tiffWithSize(t, 40000, 40000), Options{}, ErrTooLarge, "decode tiff: image too large"},
+		{"bmp huge declared", bmpWithSize(t, 50000, 50000), Options{}, ErrTooLarge, "decode bmp: image too large"},
+		{"bmp truncated", readImage(t, "bmp_rgb.bmp")[:1000], Options{}, ErrTruncated, "decode bmp: truncated data"},
+		{"tiff truncated", readImage(t, "tiff_rgb_lzw.tif")[:300], Options{}, nil, "decode tiff:"},
+		{"webp truncated", webp[:len(webp)/2], Options{}, ErrTruncated, "decode webp: truncated data"},
+		{"webp huge declared", webpVP8LWithSize(16000, 16000), Options{}, ErrTooLarge, "decode webp: image too large"},
+		{"webp header only", webp[:16], Options{}, nil, "decode webp:"},
+		{"over byte limit", png, Options{MaxBytes: 100}, ErrTooLarge, "exceed the limit of 100"},
+		{"over pixel budget", png, Options{MaxPixels: 320*240 - 1}, ErrTooLarge, "320x240 is 76800 pixels"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			img, err := Decode(tt.input, tt.opts)
+			require.Error(t, err)
+			assert.Nil(t, img)
+			if tt.want != nil {
+				assert.ErrorIs(t, err, tt.want)
+			}
+			assert.Contains(t, err.Error(), tt.msg)
+		})
+	}
+}
+
+func TestSniff(t *testing.T) {
+	for _, tt := range []struct {
+		file string
+		want Format
+	}{
+		{"jpeg_gray.jpg", JPEG}, {"png_l8.png", PNG}, {"gif_gray.gif", GIF}, {"webp_lossless.webp", WebP},
+		{"bmp_l.bmp", BMP}, {"tiff_l.tif", TIFF},
+	} {
+		f, err := Sniff(readImage(t, tt.file))
+		require.NoError(t, err, tt.file)
+		assert.Equal(t, tt.want, f, tt.file)
+	}
+}
+
+func TestOrient(t *testing.T) {
+	// A 3x2 image whose pixels are numbered 0..5 row by row.
+	src := NewRGB(3, 2)
+	for i := 0; i < 6; i++ {
+		src.Pix[3*i] = byte(i)
+	}
+	tests := []struct {
+		o    int
+		w, h int
+		want []byte
+	}{
+		{1, 3, 2, []byte{0, 1, 2, 3, 4, 5}},
+		{2, 3, 2, []byte{2, 1, 0, 5, 4, 3}},
+		{3, 3, 2, []byte{5, 4, 3, 2, 1, 0}},
+		{4, 3, 2, []byte{3, 4, 5, 0, 1, 2}},
+		{5, 2, 3, []byte{0, 3, 1, 4, 2, 5}},
+		{6, 2, 3, []byte{3, 0, 4, 1, 5, 2}},
+		{7, 2, 3, []byte{5, 2, 4, 1, 3, 0}},
+		{8, 2, 3, []byte{2, 5, 1, 4, 0, 3}},
+	}
+	for _, tt := range tests {
+		got := Orient(src, tt.o)
+		require.Equal(t, [2]int{tt.w, tt.h}, [2]int{got.Width, got.Height}, "orientation %d", tt.o)
+		var r []byte
+		for i := 0; i < 6; i++ {
+			r = append(r, got.Pix[3*i])
+		}
+		assert.Equal(t, tt.want, r, "orientation %d", tt.o)
+	}
+}
+
+// tiffWithSize patches the ImageWidth and ImageLength tags of an
+// uncompressed little-endian TIFF.
+func tiffWithSize(t testing.TB, w, h uint32) []byte {
+	b := bytes.Clone(readImage(t, "tiff_rgb.tif"))
+	require.Equal(t, "II*\x00", string(b[:4]))
+	ifd := int(binary.LittleEndian.Uint32(b[4:]))
+	n := int(binary.LittleEndian.Uint16(b[ifd:]))
+	for i := 0; i < n; i++ {
+		e := ifd + 2 + 12*i
+		tag, typ := binary.LittleEndian.Uint16(b[e:]), binary.LittleEndian.Uint16(b[e+2:])
+		v := map[uint16]uint32{256: w, 257: h}
+		if val, ok := v[tag]; ok {
+			if typ == 3 {
+				binary.LittleEndian.PutUint16(b[e+2:], 4) // LONG
+			}
+			binary.LittleEndian.PutUint32(b[e+8:], val)
+		}
+	}
+	return b
+}
