@@ -44,17 +44,18 @@ weaviate: ort
 ## is set) and start weaviate-mclip on 127.0.0.1:$(RUN_PORT) with data in ./data
 RUN_PORT      ?= 8080
 RUN_GRPC_PORT ?= 50051
+RUN_DATA      ?= $(ROOT)/data
 run: weaviate build
 	@set -e; dir="$${MCLIP_MODEL_DIR:-}"; \
 	if [ -z "$$dir" ]; then $(BIN)/mclip models pull; dir="$$($(BIN)/mclip models path)"; fi; \
-	mkdir -p $(ROOT)/data; \
+	mkdir -p $(RUN_DATA); \
 	echo "weaviate-mclip: REST and GraphQL on http://127.0.0.1:$(RUN_PORT), gRPC on 127.0.0.1:$(RUN_GRPC_PORT)"; \
-	echo "models: $$dir; data: $(ROOT)/data. Try:"; \
+	echo "models: $$dir; data: $(RUN_DATA). Try:"; \
 	echo "  curl -s localhost:$(RUN_PORT)/v1/meta | grep -o '\"multi2vec-mclip\":{[^}]*}[^}]*}'"; \
 	echo "  curl -s localhost:$(RUN_PORT)/v1/schema -H 'Content-Type: application/json' -d '{\"class\":\"Doc\",\"vectorizer\":\"multi2vec-mclip\",\"moduleConfig\":{\"multi2vec-mclip\":{\"textFields\":[\"text\"],\"imageFields\":[\"image\"]}},\"properties\":[{\"name\":\"text\",\"dataType\":[\"text\"]},{\"name\":\"image\",\"dataType\":[\"blob\"]}]}'"; \
 	echo "  curl -s localhost:$(RUN_PORT)/v1/objects -H 'Content-Type: application/json' -d '{\"class\":\"Doc\",\"properties\":{\"text\":\"ein Hund spielt im Schnee\"}}'"; \
 	echo "  curl -s localhost:$(RUN_PORT)/v1/graphql -H 'Content-Type: application/json' -d '{\"query\":\"{Get{Doc(nearText:{concepts:[\\\"a dog in the snow\\\"]}){text _additional{distance}}}}\"}'"; \
-	exec env PERSISTENCE_DATA_PATH=$(ROOT)/data \
+	exec env PERSISTENCE_DATA_PATH=$(RUN_DATA) \
 		MCLIP_MODEL_DIR="$$dir" \
 		ENABLE_MODULES=multi2vec-mclip \
 		DEFAULT_VECTORIZER_MODULE=none \
