@@ -137,10 +137,12 @@ func resizeWindow(src image8, w, h, x0, x1, y0, y1 int) image8 {
 				k := hc.k[i*hc.ksize:][:hc.count[i]]
 				p := in[3*hc.min[i]:][:3*len(k)]
 				s0, s1, s2 := int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1))
-				for j, kv := range k {
-					s0 += int32(p[3*j]) * kv
-					s1 += int32(p[3*j+1]) * kv
-					s2 += int32(p[3*j+2]) * kv
+				for _, kv := range k {
+					q := p[:3:3]
+					s0 += int32(q[0]) * kv
+					s1 += int32(q[1]) * kv
+					s2 += int32(q[2]) * kv
+					p = p[3:]
 				}
 				out[3*i], out[3*i+1], out[3*i+2] = clip8(s0), clip8(s1), clip8(s2)
 			}
@@ -155,19 +157,25 @@ func resizeWindow(src image8, w, h, x0, x1, y0, y1 int) image8 {
 	}
 	out := image8{w: tmp.w, h: y1 - y0}
 	out.pix = make([]byte, 3*out.w*out.h)
+	// Row by row: each tap adds a whole source row to the accumulators
+	// (the integer sums equal Pillow's pixel-by-pixel ones).
 	stride := 3 * tmp.w
+	acc := make([]int32, stride)
 	for i := 0; i < out.h; i++ {
 		k := vc.k[i*vc.ksize:][:vc.count[i]]
 		base := vc.min[i] - rowFirst
-		row := out.pix[3*out.w*i:][:3*out.w]
-		for x := 0; x < 3*out.w; x++ {
-			s := int32(1 << (precisionBits - 1))
-			off := base*stride + x
-			for _, kv := range k {
-				s += int32(tmp.pix[off]) * kv
-				off += stride
+		for x := range acc {
+			acc[x] = 1 << (precisionBits - 1)
+		}
+		for t, kv := range k {
+			src := tmp.pix[(base+t)*stride:][:len(acc)]
+			for x, v := range src {
+				acc[x] += int32(v) * kv
 			}
-			row[x] = clip8(s)
+		}
+		row := out.pix[stride*i:][:len(acc)]
+		for x, a := range acc {
+			row[x] = clip8(a)
 		}
 	}
 	return out
