@@ -1,0 +1,278 @@
+package integration_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mclip-go/mclip/integration/harness"
+)
+
+// TestStockWeaviateUsesMclipServe runs unpatched Weaviate with its
+// multi2vec-clip module pointed at `mclip serve` (CLIP_INFERENCE_API, with
+// the API token as the URL's basic-auth password) and checks that imports,
+// nearText and nearImage go through our encoders, that a bad image's error
+// reaches Weaviate's user, and that Weaviate's concurrent per-object
+// requests were batched together.
+//
+// It needs bin/weaviate-stock and bin/mclip (skipped without them, unless
+// CI=true). Models: MCLIP_TEST_MODEL_DIR (for example the real ones), else
+// tiny random ones written by `mclip models gen`.
+func TestStockWeaviateUsesMclipServe(t *testing.T) {
+	weaviateBin := harness.Binary(t, "weaviate-stock",
+		"go build -o bin/weaviate-stock github.com/weaviate/weaviate/cmd/weaviate-server (from a module requiring github.com/weaviate/weaviate v1.35.2)")
+	mclipBin := harness.Binary(t, "mclip", "make build")
+	root := harness.RepoRoot(t)
+
+	modelDir := os.Getenv("MCLIP_TEST_MODEL_DIR")
+	if modelDir == "" {
+		modelDir = t.TempDir()
+		out, err := exec.Command(mclipBin, "models", "gen", "--out", modelDir).CombinedOutput()
+		require.NoError(t, err, "mclip models gen: %s", out)
+	}
+	const token = "itest-token"
+	port := harness.FreePort(t)
+	mclipURL := fmt.Sprintf("http://127.0.0.1:%d", port)
+	env := map[string]string{"MCLIP_API_TOKEN": token, "MCLIP_MODEL_DIR": modelDir}
+	if lib := filepath.Join(root, "third_party", "onnxruntime", "libonnxruntime.so.1"); fileExists(lib) {
+		env["ONNXRUNTIME_LIB"] = lib
+	}
+	harness.Start(t, harness.Config{
+		Binary:   mclipBin,
+		Args:     []string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port)},
+		Env:      env,
+		ReadyURL: mclipURL + "/.well-known/ready",
+	})
+	w := harness.StartWeaviate(t, weaviateBin, map[string]string{
+		"ENABLE_MODULES":     "multi2vec-clip",
+		"CLIP_INFERENCE_API": fmt.Sprintf("http://mclip:%s@127.0.0.1:%d", token, port),
+	})
+	api := "http://" + w.HTTPHost() + "/v1"
+
+	// The token guards /vectorize: without it mclip refuses.
+	status, body := call(t, "POST", mclipURL+"/vectorize", map[string]any{"texts": []string{"x"}})
+	require.Equal(t, http.StatusUnauthorized, status, "%s", body)
+
+	// Meta reaches Weaviate in the container's shape.
+	status, body = call(t, "GET", api+"/meta", nil)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	var meta struct {
+		Modules map[string]map[string]any `json:"modules"`
+	}
+	require.NoError(t, json.Unmarshal(body, &meta))
+	require.Contains(t, meta.Modules, "multi2vec-clip")
+	assert.Contains(t, meta.Modules["multi2vec-clip"], "clip_model")
+	assert.Contains(t, meta.Modules["multi2vec-clip"], "text_model")
+
+	for _, class := range []map[string]any{
+		{
+			"class": "Caption", "vectorizer": "multi2vec-clip",
+			"moduleConfig": map[string]any{"multi2vec-clip": map[string]any{"textFields": []string{"title"}}},
+			"properties":   []map[string]any{{"name": "title", "dataType": []string{"text"}}},
+		},
+		{
+			"class": "Picture", "vectorizer": "multi2vec-clip",
+			"moduleConfig": map[string]any{"multi2vec-clip": map[string]any{"imageFields": []string{"image"}}},
+			"properties":   []map[string]any{{"name": "image", "dataType": []string{"blob"}}},
+		},
+	} {
+		status, body = call(t, "POST", api+"/schema", class)
+		require.Equal(t, http.StatusOK, status, "create class: %s", body)
+	}
+
+	// Batch import: Weaviate sends one /vectorize request per object, up to
+	// 2*NumCPU at once.
+	titles := []string{"ein Hund im Schnee", "a red bicycle", "un chat sur le toit", "蓝色的海", "молоко и хлеб", "la casa amarilla"}
+	var objects []map[string]any
+	for i := range 60 {
+		objects = append(objects, map[string]any{"class": "Caption", "properties": map[string]any{"title": fmt.Sprintf("%s %d", titles[i%len(titles)], i)}})
+	}
+	images := make([]string, 8)
+	for i := range images {
+		images[i] = pngBase64(t, uint8(30*i), uint8(255-30*i), 128)
+		objects = append(objects, map[string]any{"class": "Picture", "properties": map[string]any{"image": images[i]}})
+	}
+	start := time.Now()
+	status, body = call(t, "POST", api+"/batch/objects", map[string]any{"objects": objects})
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	var results []struct {
+		ID     string `json:"id"`
+		Class  string `json:"class"`
+		Result struct {
+			Errors *struct {
+				Error []struct{ Message string } `json:"error"`
+			} `json:"errors"`
+		} `json:"result"`
+	}
+	require.NoError(t, json.Unmarshal(body, &results))
+	require.Len(t, results, len(objects))
+	for _, r := range results {
+		require.Nil(t, r.Result.Errors, "object %s: %+v", r.ID, r.Result.Errors)
+	}
+	t.Logf("imported %d objects through stock Weaviate in %v", len(objects), time.Since(start))
+
+	// Stored vectors are exactly mclip's.
+	direct := vectorizeDirect(t, mclipURL, token, []string{"ein Hund im Schnee 0"}, []string{images[3]})
+	assertClose(t, direct.TextVectors[0], objectVector(t, api, "Caption", results[0].ID), "text object vector")
+	assertClose(t, direct.ImageVectors[0], objectVector(t, api, "Picture", results[60+3].ID), "image object vector")
+
+	// nearText (multilingual) and nearImage find the object of the same
+	// text or image at distance ~0.
+	gql := func(query string) map[string]any {
+		status, body := call(t, "POST", api+"/graphql", map[string]any{"query": query})
+		require.Equal(t, http.StatusOK, status, "%s", body)
+		var res struct {
+			Data   map[string]map[string][]map[string]any `json:"data"`
+			Errors []map[string]any                       `json:"errors"`
+		}
+		require.NoError(t, json.Unmarshal(body, &res), "%s", body)
+		require.Empty(t, res.Errors, "%s", body)
+		hits := res.Data["Get"]
+		for _, v := range hits {
+			require.NotEmpty(t, v, "%s", body)
+			return v[0]
+		}
+		t.Fatalf("no results: %s", body)
+		return nil
+	}
+	hit := gql(`{Get{Caption(nearText:{concepts:["un chat sur le toit 2"]},limit:1){title _additional{distance}}}}`)
+	assert.Equal(t, "un chat sur le toit 2", hit["title"])
+	assert.Less(t, distance(t, hit), 1e-4)
+	hit = gql(fmt.Sprintf(`{Get{Picture(nearImage:{image:%q},limit:1){_additional{id distance}}}}`, images[5]))
+	assert.Equal(t, results[60+5].ID, hit["_additional"].(map[string]any)["id"])
+	assert.Less(t, distance(t, hit), 1e-4)
+
+	// A bad image: mclip's error reaches Weaviate's user.
+	status, body = call(t, "POST", api+"/objects", map[string]any{
+		"class": "Picture", "properties": map[string]any{"image": base64.StdEncoding.EncodeToString([]byte("not an image at all"))},
+	})
+	assert.GreaterOrEqual(t, status, 400)
+	assert.Contains(t, string(body), "images[0]: decode image: unsupported image format")
+
+	// Weaviate's concurrent single-object requests shared model calls.
+	status, body = call(t, "GET", mclipURL+"/metrics", nil)
+	require.Equal(t, http.StatusOK, status)
+	calls := metricValue(t, body, `mclip_batch_requests_count{modality="text"}`)
+	requests := metricValue(t, body, `mclip_batch_requests_sum{modality="text"}`)
+	t.Logf("text: %v requests in %v model calls", requests, calls)
+	assert.GreaterOrEqual(t, requests, float64(60))
+	assert.Less(t, calls, requests, "cross-request batching")
+}
+
+type vectors struct {
+	TextVectors  [][]float32 `json:"textVectors"`
+	ImageVectors [][]float32 `json:"imageVectors"`
+}
+
+func vectorizeDirect(t *testing.T, url, token string, texts, images []string) vectors {
+	t.Helper()
+	raw, err := json.Marshal(map[string]any{"texts": texts, "images": images})
+	require.NoError(t, err)
+	req, err := http.NewRequest("POST", url+"/vectorize", bytes.NewReader(raw))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	require.Equal(t, http.StatusOK, res.StatusCode, "%s", body)
+	var v vectors
+	require.NoError(t, json.Unmarshal(body, &v))
+	return v
+}
+
+func objectVector(t *testing.T, api, class, id string) []float32 {
+	t.Helper()
+	status, body := call(t, "GET", fmt.Sprintf("%s/objects/%s/%s?include=vector", api, class, id), nil)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	var obj struct {
+		Vector []float32 `json:"vector"`
+	}
+	require.NoError(t, json.Unmarshal(body, &obj))
+	return obj.Vector
+}
+
+func assertClose(t *testing.T, want, got []float32, what string) {
+	t.Helper()
+	require.Len(t, got, len(want), what)
+	for i := range want {
+		if math.Abs(float64(want[i]-got[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+			t.Errorf("%s: element %d is %v, want %v", what, i, got[i], want[i])
+			return
+		}
+	}
+}
+
+func distance(t *testing.T, hit map[string]any) float64 {
+	t.Helper()
+	add, ok := hit["_additional"].(map[string]any)
+	require.True(t, ok, "%v", hit)
+	d, ok := add["distance"].(float64)
+	require.True(t, ok, "%v", hit)
+	return d
+}
+
+func metricValue(t *testing.T, body []byte, series string) float64 {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindSubmatch(body)
+	require.NotNil(t, m, "metric %s missing", series)
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	require.NoError(t, err)
+	return v
+}
+
+func call(t *testing.T, method, url string, payload any) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if payload != nil {
+		raw, err := json.Marshal(payload)
+		require.NoError(t, err)
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, url, r)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	client := &http.Client{Timeout: 2 * time.Minute}
+	res, err := client.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res.StatusCode, body
+}
+
+// pngBase64 is a 32x24 PNG of a gradient seeded by the colour.
+func pngBase64(t *testing.T, r, g, b uint8) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 32, 24))
+	for y := range 24 {
+		for x := range 32 {
+			img.Set(x, y, color.RGBA{r + uint8(x*4), g - uint8(y*4), b ^ uint8(x*y), 255})
+		}
+	}
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, img))
+	return base64.StdEncoding.EncodeToString(buf.Bytes())
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
