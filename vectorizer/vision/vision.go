@@ -28,8 +28,8 @@ type Options struct {
 	// BatchSize is the most images sent to the model in one call (default
 	// 32).
 	BatchSize int
-	// Workers bounds the images decoded and preprocessed at once (default
-	// GOMAXPROCS).
+	// Workers bounds the images decoded and preprocessed at once, across
+	// all concurrent Encode calls (default GOMAXPROCS).
 	Workers int
 	// Decode limits and adjusts image decoding.
 	Decode imagedecode.Options
@@ -52,6 +52,7 @@ type Encoder struct {
 	sess  *onnxsession.Session
 	graph string
 	dim   int
+	sem   chan struct{} // Workers slots for decoding and preprocessing
 }
 
 // Load opens the vision tower of a model directory: its
@@ -80,7 +81,7 @@ func Load(dir modelstore.Dir, variant modelstore.Variant, opts Options) (*Encode
 	if err != nil {
 		return nil, fmt.Errorf("vision model: %w", err)
 	}
-	return &Encoder{opts: opts, prep: prep, sess: sess, graph: graph, dim: dim}, nil
+	return &Encoder{opts: opts, prep: prep, sess: sess, graph: graph, dim: dim, sem: make(chan struct{}, opts.Workers)}, nil
 }
 
 // projectionDim reads CLIPConfig's projection_dim (512 when absent, as
@@ -179,17 +180,16 @@ func (e *Encoder) Encode(ctx context.Context, images [][]byte) ([][]float32, []e
 }
 
 // preprocessAll fills buf slot j with image idx[j], at most Workers at a
-// time, recording failures in errs.
+// time over the whole encoder, recording failures in errs.
 func (e *Encoder) preprocessAll(ctx context.Context, images [][]byte, idx []int, buf []float32, errs []error) {
 	per := e.prep.TensorLen()
-	sem := make(chan struct{}, e.opts.Workers)
 	var wg sync.WaitGroup
 	for j, i := range idx {
 		wg.Add(1)
-		sem <- struct{}{}
+		e.sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
+			defer func() { <-e.sem }()
 			if err := ctx.Err(); err != nil {
 				errs[i] = err
 				return
