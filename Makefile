@@ -16,7 +16,7 @@ ORT_LIB   := $(ORT_DIR)/libonnxruntime.so.1
 LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LIB)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: build ort test test-unit vet fmt-check clean weaviate run test-integration
+.PHONY: build ort test test-unit vet fmt-check clean weaviate run test-integration bench
 
 ## ort: provision libonnxruntime.so.1 into third_party/onnxruntime
 ort: $(ORT_LIB)
@@ -71,6 +71,13 @@ run: weaviate build
 ## test-integration: the end-to-end tests against bin/weaviate-mclip
 test-integration: weaviate
 	$(GO) test -count=1 -v ./integration/...
+
+## bench: the benchmark suite on full-size generated models (cached in
+## .cache/bench-models); writes bench/results. BENCH_QUICK=1: a smoke run on
+## tiny models, one repetition, results in a temporary directory.
+bench: ort
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/mclip-bench ./bench/cmd/mclip-bench
+	$(BIN)/mclip-bench -root $(ROOT)
 
 ## vet: go vet and gofmt
 vet:

@@ -4,9 +4,13 @@
 package onnxsession
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -26,7 +30,28 @@ type Options struct {
 	Provider string
 	// ORTLib is the ONNX Runtime library path; empty uses ortlib's search.
 	ORTLib string
+
+	// The settings below tune ONNX Runtime; their zero values are mclip's
+	// defaults (see bench/results for what each one buys).
+
+	// GraphOptimization is "all" (the default), "extended", "basic" or
+	// "disabled".
+	GraphOptimization string
+	// DisableCPUArena turns ONNX Runtime's CPU memory arena off.
+	DisableCPUArena bool
+	// DisableMemPattern turns memory-pattern planning off.
+	DisableMemPattern bool
+	// OptimizedCacheDir, when not empty, is a directory where each graph is
+	// saved once optimized and reused from on later starts.
+	OptimizedCacheDir string
+	// Config adds or overrides session configuration entries (for example
+	// "session.intra_op.allow_spinning"), after DefaultConfig.
+	Config map[string]string
 }
+
+// DefaultConfig are the session configuration entries mclip sets on every
+// session unless Options.Config overrides them.
+var DefaultConfig = map[string]string{}
 
 // Want describes one input or output a tower needs.
 type Want struct {
@@ -73,13 +98,23 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 		return nil, err
 	}
 	defer so.Destroy()
+	load, commit, err := useOptimizedCache(so, path, opts)
+	if err != nil {
+		return nil, err
+	}
 	var feed []string
 	for i, n := range inNames {
 		if present[i] {
 			feed = append(feed, n)
 		}
 	}
-	sess, err := ort.NewDynamicAdvancedSession(path, feed, outNames, so)
+	sess, err := ort.NewDynamicAdvancedSession(load, feed, outNames, so)
+	if err == nil {
+		err = commit()
+		if err != nil {
+			sess.Destroy()
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open onnx graph %s: %w", path, err)
 	}
@@ -182,8 +217,28 @@ func newSessionOptions(opts Options) (*ort.SessionOptions, error) {
 		so.Destroy()
 		return nil, fmt.Errorf("session options: %s: %w", what, err)
 	}
-	if err := so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll); err != nil {
+	level, err := optimizationLevel(opts.GraphOptimization)
+	if err != nil {
+		so.Destroy()
+		return nil, err
+	}
+	if err := so.SetGraphOptimizationLevel(level); err != nil {
 		return fail("graph optimisation level", err)
+	}
+	if opts.DisableCPUArena {
+		if err := so.SetCpuMemArena(false); err != nil {
+			return fail("cpu memory arena", err)
+		}
+	}
+	if opts.DisableMemPattern {
+		if err := so.SetMemPattern(false); err != nil {
+			return fail("memory pattern", err)
+		}
+	}
+	for _, kv := range configEntries(opts.Config) {
+		if err := so.AddSessionConfigEntry(kv[0], kv[1]); err != nil {
+			return fail("config entry "+kv[0], err)
+		}
 	}
 	if opts.IntraOpThreads > 0 {
 		if err := so.SetIntraOpNumThreads(opts.IntraOpThreads); err != nil {
@@ -218,4 +273,78 @@ func newSessionOptions(opts Options) (*ort.SessionOptions, error) {
 func providerError(err error) error {
 	return fmt.Errorf("execution provider cuda is not available in the ONNX Runtime at %s (the npm build mclip provisions is CPU-only; point %s at a GPU build of ONNX Runtime): %w",
 		ortlib.Path(), ortlib.EnvVar, err)
+}
+
+// optimizationLevel parses Options.GraphOptimization.
+func optimizationLevel(name string) (ort.GraphOptimizationLevel, error) {
+	switch strings.ToLower(name) {
+	case "", "all":
+		return ort.GraphOptimizationLevelEnableAll, nil
+	case "extended":
+		return ort.GraphOptimizationLevelEnableExtended, nil
+	case "basic":
+		return ort.GraphOptimizationLevelEnableBasic, nil
+	case "disabled", "none":
+		return ort.GraphOptimizationLevelDisableAll, nil
+	default:
+		return 0, fmt.Errorf("unknown graph optimisation level %q: want all, extended, basic or disabled", name)
+	}
+}
+
+// configEntries merges DefaultConfig and overrides, sorted by key.
+func configEntries(overrides map[string]string) [][2]string {
+	merged := make(map[string]string, len(DefaultConfig)+len(overrides))
+	for k, v := range DefaultConfig {
+		merged[k] = v
+	}
+	for k, v := range overrides {
+		merged[k] = v
+	}
+	out := make([][2]string, 0, len(merged))
+	for k, v := range merged {
+		out = append(out, [2]string{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+// useOptimizedCache returns the graph file to load: the optimized copy in
+// opts.OptimizedCacheDir when one was saved for this graph, file and
+// settings, or else path itself, with so set to save the optimized graph;
+// commit then moves it into place once the session has opened.
+func useOptimizedCache(so *ort.SessionOptions, path string, opts Options) (load string, commit func() error, err error) {
+	none := func() error { return nil }
+	if opts.OptimizedCacheDir == "" {
+		return path, none, nil
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("onnx graph: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("onnx graph: %w", err)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s\x00%s\x00%s", abs, st.Size(), st.ModTime().UnixNano(),
+		ort.GetVersion(), strings.ToLower(opts.GraphOptimization), strings.ToLower(opts.Provider))
+	base := strings.TrimSuffix(filepath.Base(path), ".onnx")
+	cached := filepath.Join(opts.OptimizedCacheDir, base+"-"+hex.EncodeToString(h.Sum(nil)[:8])+".opt.onnx")
+	if _, err := os.Stat(cached); err == nil {
+		return cached, none, nil
+	}
+	if err := os.MkdirAll(opts.OptimizedCacheDir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("optimized graph cache: %w", err)
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", cached, os.Getpid())
+	if err := so.SetOptimizedModelFilePath(tmp); err != nil {
+		return "", nil, fmt.Errorf("optimized graph cache: %w", err)
+	}
+	return path, func() error {
+		if err := os.Rename(tmp, cached); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("optimized graph cache: %w", err)
+		}
+		return nil
+	}, nil
 }

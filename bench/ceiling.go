@@ -1,0 +1,138 @@
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"time"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/mclip-go/mclip/modelgen/onnxpb"
+	"github.com/mclip-go/mclip/vectorizer/onnxsession"
+)
+
+// The ceiling's MatMul: [M, K] x [K, N], the shape of a transformer's
+// feed-forward layer on 256 tokens.
+const (
+	ceilM = 256
+	ceilK = 768
+	ceilN = 3072
+)
+
+// matmul is a one-node ONNX graph timed as the ceiling: what ONNX Runtime's
+// GEMM reaches on this CPU with the same threads as the towers.
+type matmul struct {
+	sess   *onnxsession.Session
+	in     ort.Value
+	out    ort.Value
+	flops  float64
+	closer []func() error
+}
+
+// openMatMul writes and opens the fp32 MatMul graph (int8: MatMulInteger
+// of uint8 by uint8, as the quantized towers' weights are) in dir.
+func openMatMul(dir string, int8 bool, opts onnxsession.Options) (*matmul, error) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	g := &onnxpb.Graph{Name: "ceiling"}
+	shapeA := []onnxpb.Dim{onnxpb.D(ceilM), onnxpb.D(ceilK)}
+	shapeY := []onnxpb.Dim{onnxpb.D(ceilM), onnxpb.D(ceilN)}
+	var inWant, outWant onnxsession.Want
+	m := &matmul{flops: 2 * ceilM * ceilK * ceilN}
+	if int8 {
+		raw := make([]byte, ceilK*ceilN)
+		for i := range raw {
+			raw[i] = byte(rng.IntN(256))
+		}
+		g.Initializers = []*onnxpb.Tensor{
+			{Name: "B", DataType: onnxpb.TypeUint8, Dims: []int64{ceilK, ceilN}, Raw: raw},
+			{Name: "a_zero", DataType: onnxpb.TypeUint8, Raw: []byte{128}},
+			{Name: "b_zero", DataType: onnxpb.TypeUint8, Raw: []byte{127}},
+		}
+		g.Inputs = []onnxpb.ValueInfo{{Name: "A", ElemType: onnxpb.TypeUint8, Shape: shapeA}}
+		g.Outputs = []onnxpb.ValueInfo{{Name: "Y", ElemType: onnxpb.TypeInt32, Shape: shapeY}}
+		g.Nodes = []*onnxpb.Node{{Name: "mm", OpType: "MatMulInteger", Inputs: []string{"A", "B", "a_zero", "b_zero"}, Outputs: []string{"Y"}}}
+		inWant = onnxsession.Want{Names: []string{"A"}, Type: ort.TensorElementDataTypeUint8, Rank: 2}
+		outWant = onnxsession.Want{Names: []string{"Y"}, Type: ort.TensorElementDataTypeInt32, Rank: 2}
+	} else {
+		w := make([]float32, ceilK*ceilN)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64() * 0.03)
+		}
+		g.Initializers = []*onnxpb.Tensor{onnxpb.FloatTensor("B", []int64{ceilK, ceilN}, w)}
+		g.Inputs = []onnxpb.ValueInfo{{Name: "A", ElemType: onnxpb.TypeFloat, Shape: shapeA}}
+		g.Outputs = []onnxpb.ValueInfo{{Name: "Y", ElemType: onnxpb.TypeFloat, Shape: shapeY}}
+		g.Nodes = []*onnxpb.Node{{Name: "mm", OpType: "MatMul", Inputs: []string{"A", "B"}, Outputs: []string{"Y"}}}
+		inWant = onnxsession.Want{Names: []string{"A"}, Type: ort.TensorElementDataTypeFloat, Rank: 2}
+		outWant = onnxsession.Want{Names: []string{"Y"}, Type: ort.TensorElementDataTypeFloat, Rank: 2}
+	}
+	name := "matmul_fp32.onnx"
+	if int8 {
+		name = "matmul_int8.onnx"
+	}
+	path := filepath.Join(dir, name)
+	model := &onnxpb.Model{ProducerName: "mclip-bench", Opsets: []onnxpb.Opset{{Version: 17}}, Graph: g}
+	if err := model.WriteFile(path); err != nil {
+		return nil, fmt.Errorf("ceiling graph: %w", err)
+	}
+	sess, err := onnxsession.Open(path, opts, []onnxsession.Want{inWant}, []onnxsession.Want{outWant})
+	if err != nil {
+		return nil, fmt.Errorf("ceiling graph: %w", err)
+	}
+	m.sess = sess
+	m.closer = append(m.closer, sess.Close)
+	if int8 {
+		a := make([]uint8, ceilM*ceilK)
+		for i := range a {
+			a[i] = uint8(rng.IntN(256))
+		}
+		in, err := ort.NewTensor(ort.NewShape(ceilM, ceilK), a)
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("ceiling input: %w", err)
+		}
+		out, err := ort.NewEmptyTensor[int32](ort.NewShape(ceilM, ceilN))
+		if err != nil {
+			in.Destroy()
+			m.Close()
+			return nil, fmt.Errorf("ceiling output: %w", err)
+		}
+		m.in, m.out = in, out
+	} else {
+		a := make([]float32, ceilM*ceilK)
+		for i := range a {
+			a[i] = float32(rng.NormFloat64())
+		}
+		in, err := ort.NewTensor(ort.NewShape(ceilM, ceilK), a)
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("ceiling input: %w", err)
+		}
+		out, err := ort.NewEmptyTensor[float32](ort.NewShape(ceilM, ceilN))
+		if err != nil {
+			in.Destroy()
+			m.Close()
+			return nil, fmt.Errorf("ceiling output: %w", err)
+		}
+		m.in, m.out = in, out
+	}
+	m.closer = append(m.closer, m.in.Destroy, m.out.Destroy)
+	return m, nil
+}
+
+// gflops times the MatMul for about minTime and returns GFLOPS (GOPS for
+// the integer one).
+func (m *matmul) gflops(minTime time.Duration) (float64, error) {
+	d, err := timeOp(func() error { return m.sess.Run([]ort.Value{m.in}, []ort.Value{m.out}) }, minTime, 3)
+	if err != nil {
+		return 0, fmt.Errorf("ceiling matmul: %w", err)
+	}
+	return m.flops / d.Seconds() / 1e9, nil
+}
+
+// Close releases the session and tensors.
+func (m *matmul) Close() {
+	for i := len(m.closer) - 1; i >= 0; i-- {
+		_ = m.closer[i]()
+	}
+}

@@ -1,0 +1,68 @@
+// Command mclip-bench runs mclip's benchmark suite (see package bench) and
+// writes bench/results. `make bench` runs it; BENCH_QUICK=1 makes it a
+// smoke run on tiny models.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"github.com/mclip-go/mclip/bench"
+)
+
+func main() {
+	bench.MaybeChild()
+	quick := flag.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "smoke run: tiny models, one repetition (also BENCH_QUICK=1)")
+	root := flag.String("root", ".", "the mclip checkout")
+	models := flag.String("models", "", "generated model cache (default ROOT/.cache/bench-models, or bench-models-tiny when quick)")
+	out := flag.String("out", "", "results directory (default ROOT/bench/results, or a temporary one when quick)")
+	threads := flag.Int("threads", 0, "intra-op threads per session (default one per CPU)")
+	reps := flag.Int("reps", 0, "repetitions of each measurement (default 5, 1 when quick)")
+	flag.Parse()
+	if err := run(*quick, *root, *models, *out, *threads, *reps); err != nil {
+		fmt.Fprintln(os.Stderr, "mclip-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(quick bool, root, models, out string, threads, reps int) error {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	if models == "" {
+		models = filepath.Join(abs, ".cache", "bench-models")
+		if quick {
+			models += "-tiny"
+		}
+	}
+	if out == "" {
+		out = filepath.Join(abs, "bench", "results")
+		if quick {
+			if out, err = os.MkdirTemp("", "mclip-bench-quick-"); err != nil {
+				return err
+			}
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	cmd := "make bench"
+	if quick {
+		cmd = "BENCH_QUICK=1 make bench"
+	}
+	if extra := strings.Join(os.Args[1:], " "); extra != "" {
+		cmd += "  # mclip-bench " + extra
+	}
+	res, err := bench.Run(ctx, bench.Config{Quick: quick, ModelDir: models, OutDir: out, RepoRoot: abs,
+		Threads: threads, Reps: reps, Command: cmd, Log: os.Stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("results in %s (%s)\n", out, res.Duration)
+	return nil
+}

@@ -1,0 +1,241 @@
+package bench
+
+import (
+	"fmt"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/mclip-go/mclip/modelgen"
+	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer/onnxsession"
+	"github.com/mclip-go/mclip/vectorizer/text"
+)
+
+var textBatches = []int{1, 8, 32, 128}
+
+// textSet is one length's sentences.
+type textSet struct {
+	textLength
+	texts []string
+	mean  float64 // tokens per sentence
+}
+
+func (r *runner) textSets(p *text.Preparer) ([]textSet, error) {
+	var sets []textSet
+	for _, l := range textLengths {
+		texts, mean, err := sentences(p, textBatches[len(textBatches)-1], l.Tokens)
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, textSet{textLength: l, texts: texts, mean: mean})
+	}
+	return sets, nil
+}
+
+func (r *runner) openText(variant modelstore.Variant, sess onnxsession.Options) (*text.Encoder, error) {
+	return text.Load(r.dir, text.Options{Variant: variant, Session: sess, BatchSize: textBatches[len(textBatches)-1]})
+}
+
+// encodeTexts is one Encode call that fails on any item's error.
+func (r *runner) encodeTexts(enc *text.Encoder, texts []string) error {
+	_, errs := enc.Encode(r.ctx, texts)
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// textSection measures sentences/s per length and batch against the
+// ceiling, and single-query latency against the bare model call.
+func (r *runner) textSection() error {
+	enc, err := r.openText(modelstore.VariantFP32, r.sess)
+	if err != nil {
+		return err
+	}
+	defer enc.Close()
+	mm, err := openMatMul(r.work, false, r.sess)
+	if err != nil {
+		return err
+	}
+	defer mm.Close()
+	sets, err := r.textSets(enc.Preparer)
+	if err != nil {
+		return err
+	}
+	tp := modelgen.TextParamsFor(r.size)
+	type key struct{ set, batch int }
+	sps := map[key][]float64{}
+	ratio := map[key][]float64{}
+	for rep := 0; rep <= r.cfg.Reps; rep++ { // rep 0 warms up
+		for si, s := range sets {
+			g, err := mm.gflops(r.minTime)
+			if err != nil {
+				return err
+			}
+			ceil := g * 1e9 / textFLOPs(tp, s.mean)
+			for _, b := range textBatches {
+				if rep == 0 {
+					if err := r.encodeTexts(enc, s.texts[:b]); err != nil {
+						return err
+					}
+					continue
+				}
+				d, err := timeOp(func() error { return r.encodeTexts(enc, s.texts[:b]) }, r.minTime, 1)
+				if err != nil {
+					return err
+				}
+				v := float64(b) / d.Seconds()
+				k := key{si, b}
+				sps[k] = append(sps[k], v)
+				ratio[k] = append(ratio[k], v/ceil)
+			}
+		}
+		if rep > 0 {
+			r.logf("text rep %d/%d", rep, r.cfg.Reps)
+		}
+	}
+	chart := Chart{File: "text_throughput.png", Title: "Text tower, fp32: sentences/s as a fraction of the MatMul ceiling",
+		YLabel: "fraction of ceiling", Lines: []HLine{{Name: "target batch 32 short", Value: 0.70}}}
+	for _, b := range textBatches {
+		chart.Labels = append(chart.Labels, fmt.Sprintf("batch %d", b))
+	}
+	for si, s := range sets {
+		series := Series{Name: fmt.Sprintf("%s (%.0f tokens)", s.Name, s.mean)}
+		for _, b := range textBatches {
+			k := key{si, b}
+			row := Row{Metric: fmt.Sprintf("%s texts (%.1f tokens), batch %d", s.Name, s.mean, b), Value: median(sps[k]),
+				Unit: "sentences/s", Ratio: median(ratio[k]), Ref: "fp32 ceiling sentences/s", Runs: len(sps[k]),
+				Note: fmt.Sprintf("ceiling %.1f sentences/s at %.0f MFLOP per sentence", median(sps[k])/median(ratio[k]), textFLOPs(tp, s.mean)/1e6)}
+			if s.Name == "short" && b == 32 {
+				row.Target, row.Pass = ">= 0.70", atLeast(row.Ratio, 0.70)
+			}
+			r.res.add("Text tower (fp32)", row)
+			series.Values = append(series.Values, median(ratio[k]))
+		}
+		chart.Series = append(chart.Series, series)
+	}
+	r.res.Charts = append(r.res.Charts, chart)
+	return r.latency(enc, sets[0].texts[0])
+}
+
+// Inputs and outputs of the text graph, as package text wants them.
+var (
+	textInputs = []onnxsession.Want{
+		{Names: []string{"input_ids"}, Type: ort.TensorElementDataTypeInt64, Rank: 2},
+		{Names: []string{"attention_mask"}, Type: ort.TensorElementDataTypeInt64, Rank: 2},
+		{Names: []string{"token_type_ids"}, Type: ort.TensorElementDataTypeInt64, Rank: 2, Optional: true},
+	}
+	textOutputs = []onnxsession.Want{
+		{Names: []string{"last_hidden_state", "token_embeddings"}, Type: ort.TensorElementDataTypeFloat, Rank: 3},
+	}
+)
+
+// bareText is the text graph called with ready tensors: the floor under
+// Encoder's single-query latency.
+type bareText struct {
+	sess   *onnxsession.Session
+	inputs []ort.Value
+	out    ort.Value
+}
+
+func openBareText(graph string, opts onnxsession.Options, ids []int64, hidden int) (*bareText, error) {
+	sess, err := onnxsession.Open(graph, opts, textInputs, textOutputs)
+	if err != nil {
+		return nil, err
+	}
+	b := &bareText{sess: sess}
+	shape := ort.NewShape(1, int64(len(ids)))
+	mask := make([]int64, len(ids))
+	for i := range mask {
+		mask[i] = 1
+	}
+	idsT, err := ort.NewTensor(shape, append([]int64(nil), ids...))
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("bare text call: %w", err)
+	}
+	b.inputs = append(b.inputs, idsT)
+	maskT, err := ort.NewTensor(shape, mask)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("bare text call: %w", err)
+	}
+	b.inputs = append(b.inputs, maskT)
+	if sess.Has(2) {
+		typeT, err := ort.NewEmptyTensor[int64](shape)
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("bare text call: %w", err)
+		}
+		b.inputs = append(b.inputs, typeT)
+	}
+	out, err := ort.NewEmptyTensor[float32](ort.NewShape(1, int64(len(ids)), int64(hidden)))
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("bare text call: %w", err)
+	}
+	b.out = out
+	return b, nil
+}
+
+func (b *bareText) run() error { return b.sess.Run(b.inputs, []ort.Value{b.out}) }
+
+func (b *bareText) Close() {
+	for _, v := range b.inputs {
+		v.Destroy()
+	}
+	if b.out != nil {
+		b.out.Destroy()
+	}
+	b.sess.Close()
+}
+
+// latency measures one short query through Encode against the bare model
+// call on the same tokens, interleaved.
+func (r *runner) latency(enc *text.Encoder, query string) error {
+	ids, err := enc.Tokenize(query)
+	if err != nil {
+		return err
+	}
+	bare, err := openBareText(enc.GraphPath(), r.sess, ids, enc.Settings().Hidden)
+	if err != nil {
+		return err
+	}
+	defer bare.Close()
+	full, floor, ratio, err := r.latencyPair(func() error { return r.encodeTexts(enc, []string{query}) }, bare.run)
+	if err != nil {
+		return err
+	}
+	n := len(full)
+	r.res.add("Text tower (fp32)", Row{Metric: fmt.Sprintf("single short query (%d tokens), p50", len(ids)), Value: quantile(full, 0.5), Unit: "ms",
+		Ratio: median(ratio), Ref: "bare model call p50", Target: "<= 1.3", Pass: atMost(median(ratio), 1.3), Runs: r.cfg.Reps,
+		Note: fmt.Sprintf("%d calls; bare call p50 %.2f ms", n, quantile(floor, 0.5))})
+	r.res.add("Text tower (fp32)", Row{Metric: "single short query, p99", Value: quantile(full, 0.99), Unit: "ms",
+		Ratio: quantile(full, 0.99) / quantile(floor, 0.99), Ref: "bare model call p99", Runs: r.cfg.Reps,
+		Note: fmt.Sprintf("bare call p99 %.2f ms", quantile(floor, 0.99))})
+	return nil
+}
+
+// latencyPair times a and b in alternating blocks, and returns every
+// call's milliseconds of each and the per-block ratios of their medians.
+func (r *runner) latencyPair(a, b func() error) (as, bs, ratio []float64, err error) {
+	n := 40
+	if r.cfg.Quick {
+		n = 5
+	}
+	for range r.cfg.Reps {
+		la, err := latencies(a, n)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		lb, err := latencies(b, n)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		as, bs = append(as, la...), append(bs, lb...)
+		ratio = append(ratio, median(la)/median(lb))
+	}
+	return as, bs, ratio, nil
+}
