@@ -23,11 +23,14 @@
 //   - 16-bit grayscale (PNG/TIFF "I;16") becomes 8-bit by taking the high
 //     byte, as Pillow does for 16-bit RGB(A); Pillow 9 clips those values to
 //     255 instead, which makes nearly every such image white.
-//   - EXIF orientation is ignored by default, as Pillow does; Options.ApplyEXIF
-//     rotates the pixels as ImageOps.exif_transpose would.
+//   - EXIF orientation is ignored by default, as Pillow does for JPEG, PNG
+//     and WebP; Options.ApplyEXIF rotates the pixels as
+//     ImageOps.exif_transpose would. TIFFs are always oriented, because
+//     Pillow 9 transposes them on load (and exif_transpose on a TIFF that
+//     is not loaded yet then transposes twice; mclip does it once).
 //
-// Not supported (a clear ErrUnsupported): animated WebP, a GIF whose first
-// frame does not cover its logical screen, RLE-compressed BMP and
+// Animated GIF and WebP give their first frame, as Pillow does. Not
+// supported (a clear ErrUnsupported): a GIF whose first frame does not cover its logical screen, RLE-compressed BMP and
 // JPEG-in-TIFF (Go's decoders lack them).
 //
 // Every decoder runs under recover, dimensions read from headers are checked
@@ -155,7 +158,10 @@ func Decode(data []byte, opts Options) (img *RGB, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", f, err)
 	}
-	if opts.ApplyEXIF {
+	// Pillow 9 transposes TIFFs by their orientation tag when loading them
+	// (TiffImagePlugin.load_end), so a TIFF is always oriented; other
+	// formats only when asked.
+	if opts.ApplyEXIF || f == TIFF {
 		if o := Orientation(f, data); o > 1 {
 			img = Orient(img, o)
 		}

@@ -1,9 +1,11 @@
 package imagedecode
 
 /*
-#cgo pkg-config: libwebp
+#cgo pkg-config: libwebp libwebpdemux
 #include <stdlib.h>
+#include <string.h>
 #include <webp/decode.h>
+#include <webp/demux.h>
 
 // mclip_webp_info returns 0 and the canvas size, or the VP8StatusCode.
 static int mclip_webp_info(const uint8_t *data, size_t len, int *w, int *h, int *alpha, int *anim) {
@@ -28,6 +30,34 @@ static int mclip_webp_decode(const uint8_t *data, size_t len, uint8_t *out, int 
 	VP8StatusCode st = WebPDecode(data, len, &config);
 	WebPFreeDecBuffer(&config.output);
 	return (int)st;
+}
+// mclip_webp_anim_first renders the first frame of an animation as
+// Pillow does (WebPAnimDecoder, non-premultiplied RGBA on a transparent
+// black canvas) and keeps RGB.
+static int mclip_webp_anim_first(const uint8_t *data, size_t len, uint8_t *out, int w, int h) {
+	WebPData wd = {data, len};
+	WebPAnimDecoderOptions opts;
+	if (!WebPAnimDecoderOptionsInit(&opts)) return -1;
+	opts.color_mode = MODE_RGBA;
+	opts.use_threads = 0;
+	WebPAnimDecoder *dec = WebPAnimDecoderNew(&wd, &opts);
+	if (dec == NULL) return -2;
+	WebPAnimInfo info;
+	uint8_t *buf;
+	int ts;
+	if (!WebPAnimDecoderGetInfo(dec, &info) || (int)info.canvas_width != w || (int)info.canvas_height != h) {
+		WebPAnimDecoderDelete(dec);
+		return -2;
+	}
+	if (!WebPAnimDecoderGetNext(dec, &buf, &ts)) {
+		WebPAnimDecoderDelete(dec);
+		return -3;
+	}
+	for (size_t i = 0; i < (size_t)w * h; i++) {
+		memcpy(out + 3 * i, buf + 4 * i, 3);
+	}
+	WebPAnimDecoderDelete(dec);
+	return 0;
 }
 */
 import "C"
@@ -60,13 +90,20 @@ func decodeWebP(data []byte, maxPixels int64) (*RGB, error) {
 	if st := C.mclip_webp_info(p, C.size_t(len(data)), &w, &h, &alpha, &anim); st != 0 {
 		return nil, webpStatus(st)
 	}
-	if anim != 0 {
-		return nil, fmt.Errorf("%w: animated webp", ErrUnsupported)
-	}
 	if err := checkSize(int(w), int(h), maxPixels); err != nil {
 		return nil, err
 	}
 	img := NewRGB(int(w), int(h))
+	if anim != 0 {
+		switch C.mclip_webp_anim_first(p, C.size_t(len(data)), (*C.uint8_t)(unsafe.Pointer(&img.Pix[0])), w, h) {
+		case 0:
+			return img, nil
+		case -3:
+			return nil, fmt.Errorf("%w: first animation frame does not decode", ErrCorrupt)
+		default:
+			return nil, fmt.Errorf("%w: animation headers", ErrCorrupt)
+		}
+	}
 	if st := C.mclip_webp_decode(p, C.size_t(len(data)), (*C.uint8_t)(unsafe.Pointer(&img.Pix[0])), w, h); st != 0 {
 		return nil, webpStatus(st)
 	}

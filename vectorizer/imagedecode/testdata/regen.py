@@ -195,6 +195,15 @@ def build(imgdir):
     save("webp_lossless.webp", rgb, lossless=True)
     save("webp_lossless_alpha.webp", Image.fromarray(rgba, "RGBA"), lossless=True, exact=True)
     save("webp_333x517.webp", Image.fromarray(odd), quality=70)
+    anim = [Image.fromarray(photo(48, 40, s)) for s in (52, 53)]
+    anim[0].save(os.path.join(imgdir, "webp_animated.webp"), save_all=True, append_images=anim[1:], quality=80)
+    # EXIF orientation outside JPEG: PNG eXIf, WebP EXIF chunk, TIFF tag.
+    for name, o in (("png_exif6.png", 6), ("webp_lossless_exif8.webp", 8)):
+        ex = Image.Exif()
+        ex[0x0112] = o
+        kw = {"lossless": True} if name.endswith(".webp") else {}
+        save(name, Image.fromarray(small), exif=ex.tobytes(), **kw)
+    save("tiff_exif5.tif", Image.fromarray(small), tiffinfo={0x0112: 5})
     # BMP
     save("bmp_rgb.bmp", rgb)
     save("bmp_rgba.bmp", Image.fromarray(rgba, "RGBA"))
@@ -217,7 +226,9 @@ def build(imgdir):
     return override
 
 
-LOSSY = ("jpeg_", "webp_lossy", "webp_333x517")
+LOSSY = ("jpeg_", "webp_lossy", "webp_333x517", "webp_animated")
+EXIF = {"png_exif6.png": 6, "webp_lossless_exif8.webp": 8, "tiff_exif5.tif": 5}
+EXIF.update({"jpeg_exif%d.jpg" % o: o for o in range(2, 9)})
 
 
 def is_lossy(name):
@@ -287,10 +298,17 @@ def regen():
         e["tensor_sha256"] = sha(tensor.tobytes())
         if e["lossy"]:
             Image.fromarray(crop).save(os.path.join(gdir, name + ".crop.png"), optimize=True)
-        if name.startswith("jpeg_exif"):
+        if name in EXIF:
             with Image.open(os.path.join(imgdir, name)) as src:
-                t = ImageOps.exif_transpose(src).convert("RGB")
-            e["exif_orientation"] = int(name[len("jpeg_exif")])
+                assert src.getexif().get(0x0112) == EXIF[name], name
+                if fmt == "tiff":
+                    # Pillow 9 transposes TIFFs on load (TiffImagePlugin.
+                    # load_end); exif_transpose on the unloaded image would
+                    # transpose twice. Once is what is meant.
+                    t = rgb
+                else:
+                    t = ImageOps.exif_transpose(src).convert("RGB")
+            e["exif_orientation"] = EXIF[name]
             e["exif_width"], e["exif_height"] = t.width, t.height
             t.save(os.path.join(gdir, name + ".exif.png"))
         entries.append(e)
