@@ -1,0 +1,410 @@
+// Package stress tries to break mclip: hostile inputs, sustained mixed
+// load, faults at start-up and mid-request, and a three-node Weaviate
+// cluster, all against real weaviate-mclip servers (and the inference API)
+// on tiny generated models, checked against the vectorizer facade run in
+// process on the same models.
+//
+// Short forms run in `go test ./...`; MCLIP_STRESS=1 (`make stress`)
+// selects the long forms.
+package stress
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/integration/harness"
+	"github.com/mclip-go/mclip/modelgen"
+	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer"
+)
+
+const mclipModule = "multi2vec-mclip"
+
+// stressMode selects the long forms (make stress).
+func stressMode() bool {
+	v := strings.ToLower(os.Getenv("MCLIP_STRESS"))
+	return v == "1" || v == "true"
+}
+
+// models is a tiny generated model directory, the module environment that
+// points a server at it, and the facade loaded from the same settings.
+type models struct {
+	dir string
+	env map[string]string
+	vec *vectorizer.Vectorizer
+}
+
+// tinyModels writes tiny models and loads the facade with the settings
+// that env gives the server (so both refuse and accept the same inputs).
+func tinyModels(t testing.TB, seed int64, env map[string]string) *models {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, modelgen.Generate(modelgen.Options{Out: dir, Size: modelgen.Tiny, Seed: seed}))
+	full := map[string]string{"ENABLE_MODULES": mclipModule, "MCLIP_MODEL_DIR": dir, "MCLIP_THREADS": "1"}
+	for k, v := range env {
+		full[k] = v
+	}
+	cfg, err := config.FromLookup(func(k string) (string, bool) { v, ok := full[k]; return v, ok })
+	require.NoError(t, err)
+	vec, err := vectorizer.Load(cfg, modelstore.Dir{Root: dir})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = vec.Close() })
+	return &models{dir: dir, env: full, vec: vec}
+}
+
+// server is a running weaviate-mclip with a raw HTTP client.
+type server struct {
+	*harness.Weaviate
+	http *http.Client
+}
+
+func weaviateBinary(t testing.TB) string {
+	t.Helper()
+	return harness.Binary(t, "weaviate-mclip", "run `make weaviate` first")
+}
+
+// startServer starts weaviate-mclip on m's models; extra adds to the
+// environment.
+func startServer(t testing.TB, m *models, extra map[string]string) *server {
+	t.Helper()
+	env := map[string]string{}
+	for k, v := range m.env {
+		env[k] = v
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	w := harness.StartWeaviate(t, weaviateBinary(t), env)
+	return &server{Weaviate: w, http: &http.Client{Timeout: 5 * time.Minute}}
+}
+
+func (s *server) url(path string) string { return "http://" + s.HTTPHost() + path }
+
+// do sends a request with a JSON body (raw bytes, or a value to marshal)
+// and returns the status and the body.
+func (s *server) do(ctx context.Context, method, path string, body any) (int, []byte, error) {
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return 0, nil, fmt.Errorf("marshal %s body: %w", path, err)
+		}
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.url(path), r)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("%s %s: read body: %w", method, path, err)
+	}
+	return resp.StatusCode, out, nil
+}
+
+// mustDo is do that fails the test on a transport error or an unexpected
+// status.
+func (s *server) mustDo(t testing.TB, method, path string, body any, want int) []byte {
+	t.Helper()
+	status, out, err := s.do(context.Background(), method, path, body)
+	require.NoError(t, err)
+	require.Equal(t, want, status, "%s %s: %s", method, path, clip(out))
+	return out
+}
+
+func (s *server) createClass(t testing.TB, class map[string]any) {
+	t.Helper()
+	s.mustDo(t, "POST", "/v1/schema", class, http.StatusOK)
+}
+
+// graphQL runs a query; it returns the data and the errors' messages.
+func (s *server) graphQL(ctx context.Context, query string) (json.RawMessage, []string, error) {
+	status, out, err := s.do(ctx, "POST", "/v1/graphql", map[string]string{"query": query})
+	if err != nil {
+		return nil, nil, err
+	}
+	if status != http.StatusOK {
+		return nil, nil, fmt.Errorf("graphql: status %d: %s", status, clip(out))
+	}
+	var r struct {
+		Data   json.RawMessage `json:"data"`
+		Errors []struct {
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		return nil, nil, fmt.Errorf("graphql: %w: %s", err, clip(out))
+	}
+	var msgs []string
+	for _, e := range r.Errors {
+		msgs = append(msgs, e.Message)
+	}
+	return r.Data, msgs, nil
+}
+
+// batchResult is one object of POST /v1/batch/objects' answer.
+type batchResult struct {
+	ID     string `json:"id"`
+	Result struct {
+		Errors *struct {
+			Error []struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		} `json:"errors"`
+	} `json:"result"`
+}
+
+func (r batchResult) err() string {
+	if r.Result.Errors == nil {
+		return ""
+	}
+	var msgs []string
+	for _, e := range r.Result.Errors.Error {
+		msgs = append(msgs, e.Message)
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// batch imports objects over REST and returns each one's error text by id.
+func (s *server) batch(ctx context.Context, body []byte) (map[string]string, error) {
+	status, out, err := s.do(ctx, "POST", "/v1/batch/objects", body)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("batch: status %d: %s", status, clip(out))
+	}
+	var res []batchResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		return nil, fmt.Errorf("batch answer: %w: %s", err, clip(out))
+	}
+	errs := make(map[string]string, len(res))
+	for _, r := range res {
+		errs[r.ID] = r.err()
+	}
+	return errs, nil
+}
+
+// object fetches an object with its vectors; found is false on 404.
+func (s *server) object(ctx context.Context, class, id string, extraQuery string) (vec []float32, found bool, err error) {
+	status, out, err := s.do(ctx, "GET", fmt.Sprintf("/v1/objects/%s/%s?include=vector%s", class, id, extraQuery), nil)
+	if err != nil {
+		return nil, false, err
+	}
+	if status == http.StatusNotFound {
+		return nil, false, nil
+	}
+	if status != http.StatusOK {
+		return nil, false, fmt.Errorf("get %s/%s: status %d: %s", class, id, status, clip(out))
+	}
+	var o struct {
+		Vector []float32 `json:"vector"`
+	}
+	if err := json.Unmarshal(out, &o); err != nil {
+		return nil, false, fmt.Errorf("get %s/%s: %w", class, id, err)
+	}
+	return o.Vector, true, nil
+}
+
+// ready reports whether /v1/.well-known/ready answers 200.
+func (s *server) ready() bool {
+	status, _, err := s.do(context.Background(), "GET", "/v1/.well-known/ready", nil)
+	return err == nil && status == http.StatusOK
+}
+
+// pid finds the server's process by its --port argument in /proc (the
+// harness does not expose it).
+func (s *server) pid(t testing.TB) int {
+	t.Helper()
+	return pidOf(t, s.Config.Binary, strconv.Itoa(s.HTTPPort))
+}
+
+func pidOf(t testing.TB, binary, port string) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(raw), "\x00")
+		if len(args) == 0 || args[0] != binary {
+			continue
+		}
+		for i := 0; i+1 < len(args); i++ {
+			if args[i] == "--port" && args[i+1] == port {
+				return pid
+			}
+		}
+	}
+	t.Fatalf("no process %s --port %s", binary, port)
+	return 0
+}
+
+// procStatus reads a kB field (VmRSS, VmHWM) and Threads of a process.
+func procStatus(pid int) (map[string]int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, fmt.Errorf("process status: %w", err)
+	}
+	defer f.Close()
+	out := map[string]int64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(v)
+		if len(fields) == 0 {
+			continue
+		}
+		if n, err := strconv.ParseInt(fields[0], 10, 64); err == nil {
+			out[k] = n
+		}
+	}
+	return out, sc.Err()
+}
+
+// rssMiB is the process's resident set in MiB.
+func rssMiB(t testing.TB, pid int) float64 {
+	t.Helper()
+	st, err := procStatus(pid)
+	require.NoError(t, err)
+	return float64(st["VmRSS"]) / 1024
+}
+
+// goroutines reads the server's goroutine count from its Prometheus-less
+// debug endpoint when available: Weaviate serves pprof on
+// GO_PROFILING_PORT. It returns -1 when unreachable.
+func goroutines(port int) int {
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/goroutine?debug=1", port))
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil {
+		return -1
+	}
+	// "goroutine profile: total 123"
+	n, err := strconv.Atoi(strings.TrimSpace(line[strings.LastIndex(line, " ")+1:]))
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// vector helpers
+
+func mean(vecs ...[]float32) []float32 {
+	if len(vecs) == 0 {
+		return nil
+	}
+	acc := make([]float64, len(vecs[0]))
+	for _, v := range vecs {
+		for i := range v {
+			acc[i] += float64(v[i])
+		}
+	}
+	out := make([]float32, len(acc))
+	for i := range acc {
+		out[i] = float32(acc[i] / float64(len(vecs)))
+	}
+	return out
+}
+
+// vectorDiff is the largest absolute difference relative to the larger of
+// 1 and want's largest magnitude; +Inf on a length mismatch.
+func vectorDiff(want, got []float32) float64 {
+	if len(want) != len(got) {
+		return math.Inf(1)
+	}
+	scale := 1.0
+	for _, w := range want {
+		scale = math.Max(scale, math.Abs(float64(w)))
+	}
+	var d float64
+	for i := range want {
+		d = math.Max(d, math.Abs(float64(want[i]-got[i]))/scale)
+	}
+	return d
+}
+
+// vectorTolerance allows float32 sums in another order (Weaviate's mean
+// of many vectors against ours).
+const vectorTolerance = 1e-4
+
+// pngImage is a deterministic PNG: a gradient with a seeded tint.
+func pngImage(seed, w, h int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{
+				R: uint8((x*255/max(w, 1) + seed*37) % 256),
+				G: uint8((y*255/max(h, 1) + seed*91) % 256),
+				B: uint8((x*y + seed*13) % 256),
+				A: 255,
+			})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// clip shortens a body for a message.
+func clip(b []byte) string {
+	const n = 600
+	if len(b) > n {
+		return string(b[:n]) + fmt.Sprintf("... (%d bytes)", len(b))
+	}
+	return string(b)
+}
+
+// testImage reads a sample image of imagedecode's golden set.
+func testImage(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(harness.RepoRoot(t), "vectorizer", "imagedecode", "testdata", "images", name))
+	require.NoError(t, err)
+	return b
+}
