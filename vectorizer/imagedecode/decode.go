@@ -30,7 +30,7 @@
 //     is not loaded yet then transposes twice; mclip does it once).
 //
 // Animated GIF and WebP give their first frame, as Pillow does. Not
-// supported (a clear ErrUnsupported): a GIF whose first frame does not cover its logical screen, RLE-compressed BMP and
+// supported (a clear ErrUnsupported): a GIF whose first frame reaches outside its logical screen, RLE-compressed BMP and
 // JPEG-in-TIFF (Go's decoders lack them).
 //
 // Every decoder runs under recover, dimensions read from headers are checked

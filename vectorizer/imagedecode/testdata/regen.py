@@ -187,6 +187,17 @@ def build(imgdir):
     q = Image.fromarray(small).quantize(64)
     save("gif_transparent.gif", q, transparency=5)
     save("gif_gray.gif", rgb.convert("L"))
+    # A first frame smaller than the screen, at an offset (patched into a
+    # GIF Pillow wrote), with and without a transparent index.
+    for name, kw in (("gif_partial_frame.gif", {}), ("gif_partial_frame_transparent.gif", {"transparency": 3})):
+        buf = io.BytesIO()
+        Image.fromarray(photo(40, 30, 54)).quantize(16).save(buf, "GIF", **kw)
+        b = bytearray(buf.getvalue())
+        b[6:10] = struct.pack("<HH", 57, 45)
+        d = b.index(b"\x2c", 13 + 3 * (2 << (b[10] & 7)))
+        b[d + 1:d + 5] = struct.pack("<HH", 11, 6)
+        with open(os.path.join(imgdir, name), "wb") as f:
+            f.write(bytes(b))
     frames = [Image.fromarray(photo(40, 30, s)).quantize(32) for s in (50, 51)]
     frames[0].save(os.path.join(imgdir, "gif_animated.gif"), save_all=True, append_images=frames[1:])
     # WebP
