@@ -30,8 +30,9 @@
 //     is not loaded yet then transposes twice; mclip does it once).
 //
 // Animated GIF and WebP give their first frame, as Pillow does. Not
-// supported (a clear ErrUnsupported): a GIF whose first frame reaches outside its logical screen, RLE-compressed BMP and
-// JPEG-in-TIFF (Go's decoders lack them).
+// supported (a clear ErrUnsupported): a GIF whose first frame reaches
+// outside its logical screen, RLE-compressed BMP and JPEG-in-TIFF (Go's
+// decoders lack them).
 //
 // Every decoder runs under recover, dimensions read from headers are checked
 // against the pixel budget before any pixel memory is allocated, and errors
