@@ -38,12 +38,14 @@ const hotWindow = 50 * time.Millisecond
 // batcher groups the items of concurrent requests of one modality into model
 // calls of at most maxBatch items. One worker runs the calls one after
 // another: what arrives while the model is busy forms the next batch. When
-// the encoder is idle an item is dispatched at once, unless the previous
-// call served several requests less than hotWindow ago; then the worker
-// waits up to maxWait (from the later of the oldest item's arrival and the
-// end of that call) for as many requests as that call served, so that a
-// bulk import keeps running at batch size instead of alternating a batch
-// of one with a batch of the rest.
+// the encoder is idle an item is dispatched at once, unless more requests
+// are on their way: other requests are still being read (upstream), or the
+// previous call served several requests less than hotWindow ago. Then the
+// worker waits up to maxWait (from the later of the oldest item's arrival
+// and the end of that call) for them (for as many requests as that call
+// served), so that a bulk import keeps running at batch size instead of
+// alternating a batch of one with a batch of the rest. A lone request never
+// waits.
 type batcher struct {
 	modality  string
 	encode    encodeFunc
@@ -53,9 +55,12 @@ type batcher struct {
 	// perRequest keeps each model call to one request's items (no
 	// cross-request batching: the container's behaviour).
 	perRequest bool
-	metrics    *metrics
-	log        *slog.Logger
-	ctx        context.Context // passed to the encoder; cancelled on abort
+	// upstream counts the requests admitted but not yet queued (their
+	// bodies are being read); the server signals the batcher when it drops.
+	upstream func() int64
+	metrics  *metrics
+	log      *slog.Logger
+	ctx      context.Context // passed to the encoder; cancelled on abort
 
 	wake chan struct{}
 	done chan struct{}
@@ -92,7 +97,7 @@ type batcherConfig struct {
 	perRequest bool
 }
 
-func newBatcher(ctx context.Context, cfg batcherConfig, encode encodeFunc, m *metrics, log *slog.Logger) *batcher {
+func newBatcher(ctx context.Context, cfg batcherConfig, encode encodeFunc, upstream func() int64, m *metrics, log *slog.Logger) *batcher {
 	b := &batcher{
 		modality:   cfg.modality,
 		encode:     encode,
@@ -100,6 +105,7 @@ func newBatcher(ctx context.Context, cfg batcherConfig, encode encodeFunc, m *me
 		maxWait:    max(cfg.maxWait, 0),
 		maxQueued:  max(cfg.maxQueued, 1),
 		perRequest: cfg.perRequest,
+		upstream:   upstream,
 		metrics:    m,
 		log:        log.With("modality", cfg.modality),
 		ctx:        ctx,
@@ -110,11 +116,12 @@ func newBatcher(ctx context.Context, cfg batcherConfig, encode encodeFunc, m *me
 	return b
 }
 
-// submit queues items and waits for their vectors. The returned error is
-// errSaturated, errClosed or ctx's error; item errors come in errs.
-func (b *batcher) submit(ctx context.Context, items []string) ([][]float32, []error, error) {
+// enqueue queues items as one job; nil for no items. The error is
+// errSaturated or errClosed. The job's items leave the queue on wait's
+// context end, or through drop.
+func (b *batcher) enqueue(ctx context.Context, items []string) (*job, error) {
 	if len(items) == 0 {
-		return [][]float32{}, nil, nil
+		return nil, nil
 	}
 	j := &job{
 		ctx:      ctx,
@@ -129,10 +136,10 @@ func (b *batcher) submit(ctx context.Context, items []string) ([][]float32, []er
 	switch {
 	case b.closed:
 		b.mu.Unlock()
-		return nil, nil, errClosed
+		return nil, errClosed
 	case b.outstanding > 0 && b.outstanding+len(items) > b.maxQueued:
 		b.mu.Unlock()
-		return nil, nil, errSaturated
+		return nil, errSaturated
 	}
 	b.outstanding += len(items)
 	b.queue = append(b.queue, j)
@@ -140,16 +147,32 @@ func (b *batcher) submit(ctx context.Context, items []string) ([][]float32, []er
 	b.metrics.queuedItems.WithLabelValues(b.modality).Add(float64(len(items)))
 	b.mu.Unlock()
 	b.signal()
+	return j, nil
+}
 
+// wait returns the job's vectors and item errors, or ctx's error after
+// dropping the job's queued items.
+func (b *batcher) wait(ctx context.Context, j *job) ([][]float32, []error, error) {
+	if j == nil {
+		return [][]float32{}, nil, nil
+	}
 	select {
 	case <-j.done:
 		return j.vecs, j.errs, nil
 	case <-ctx.Done():
-		b.mu.Lock()
-		b.dropLocked(j)
-		b.mu.Unlock()
+		b.drop(j)
 		return nil, nil, ctx.Err()
 	}
+}
+
+// drop removes the job's items not yet handed to the model.
+func (b *batcher) drop(j *job) {
+	if j == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.dropLocked(j)
 }
 
 // dropLocked removes the items of j not yet handed out from the queue.
@@ -219,7 +242,7 @@ func (b *batcher) collect() ([]slot, bool) {
 		}
 		b.waitLocked(nil)
 	}
-	if b.maxWait > 0 && !b.perRequest && !b.closed && b.lastReqs > 1 && time.Since(b.lastEnd) < hotWindow {
+	if b.maxWait > 0 && !b.perRequest && !b.closed && (b.hotLocked() || b.upstream() > 0) {
 		// Wait from the later of the oldest item's arrival and the end of
 		// the previous call: an item that queued during that call would
 		// otherwise leave alone just before the call's cohort returns.
@@ -228,7 +251,7 @@ func (b *batcher) collect() ([]slot, bool) {
 			start = b.lastEnd
 		}
 		deadline := start.Add(b.maxWait)
-		for b.queued > 0 && b.queued < b.maxBatch && len(b.queue) < b.lastReqs && !b.closed {
+		for b.queued > 0 && b.queued < b.maxBatch && !b.closed && b.expectMoreLocked() {
 			wait := time.Until(deadline)
 			if wait <= 0 {
 				break
@@ -242,6 +265,19 @@ func (b *batcher) collect() ([]slot, bool) {
 		}
 	}
 	return b.takeLocked(), true
+}
+
+// hotLocked reports whether the previous call served several requests and
+// ended less than hotWindow ago.
+func (b *batcher) hotLocked() bool {
+	return b.lastReqs > 1 && time.Since(b.lastEnd) < hotWindow
+}
+
+// expectMoreLocked reports whether more requests are likely to join the
+// batch soon: some are still being read, or fewer are queued than the
+// previous call served while traffic is hot.
+func (b *batcher) expectMoreLocked() bool {
+	return b.upstream() > 0 || (b.hotLocked() && len(b.queue) < b.lastReqs)
 }
 
 // waitLocked releases the lock until a wake-up or timer fires.

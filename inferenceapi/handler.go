@@ -180,6 +180,17 @@ func (s *Server) doVectorize(w http.ResponseWriter, r *http.Request, nTexts, nIm
 	s.metrics.inFlight.Inc()
 	defer s.metrics.inFlight.Dec()
 
+	s.reading.Add(1)
+	queued := false
+	doneReading := func() {
+		if !queued {
+			queued = true
+			s.reading.Add(-1)
+			b.text.signal()
+			b.image.signal()
+		}
+	}
+	defer doneReading()
 	req, aerr := s.decode(w, r)
 	if aerr != nil {
 		return aerr
@@ -194,19 +205,28 @@ func (s *Server) doVectorize(w http.ResponseWriter, r *http.Request, nTexts, nIm
 			fmt.Sprintf("%d images in one request: the limit is %d", len(req.Images), s.opts.MaxImages), "too_large"}
 	}
 
+	// Queue both modalities before leaving the readers' count, so that a
+	// batcher waiting for this request finds its items.
 	ctx := r.Context()
+	textJob, err := b.text.enqueue(ctx, req.Texts)
+	var imageJob *job
+	if err == nil {
+		if imageJob, err = b.image.enqueue(ctx, req.Images); err != nil {
+			b.text.drop(textJob)
+		}
+	}
+	doneReading()
+	if err != nil {
+		return submitError(ctx, err)
+	}
 	var (
 		textVecs, imageVecs [][]float32
 		textErrs, imageErrs []error
 		textErr, imageErr   error
 		wg                  sync.WaitGroup
 	)
-	if len(req.Texts) > 0 {
-		wg.Go(func() { textVecs, textErrs, textErr = b.text.submit(ctx, req.Texts) })
-	}
-	if len(req.Images) > 0 {
-		imageVecs, imageErrs, imageErr = b.image.submit(ctx, req.Images)
-	}
+	wg.Go(func() { textVecs, textErrs, textErr = b.text.wait(ctx, textJob) })
+	imageVecs, imageErrs, imageErr = b.image.wait(ctx, imageJob)
 	wg.Wait()
 	if err := errors.Join(textErr, imageErr); err != nil {
 		return submitError(ctx, err)

@@ -121,6 +121,9 @@ type Server struct {
 	tokenHash *[sha256.Size]byte
 	inFlight  chan struct{}
 	handler   http.Handler
+	// reading counts vectorize requests admitted and not yet queued: the
+	// batchers wait briefly for them instead of starting a call without.
+	reading atomic.Int64
 
 	// encodeCtx is passed to the encoder; cancelled when a drain times out.
 	encodeCtx    context.Context
@@ -181,8 +184,8 @@ func (s *Server) SetReady(enc Encoder, meta any) error {
 		return batcherConfig{modality: modality, maxBatch: s.opts.BatchSize, maxWait: s.opts.MaxWait, maxQueued: s.opts.MaxQueuedItems, perRequest: s.opts.NoCrossRequestBatching}
 	}
 	s.backend.Store(&backend{
-		text:  newBatcher(s.encodeCtx, cfg("text"), enc.EncodeTexts, s.metrics, s.log),
-		image: newBatcher(s.encodeCtx, cfg("image"), enc.EncodeImagesBase64, s.metrics, s.log),
+		text:  newBatcher(s.encodeCtx, cfg("text"), enc.EncodeTexts, s.reading.Load, s.metrics, s.log),
+		image: newBatcher(s.encodeCtx, cfg("image"), enc.EncodeImagesBase64, s.reading.Load, s.metrics, s.log),
 		meta:  doc,
 	})
 	s.log.Info("inference API ready", "batch_size", s.opts.BatchSize, "max_wait", s.opts.MaxWait)

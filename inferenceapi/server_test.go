@@ -538,3 +538,41 @@ func TestMetricsExposeRequestsAndBatches(t *testing.T) {
 		assert.Contains(t, body, want)
 	}
 }
+
+// A request queued while another is still being read waits (at most
+// MaxWait) for it, so both share a model call.
+func TestRequestWaitsForOneBeingRead(t *testing.T) {
+	enc := &fakeEncoder{}
+	s, ts := newTestServer(t, Options{MaxWait: 500 * time.Millisecond}, enc)
+
+	pr, pw := io.Pipe()
+	slow := make(chan int, 1)
+	go func() {
+		res, err := http.Post(ts.URL+"/vectorize", "application/json", pr)
+		if err != nil {
+			slow <- 0
+			return
+		}
+		res.Body.Close()
+		slow <- res.StatusCode
+	}()
+	_, err := pw.Write([]byte(`{"texts":["sl`))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return s.reading.Load() == 1 }, 2*time.Second, time.Millisecond)
+
+	fast := make(chan reply, 1)
+	go func() { fast <- vectorize(t, ts.URL, `{"texts":["fast"]}`) }()
+	b := s.backend.Load()
+	require.Eventually(t, func() bool {
+		b.text.mu.Lock()
+		defer b.text.mu.Unlock()
+		return b.text.queued == 1
+	}, 2*time.Second, time.Millisecond, "the fast request waits in the queue")
+	_, err = pw.Write([]byte(`ow"]}`))
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+
+	assert.Equal(t, http.StatusOK, (<-fast).status)
+	assert.Equal(t, http.StatusOK, <-slow)
+	assert.Equal(t, []int{2}, enc.callSizes(), "one model call for both")
+}

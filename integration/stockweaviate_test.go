@@ -39,32 +39,9 @@ func TestStockWeaviateUsesMclipServe(t *testing.T) {
 	weaviateBin := harness.Binary(t, "weaviate-stock",
 		"go build -o bin/weaviate-stock github.com/weaviate/weaviate/cmd/weaviate-server (from a module requiring github.com/weaviate/weaviate v1.35.2)")
 	mclipBin := harness.Binary(t, "mclip", "make build")
-	root := harness.RepoRoot(t)
 
-	modelDir := os.Getenv("MCLIP_TEST_MODEL_DIR")
-	if modelDir == "" {
-		modelDir = t.TempDir()
-		out, err := exec.Command(mclipBin, "models", "gen", "--out", modelDir).CombinedOutput()
-		require.NoError(t, err, "mclip models gen: %s", out)
-	}
 	const token = "itest-token"
-	port := harness.FreePort(t)
-	mclipURL := fmt.Sprintf("http://127.0.0.1:%d", port)
-	env := map[string]string{"MCLIP_API_TOKEN": token, "MCLIP_MODEL_DIR": modelDir}
-	if lib := filepath.Join(root, "third_party", "onnxruntime", "libonnxruntime.so.1"); fileExists(lib) {
-		env["ONNXRUNTIME_LIB"] = lib
-	}
-	harness.Start(t, harness.Config{
-		Binary:   mclipBin,
-		Args:     []string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port)},
-		Env:      env,
-		ReadyURL: mclipURL + "/.well-known/ready",
-	})
-	w := harness.StartWeaviate(t, weaviateBin, map[string]string{
-		"ENABLE_MODULES":     "multi2vec-clip",
-		"CLIP_INFERENCE_API": fmt.Sprintf("http://mclip:%s@127.0.0.1:%d", token, port),
-	})
-	api := "http://" + w.HTTPHost() + "/v1"
+	mclipURL, api := startStack(t, mclipBin, weaviateBin, token)
 
 	// The token guards /vectorize: without it mclip refuses.
 	status, body := call(t, "POST", mclipURL+"/vectorize", map[string]any{"texts": []string{"x"}})
@@ -174,6 +151,82 @@ func TestStockWeaviateUsesMclipServe(t *testing.T) {
 	t.Logf("text: %v requests in %v model calls", requests, calls)
 	assert.GreaterOrEqual(t, requests, float64(60))
 	assert.Less(t, calls, requests, "cross-request batching")
+}
+
+// startStack starts `mclip serve` (with serveArgs) and stock Weaviate using
+// it, and returns mclip's URL and Weaviate's /v1 URL.
+func startStack(t *testing.T, mclipBin, weaviateBin, token string, serveArgs ...string) (mclipURL, api string) {
+	t.Helper()
+	modelDir := os.Getenv("MCLIP_TEST_MODEL_DIR")
+	if modelDir == "" {
+		modelDir = t.TempDir()
+		out, err := exec.Command(mclipBin, "models", "gen", "--out", modelDir).CombinedOutput()
+		require.NoError(t, err, "mclip models gen: %s", out)
+	}
+	port := harness.FreePort(t)
+	mclipURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	env := map[string]string{"MCLIP_API_TOKEN": token, "MCLIP_MODEL_DIR": modelDir}
+	if lib := filepath.Join(harness.RepoRoot(t), "third_party", "onnxruntime", "libonnxruntime.so.1"); fileExists(lib) {
+		env["ONNXRUNTIME_LIB"] = lib
+	}
+	harness.Start(t, harness.Config{
+		Binary:   mclipBin,
+		Args:     append([]string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port)}, serveArgs...),
+		Env:      env,
+		ReadyURL: mclipURL + "/.well-known/ready",
+	})
+	w := harness.StartWeaviate(t, weaviateBin, map[string]string{
+		"ENABLE_MODULES":     "multi2vec-clip",
+		"CLIP_INFERENCE_API": fmt.Sprintf("http://mclip:%s@127.0.0.1:%d", token, port),
+	})
+	return mclipURL, "http://" + w.HTTPHost() + "/v1"
+}
+
+// TestStockWeaviateImportThroughput imports MCLIP_TEST_IMPORT_OBJECTS text
+// objects (skipped when unset) through stock Weaviate, with mclip's
+// cross-request batching and without it (each of Weaviate's per-object
+// requests its own model call, as with the Python container), and logs
+// objects per second and model calls. Use MCLIP_TEST_MODEL_DIR for real (or
+// `mclip models gen --size full`) models.
+func TestStockWeaviateImportThroughput(t *testing.T) {
+	n, err := strconv.Atoi(os.Getenv("MCLIP_TEST_IMPORT_OBJECTS"))
+	if err != nil || n <= 0 {
+		t.Skip("set MCLIP_TEST_IMPORT_OBJECTS to run the import load test")
+	}
+	weaviateBin := harness.Binary(t, "weaviate-stock",
+		"go build -o bin/weaviate-stock github.com/weaviate/weaviate/cmd/weaviate-server (from a module requiring github.com/weaviate/weaviate v1.35.2)")
+	mclipBin := harness.Binary(t, "mclip", "make build")
+	for _, mode := range []struct {
+		name string
+		args []string
+	}{
+		{"cross-request batching", nil},
+		{"per request", []string{"--no-cross-request-batching"}},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			mclipURL, api := startStack(t, mclipBin, weaviateBin, "tok", mode.args...)
+			status, body := call(t, "POST", api+"/schema", map[string]any{
+				"class": "Doc", "vectorizer": "multi2vec-clip",
+				"moduleConfig": map[string]any{"multi2vec-clip": map[string]any{"textFields": []string{"body"}}},
+				"properties":   []map[string]any{{"name": "body", "dataType": []string{"text"}}},
+			})
+			require.Equal(t, http.StatusOK, status, "%s", body)
+			objects := make([]map[string]any, n)
+			for i := range objects {
+				objects[i] = map[string]any{"class": "Doc", "properties": map[string]any{
+					"body": fmt.Sprintf("Dokument %d: ein kurzer Satz über das Wetter in Amsterdam, número %d", i, i*7)}}
+			}
+			start := time.Now()
+			status, body = call(t, "POST", api+"/batch/objects", map[string]any{"objects": objects})
+			elapsed := time.Since(start)
+			require.Equal(t, http.StatusOK, status, "%s", body)
+			require.NotContains(t, string(body), `"errors":{`)
+			status, body = call(t, "GET", mclipURL+"/metrics", nil)
+			require.Equal(t, http.StatusOK, status)
+			t.Logf("%d objects in %v: %.1f objects/s, %v model calls", n, elapsed.Round(time.Millisecond),
+				float64(n)/elapsed.Seconds(), metricValue(t, body, `mclip_batch_requests_count{modality="text"}`))
+		})
+	}
 }
 
 type vectors struct {
