@@ -30,9 +30,17 @@ type matmul struct {
 	closer []func() error
 }
 
-// openMatMul writes and opens the fp32 MatMul graph (int8: MatMulInteger
-// of uint8 by uint8, as the quantized towers' weights are) in dir.
-func openMatMul(dir string, int8 bool, opts onnxsession.Options) (*matmul, error) {
+// Ceiling kinds: fp32 MatMul, and MatMulInteger of uint8 activations by
+// uint8 weights (as the quantized towers' weights are) or by int8 weights.
+const (
+	kindFP32 = "fp32"
+	kindU8U8 = "u8u8"
+	kindU8S8 = "u8s8"
+)
+
+// openMatMul writes and opens the MatMul graph of a kind in dir.
+func openMatMul(dir string, kind string, opts onnxsession.Options) (*matmul, error) {
+	int8 := kind != kindFP32
 	rng := rand.New(rand.NewPCG(1, 2))
 	g := &onnxpb.Graph{Name: "ceiling"}
 	shapeA := []onnxpb.Dim{onnxpb.D(ceilM), onnxpb.D(ceilK)}
@@ -44,10 +52,14 @@ func openMatMul(dir string, int8 bool, opts onnxsession.Options) (*matmul, error
 		for i := range raw {
 			raw[i] = byte(rng.IntN(256))
 		}
+		wType, wZero := onnxpb.TypeUint8, byte(127)
+		if kind == kindU8S8 {
+			wType, wZero = onnxpb.TypeInt8, 0
+		}
 		g.Initializers = []*onnxpb.Tensor{
-			{Name: "B", DataType: onnxpb.TypeUint8, Dims: []int64{ceilK, ceilN}, Raw: raw},
+			{Name: "B", DataType: wType, Dims: []int64{ceilK, ceilN}, Raw: raw},
 			{Name: "a_zero", DataType: onnxpb.TypeUint8, Raw: []byte{128}},
-			{Name: "b_zero", DataType: onnxpb.TypeUint8, Raw: []byte{127}},
+			{Name: "b_zero", DataType: wType, Raw: []byte{wZero}},
 		}
 		g.Inputs = []onnxpb.ValueInfo{{Name: "A", ElemType: onnxpb.TypeUint8, Shape: shapeA}}
 		g.Outputs = []onnxpb.ValueInfo{{Name: "Y", ElemType: onnxpb.TypeInt32, Shape: shapeY}}
@@ -66,11 +78,7 @@ func openMatMul(dir string, int8 bool, opts onnxsession.Options) (*matmul, error
 		inWant = onnxsession.Want{Names: []string{"A"}, Type: ort.TensorElementDataTypeFloat, Rank: 2}
 		outWant = onnxsession.Want{Names: []string{"Y"}, Type: ort.TensorElementDataTypeFloat, Rank: 2}
 	}
-	name := "matmul_fp32.onnx"
-	if int8 {
-		name = "matmul_int8.onnx"
-	}
-	path := filepath.Join(dir, name)
+	path := filepath.Join(dir, "matmul_"+kind+".onnx")
 	model := &onnxpb.Model{ProducerName: "mclip-bench", Opsets: []onnxpb.Opset{{Version: 17}}, Graph: g}
 	if err := model.WriteFile(path); err != nil {
 		return nil, fmt.Errorf("ceiling graph: %w", err)

@@ -50,7 +50,7 @@ func (r *runner) imageSection() error {
 		return err
 	}
 	defer enc.Close()
-	mm, err := openMatMul(r.work, false, r.sess)
+	mm, err := openMatMul(r.work, kindFP32, r.sess)
 	if err != nil {
 		return err
 	}

@@ -205,7 +205,11 @@ func (r *runner) memorySection() error {
 		load = 1
 	}
 	for _, v := range []modelstore.Variant{modelstore.VariantFP32, modelstore.VariantInt8, modelstore.VariantFP16} {
-		for _, towers := range []string{"text", "vision", "both"} {
+		towerSets := []string{"text", "vision", "both"}
+		if r.cfg.Quick {
+			towerSets = towerSets[2:]
+		}
+		for _, towers := range towerSets {
 			size, err := r.fileSize(v, towers)
 			if err != nil {
 				return err

@@ -55,7 +55,7 @@ func (r *runner) textSection() error {
 		return err
 	}
 	defer enc.Close()
-	mm, err := openMatMul(r.work, false, r.sess)
+	mm, err := openMatMul(r.work, kindFP32, r.sess)
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,11 @@ func (r *runner) variantSection() error {
 		return err
 	}
 	r.cosineRows(section, "text", a, b)
-	js, err := r.jpegs(320, 240, 16)
+	n := 16
+	if r.cfg.Quick {
+		n = 2
+	}
+	js, err := r.jpegs(320, 240, n)
 	if err != nil {
 		return err
 	}

@@ -189,8 +189,9 @@ func (e *Encoder) EncodeIDs(batch [][]int64) (vecs [][]float32, err error) {
 	}
 	n := len(batch)
 	hidden := e.settings.Hidden
-	inputIDs := make([]int64, n*seq)
-	mask := make([]int64, n*seq)
+	buf := getBuffers(n*seq, n*seq*hidden)
+	defer putBuffers(buf)
+	inputIDs, mask, states := buf.ids, buf.mask, buf.states
 	pad := e.tok.PadID()
 	for b, ids := range batch {
 		row := inputIDs[b*seq : (b+1)*seq]
@@ -198,8 +199,12 @@ func (e *Encoder) EncodeIDs(batch [][]int64) (vecs [][]float32, err error) {
 		for k := len(ids); k < seq; k++ {
 			row[k] = pad
 		}
-		for k := range ids {
-			mask[b*seq+k] = 1
+		mrow := mask[b*seq : (b+1)*seq]
+		for k := range mrow {
+			mrow[k] = 0
+			if k < len(ids) {
+				mrow[k] = 1
+			}
 		}
 	}
 	shape := ort.NewShape(int64(n), int64(seq))
@@ -215,14 +220,16 @@ func (e *Encoder) EncodeIDs(batch [][]int64) (vecs [][]float32, err error) {
 	defer maskT.Destroy()
 	inputs := []ort.Value{idsT, maskT}
 	if e.sess.Has(2) {
-		typeT, err := ort.NewEmptyTensor[int64](shape)
+		types := buf.types
+		clear(types)
+		typeT, err := ort.NewTensor(shape, types)
 		if err != nil {
 			return nil, fmt.Errorf("token_type_ids tensor: %w", err)
 		}
 		defer typeT.Destroy()
 		inputs = append(inputs, typeT)
 	}
-	outT, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(n), int64(seq), int64(hidden)))
+	outT, err := ort.NewTensor(ort.NewShape(int64(n), int64(seq), int64(hidden)), states)
 	if err != nil {
 		return nil, fmt.Errorf("output tensor: %w", err)
 	}
@@ -230,19 +237,20 @@ func (e *Encoder) EncodeIDs(batch [][]int64) (vecs [][]float32, err error) {
 	if err := e.sess.Run(inputs, []ort.Value{outT}); err != nil {
 		return nil, err
 	}
-	states := outT.GetData()
 	vecs = make([][]float32, n)
-	pooled := make([]float32, hidden)
+	out := make([]float32, n*e.settings.DenseOut)
+	pooled := buf.pooled(hidden)
 	for b := range batch {
-		e.pool(pooled, states[b*seq*hidden:(b+1)*seq*hidden], mask[b*seq:(b+1)*seq])
-		vecs[b] = e.project(pooled)
+		e.pool(pooled, states[b*seq*hidden:(b+1)*seq*hidden], mask[b*seq:(b+1)*seq], buf.acc)
+		vecs[b] = out[b*e.settings.DenseOut : (b+1)*e.settings.DenseOut : (b+1)*e.settings.DenseOut]
+		e.project(vecs[b], pooled)
 	}
 	return vecs, nil
 }
 
 // pool reduces one sequence's token states [seq, hidden] to dst [hidden]
 // over the positions whose mask is 1, as sentence-transformers' Pooling.
-func (e *Encoder) pool(dst, states []float32, mask []int64) {
+func (e *Encoder) pool(dst, states []float32, mask []int64, acc []float64) {
 	hidden := len(dst)
 	count := 0
 	for _, m := range mask {
@@ -267,7 +275,8 @@ func (e *Encoder) pool(dst, states []float32, mask []int64) {
 			}
 		}
 	default: // mean, mean_sqrt_len
-		acc := make([]float64, hidden)
+		acc = acc[:hidden]
+		clear(acc)
 		for t, m := range mask {
 			if m == 0 {
 				continue
@@ -287,16 +296,12 @@ func (e *Encoder) pool(dst, states []float32, mask []int64) {
 	}
 }
 
-// project applies the Dense layer: W·x (+ b), then its activation.
-func (e *Encoder) project(x []float32) []float32 {
+// project applies the Dense layer to x, writing W·x (+ b), then its
+// activation, into out.
+func (e *Encoder) project(out, x []float32) {
 	in := e.settings.DenseIn
-	out := make([]float32, e.settings.DenseOut)
 	for o := range out {
-		row := e.dense[o*in : (o+1)*in]
-		var acc float64
-		for k, w := range row {
-			acc += float64(w) * float64(x[k])
-		}
+		acc := float64(dot(e.dense[o*in:(o+1)*in], x))
 		if e.bias != nil {
 			acc += float64(e.bias[o])
 		}
@@ -305,7 +310,6 @@ func (e *Encoder) project(x []float32) []float32 {
 		}
 		out[o] = float32(acc)
 	}
-	return out
 }
 
 // StripPython removes leading and trailing whitespace as Python's
