@@ -101,6 +101,23 @@ func clip8(v int32) byte {
 	return byte(v)
 }
 
+// horizontalRow filters one row of packed RGB into the window's columns.
+func horizontalRow(in, out []byte, hc *coeffs) {
+	for i := 0; i < len(out)/3; i++ {
+		k := hc.k[i*hc.ksize:][:hc.count[i]]
+		p := in[3*hc.min[i]:][:3*len(k)]
+		s0, s1, s2 := int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1))
+		for _, kv := range k {
+			q := p[:3:3]
+			s0 += int32(q[0]) * kv
+			s1 += int32(q[1]) * kv
+			s2 += int32(q[2]) * kv
+			p = p[3:]
+		}
+		out[3*i], out[3*i+1], out[3*i+2] = clip8(s0), clip8(s1), clip8(s2)
+	}
+}
+
 // image8 is packed 8-bit RGB.
 type image8 struct {
 	w, h int
@@ -131,21 +148,7 @@ func resizeWindow(src image8, w, h, x0, x1, y0, y1 int) image8 {
 	if needH {
 		hc := precompute(src.w, w, x0, x1)
 		for y := 0; y < tmp.h; y++ {
-			in := src.pix[3*src.w*(y+rowFirst):][:3*src.w]
-			out := tmp.pix[3*tmp.w*y:][:3*tmp.w]
-			for i := 0; i < tmp.w; i++ {
-				k := hc.k[i*hc.ksize:][:hc.count[i]]
-				p := in[3*hc.min[i]:][:3*len(k)]
-				s0, s1, s2 := int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1))
-				for _, kv := range k {
-					q := p[:3:3]
-					s0 += int32(q[0]) * kv
-					s1 += int32(q[1]) * kv
-					s2 += int32(q[2]) * kv
-					p = p[3:]
-				}
-				out[3*i], out[3*i+1], out[3*i+2] = clip8(s0), clip8(s1), clip8(s2)
-			}
+			horizontalRow(src.pix[3*src.w*(y+rowFirst):][:3*src.w], tmp.pix[3*tmp.w*y:][:3*tmp.w], &hc)
 		}
 	} else {
 		for y := 0; y < tmp.h; y++ {
