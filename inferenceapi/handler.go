@@ -181,15 +181,11 @@ func (s *Server) doVectorize(w http.ResponseWriter, r *http.Request, nTexts, nIm
 	defer s.metrics.inFlight.Dec()
 
 	s.reading.Add(1)
-	queued := false
-	doneReading := func() {
-		if !queued {
-			queued = true
-			s.reading.Add(-1)
-			b.text.signal()
-			b.image.signal()
-		}
-	}
+	doneReading := sync.OnceFunc(func() {
+		s.reading.Add(-1)
+		b.text.signal()
+		b.image.signal()
+	})
 	defer doneReading()
 	req, aerr := s.decode(w, r)
 	if aerr != nil {

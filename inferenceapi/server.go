@@ -1,10 +1,29 @@
 // Package inferenceapi serves the HTTP API of Weaviate's multi2vec-clip
-// inference container (GET /.well-known/live, /.well-known/ready, /meta;
-// POST /vectorize) over mclip's encoders, so that stock Weaviate with
-// ENABLE_MODULES=multi2vec-clip and CLIP_INFERENCE_API pointing here uses
-// them. Beyond the container it batches the items of concurrent requests
-// into one model call, bounds the work it accepts, can require a token, and
-// exports Prometheus metrics on /metrics.
+// inference container over mclip's encoders, so that stock Weaviate with
+//
+//	ENABLE_MODULES=multi2vec-clip
+//	CLIP_INFERENCE_API=http://127.0.0.1:8080   (or http://mclip:TOKEN@host:port)
+//
+// gets multilingual nearText and nearImage from them (`mclip serve`).
+//
+// Routes, as the container and Weaviate's client use them:
+//
+//	GET  /.well-known/live   204
+//	GET  /.well-known/ready  204 once the models are loaded, else 503
+//	GET  /meta               {"clip_model": {...}, "text_model": {...}, ...}
+//	POST /vectorize          {"texts": [...], "images": [base64...]} ->
+//	                         {"textVectors": [[...]], "imageVectors": [[...]]}
+//	GET  /metrics            Prometheus
+//
+// A failed request answers {"error": "..."} (the field Weaviate shows its
+// user) naming each failed item by its request index: 400 for bad JSON or a
+// rejected input, 413 for a body or item count over the limits, 429 with
+// Retry-After when saturated, 401 without the token, 503 while loading or
+// shutting down, 500 for an encoder fault (details only in the log).
+//
+// Beyond the container, the items of concurrent requests share model calls
+// (see batcher): Weaviate sends one request per object, so a batch import
+// runs at batch throughput while a lone query is dispatched at once.
 package inferenceapi
 
 import (
