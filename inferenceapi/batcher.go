@@ -242,16 +242,26 @@ func (b *batcher) collect() ([]slot, bool) {
 		}
 		b.waitLocked(nil)
 	}
-	if b.maxWait > 0 && !b.perRequest && !b.closed && (b.hotLocked() || b.upstream() > 0) {
-		// Wait from the later of the oldest item's arrival and the end of
-		// the previous call: an item that queued during that call would
+	if b.maxWait > 0 && !b.perRequest && !b.closed {
+		// Wait only for the requests expected now: those being read at
+		// this moment, or as many as the previous call served while
+		// traffic is hot. Requests arriving during the wait do not extend
+		// it, so that a steady stream of clients cannot hold every call
+		// for the whole maxWait.
+		hot := b.hotLocked()
+		target := len(b.queue) + int(b.upstream())
+		if hot {
+			target = max(target, b.lastReqs)
+		}
+		// From the later of the oldest item's arrival and the end of the
+		// previous call: an item that queued during that call would
 		// otherwise leave alone just before the call's cohort returns.
 		start := b.queue[0].enqueued
 		if b.lastEnd.After(start) {
 			start = b.lastEnd
 		}
 		deadline := start.Add(b.maxWait)
-		for b.queued > 0 && b.queued < b.maxBatch && !b.closed && b.expectMoreLocked() {
+		for b.queued > 0 && b.queued < b.maxBatch && !b.closed && len(b.queue) < target && (hot || b.upstream() > 0) {
 			wait := time.Until(deadline)
 			if wait <= 0 {
 				break
@@ -271,13 +281,6 @@ func (b *batcher) collect() ([]slot, bool) {
 // ended less than hotWindow ago.
 func (b *batcher) hotLocked() bool {
 	return b.lastReqs > 1 && time.Since(b.lastEnd) < hotWindow
-}
-
-// expectMoreLocked reports whether more requests are likely to join the
-// batch soon: some are still being read, or fewer are queued than the
-// previous call served while traffic is hot.
-func (b *batcher) expectMoreLocked() bool {
-	return b.upstream() > 0 || (b.hotLocked() && len(b.queue) < b.lastReqs)
 }
 
 // waitLocked releases the lock until a wake-up or timer fires.
