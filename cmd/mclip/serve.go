@@ -143,16 +143,9 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	return <-served
 }
 
-// servedEncoder is what serve needs of the loaded models.
-type servedEncoder interface {
-	inferenceapi.Encoder
-	Info() vectorizer.Info
-	Close() error
-}
-
 // loadForServe resolves the model directory, loads both towers and builds
 // the /meta document.
-func loadForServe(ctx context.Context, cfg config.Config, pull bool, stderr io.Writer, log *slog.Logger) (servedEncoder, any, error) {
+func loadForServe(ctx context.Context, cfg config.Config, pull bool, stderr io.Writer, log *slog.Logger) (*vectorizer.Vectorizer, any, error) {
 	storeOpts, err := modelstore.OptionsFromEnv()
 	if err != nil {
 		return nil, nil, err
@@ -193,9 +186,14 @@ type metaDoc struct {
 	Mclip     mclipMeta       `json:"mclip"`
 }
 
+// mclipMeta is our part of /meta: which graphs run, on what. The model
+// directory's path stays out (no file paths in responses).
 type mclipMeta struct {
-	vectorizer.Info
-	BatchSize int `json:"batchSize"`
+	Text       vectorizer.ModelInfo `json:"text"`
+	Vision     vectorizer.ModelInfo `json:"vision"`
+	Dimensions int                  `json:"dimensions"`
+	Runtime    string               `json:"onnxruntime"`
+	BatchSize  int                  `json:"batchSize"`
 }
 
 func serveMeta(dir modelstore.Dir, info vectorizer.Info, cfg config.Config) (metaDoc, error) {
@@ -217,7 +215,9 @@ func serveMeta(dir modelstore.Dir, info vectorizer.Info, cfg config.Config) (met
 	if err != nil {
 		return metaDoc{}, err
 	}
-	return metaDoc{ClipModel: clip, TextModel: text, Mclip: mclipMeta{Info: info, BatchSize: cfg.BatchSize}}, nil
+	return metaDoc{ClipModel: clip, TextModel: text, Mclip: mclipMeta{
+		Text: info.Text, Vision: info.Vision, Dimensions: info.Dimensions, Runtime: info.Runtime, BatchSize: cfg.BatchSize,
+	}}, nil
 }
 
 // newLogger returns a slog logger writing text or JSON to w.

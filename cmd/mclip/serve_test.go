@@ -111,6 +111,8 @@ func TestServeTinyModels(t *testing.T) {
 	assert.NotEmpty(t, meta["text_model"]["model_type"])
 	assert.EqualValues(t, 512, meta["mclip"]["dimensions"])
 	assert.NotEmpty(t, meta["mclip"]["onnxruntime"])
+	assert.NotContains(t, meta["mclip"], "modelDir", "no file paths in responses")
+	assert.Equal(t, "onnx/model.onnx", meta["mclip"]["text"].(map[string]any)["file"])
 
 	req, err := http.NewRequest("POST", url+"/vectorize", strings.NewReader(`{"texts":["hallo wereld","bonjour"]}`))
 	require.NoError(t, err)
