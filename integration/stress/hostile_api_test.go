@@ -98,7 +98,7 @@ func (c hostileCase) vectorizeBody(t testing.TB) (body []byte, texts, images []s
 // handler over the real encoders: a vector equal to the facade's or a 4xx
 // naming the item, and the server answering a good request after each.
 func TestHostileInputsInferenceAPI(t *testing.T) {
-	m := tinyModels(t, 8, map[string]string{"MCLIP_MAX_PIXELS": fmt.Sprint(hostileMaxPixels)})
+	m := tinyModels(t, 8, map[string]string{"MCLIP_MAX_PIXELS": fmt.Sprint(sharedMaxPixels)})
 	ts := apiServer(t, m, inferenceapi.Options{})
 	ctx := context.Background()
 	goodBody := []byte(`{"texts":["ein Hund im Schnee"],"images":["` + b64(pngImage(9, 16, 16)) + `"]}`)

@@ -22,10 +22,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// hostileMaxPixels is the server's MCLIP_MAX_PIXELS in the hostile run: a
-// 2048x2048 image is the largest accepted.
-const hostileMaxPixels = 2048 * 2048
-
 // hostileCase is one object whose input tries to break the module.
 type hostileCase struct {
 	name string
@@ -207,8 +203,7 @@ func hostileClass(name string) map[string]any {
 // facade: the right vector or a clear error, the good neighbours stored
 // with their vectors, the server still serving, its memory bounded.
 func TestHostileInputsWeaviate(t *testing.T) {
-	m := tinyModels(t, 7, map[string]string{"MCLIP_MAX_PIXELS": fmt.Sprint(hostileMaxPixels)})
-	s := startServer(t, m, nil)
+	m, s, _ := shared(t)
 	ctx := context.Background()
 	s.createClass(t, hostileClass("Hostile"))
 	pid := s.pid(t)

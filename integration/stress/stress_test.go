@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,18 +58,98 @@ type models struct {
 // that env gives the server (so both refuse and accept the same inputs).
 func tinyModels(t testing.TB, seed int64, env map[string]string) *models {
 	t.Helper()
-	dir := t.TempDir()
-	require.NoError(t, modelgen.Generate(modelgen.Options{Out: dir, Size: modelgen.Tiny, Seed: seed}))
+	m, err := loadModels(t.TempDir(), seed, env)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.vec.Close() })
+	return m
+}
+
+func loadModels(dir string, seed int64, env map[string]string) (*models, error) {
+	if err := modelgen.Generate(modelgen.Options{Out: dir, Size: modelgen.Tiny, Seed: seed}); err != nil {
+		return nil, fmt.Errorf("generate models: %w", err)
+	}
 	full := map[string]string{"ENABLE_MODULES": mclipModule, "MCLIP_MODEL_DIR": dir, "MCLIP_THREADS": "1"}
 	for k, v := range env {
 		full[k] = v
 	}
 	cfg, err := config.FromLookup(func(k string) (string, bool) { v, ok := full[k]; return v, ok })
-	require.NoError(t, err)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	vec, err := vectorizer.Load(cfg, modelstore.Dir{Root: dir})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = vec.Close() })
-	return &models{dir: dir, env: full, vec: vec}
+	if err != nil {
+		return nil, fmt.Errorf("load facade: %w", err)
+	}
+	return &models{dir: dir, env: full, vec: vec}, nil
+}
+
+// The shared server: one weaviate-mclip for the tests of the package
+// that need no special start (each uses its own classes), started on
+// first use and stopped by TestMain; a start costs seconds on a loaded
+// machine.
+var sharedState struct {
+	once     sync.Once
+	m        *models
+	s        *server
+	profPort int
+	err      error
+	cleanup  []func()
+}
+
+// sharedMaxPixels is the shared server's MCLIP_MAX_PIXELS: a 2048x2048
+// image is the largest accepted.
+const sharedMaxPixels = 2048 * 2048
+
+// shared returns the shared server, its models and its pprof port.
+func shared(t testing.TB) (*models, *server, int) {
+	t.Helper()
+	st := &sharedState
+	st.once.Do(func() {
+		root, err := os.MkdirTemp("", "mclip-stress-")
+		if err != nil {
+			st.err = err
+			return
+		}
+		st.cleanup = append(st.cleanup, func() { _ = os.RemoveAll(root) })
+		st.m, st.err = loadModels(filepath.Join(root, "models"), 7, map[string]string{"MCLIP_MAX_PIXELS": fmt.Sprint(sharedMaxPixels)})
+		if st.err != nil {
+			return
+		}
+		st.cleanup = append(st.cleanup, func() { _ = st.m.vec.Close() })
+		st.profPort = harness.FreePort(t)
+		env := map[string]string{"GO_PROFILING_PORT": fmt.Sprint(st.profPort)}
+		for k, v := range st.m.env {
+			env[k] = v
+		}
+		w := harness.NewWeaviate(t, weaviateBinary(t), env)
+		w.DataDir = filepath.Join(root, "data")
+		w.Config.Env["PERSISTENCE_DATA_PATH"] = w.DataDir
+		srv, err := harness.Launch(w.Config)
+		if srv != nil {
+			w.Server = srv
+			st.cleanup = append(st.cleanup, srv.Stop)
+		}
+		if err != nil {
+			log := ""
+			if srv != nil {
+				log = srv.Logs()
+			}
+			st.err = fmt.Errorf("start the shared weaviate-mclip: %w\n%s", err, clip([]byte(log)))
+			return
+		}
+		st.s = &server{Weaviate: w, http: &http.Client{Timeout: 5 * time.Minute}}
+	})
+	require.NoError(t, st.err)
+	require.True(t, st.s.Running(), "the shared server exited:\n%s", clip([]byte(st.s.Logs())))
+	return st.m, st.s, st.profPort
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for i := len(sharedState.cleanup) - 1; i >= 0; i-- {
+		sharedState.cleanup[i]()
+	}
+	os.Exit(code)
 }
 
 // server is a running weaviate-mclip with a raw HTTP client.

@@ -1,0 +1,401 @@
+package stress
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-openapi/strfmt"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/weaviate/weaviate-go-client/v5/weaviate"
+	wvgrpc "github.com/weaviate/weaviate-go-client/v5/weaviate/grpc"
+	wvmodels "github.com/weaviate/weaviate/entities/models"
+)
+
+// phrases are the texts of the load: many languages and scripts.
+var phrases = []string{
+	"a dog swimming in the water", "der Hund schwimmt im Wasser", "le chat dort dans la maison",
+	"el perro come en la casa", "собака плавает в воде", "ο σκύλος κολυμπά στο νερό",
+	"الكلب يسبح في الماء", "कुत्ता पानी में तैरता है", "狗在水里游泳", "犬が水の中で泳いでいる",
+	"개가 물에서 수영한다", "הכלב שוחה במים", "köpek suda yüzüyor", "pies pływa w wodzie",
+	"con chó đang bơi dưới nước", "หมาว่ายน้ำ",
+}
+
+// loadOps are the operations of the mixed traffic, with their weights.
+var loadOps = []struct {
+	name   string
+	weight int
+}{
+	{"batch import (20 objects)", 2},
+	{"nearText", 3},
+	{"nearImage", 2},
+	{"hybrid", 2},
+}
+
+// loadPhase is one concurrency's run.
+type loadPhase struct {
+	concurrency int
+	duration    time.Duration
+	latencies   map[string][]time.Duration
+	errors      []string
+	objects     int
+}
+
+// loadObject is an imported object: what its vector must be made of.
+type loadObject struct {
+	title string
+	image int
+}
+
+func loadDurations() (time.Duration, string) {
+	if stressMode() {
+		return 60 * time.Second, "long"
+	}
+	return 3300 * time.Millisecond, "short"
+}
+
+// TestLoad runs mixed traffic (gRPC batch imports, nearText in many
+// languages, nearImage, hybrid) against weaviate-mclip at concurrencies 1,
+// 4 and 16, then checks that every object is stored with the facade's
+// vector, that no request failed, and that the server's memory is flat
+// after the warm-up. It prints p50/p99 per operation and, with
+// MCLIP_LOAD_REPORT set, writes the table there.
+func TestLoad(t *testing.T) {
+	perPhase, form := loadDurations()
+	m, s, _ := shared(t)
+	ctx := context.Background()
+	s.createClass(t, map[string]any{
+		"class":      "Load",
+		"vectorizer": mclipModule,
+		"moduleConfig": map[string]any{mclipModule: map[string]any{
+			"textFields": []string{"title"}, "imageFields": []string{"image"},
+		}},
+		"properties": []map[string]any{
+			{"name": "title", "dataType": []string{"text"}},
+			{"name": "image", "dataType": []string{"blob"}},
+		},
+	})
+	client, err := weaviate.NewClient(weaviate.Config{
+		Host: s.HTTPHost(), Scheme: "http",
+		GrpcConfig: &wvgrpc.Config{Host: s.GRPCHost()},
+		Timeout:    2 * time.Minute,
+	})
+	require.NoError(t, err)
+	pid := s.pid(t)
+
+	images := make([]string, 16)
+	for i := range images {
+		images[i] = b64(pngImage(300+i, 32+3*i, 48-i))
+	}
+	var (
+		mu      sync.Mutex
+		objects = map[string]loadObject{}
+	)
+
+	// Memory sampler.
+	var samples []rssSample
+	start := time.Now()
+	stopSampling := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case <-tick.C:
+				if st, err := procStatus(pid); err == nil {
+					mu.Lock()
+					samples = append(samples, rssSample{time.Since(start), float64(st["VmRSS"]) / 1024})
+					mu.Unlock()
+				}
+			}
+		}
+	}()
+
+	var phases []*loadPhase
+	for _, conc := range []int{1, 4, 16} {
+		p := &loadPhase{concurrency: conc, duration: perPhase, latencies: map[string][]time.Duration{}}
+		phases = append(phases, p)
+		deadline := time.Now().Add(perPhase)
+		var wg sync.WaitGroup
+		for w := range conc {
+			wg.Go(func() {
+				rng := rand.New(rand.NewPCG(uint64(conc), uint64(w)))
+				for i := 0; time.Now().Before(deadline); i++ {
+					op := pickOp(rng)
+					t0 := time.Now()
+					n, err := runOp(ctx, s, client, op, rng, images, func(id string, o loadObject) {
+						mu.Lock()
+						objects[id] = o
+						mu.Unlock()
+					}, fmt.Sprintf("c%d-w%d-%d", conc, w, i))
+					d := time.Since(t0)
+					mu.Lock()
+					p.latencies[op] = append(p.latencies[op], d)
+					p.objects += n
+					if err != nil {
+						p.errors = append(p.errors, fmt.Sprintf("%s: %v", op, err))
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		require.True(t, s.ready(), "server not ready after concurrency %d", conc)
+	}
+	close(stopSampling)
+	<-sampled
+
+	// Every object stored, with the facade's vector.
+	stored := s.allVectors(t, "Load")
+	titles := make([]string, 0, len(objects))
+	ids := make([]string, 0, len(objects))
+	for id, o := range objects {
+		ids = append(ids, id)
+		titles = append(titles, o.title)
+	}
+	textVecs, errs := m.vec.EncodeTexts(ctx, titles)
+	for _, e := range errs {
+		require.NoError(t, e)
+	}
+	imageVecs, errs := m.vec.EncodeImagesBase64(ctx, images)
+	for _, e := range errs {
+		require.NoError(t, e)
+	}
+	var lost, wrong int
+	for i, id := range ids {
+		got, ok := stored[id]
+		if !ok {
+			lost++
+			continue
+		}
+		if vectorDiff(mean(textVecs[i], imageVecs[objects[id].image]), got) > vectorTolerance {
+			wrong++
+		}
+	}
+
+	// Report.
+	var errCount int
+	for _, p := range phases {
+		errCount += len(p.errors)
+		for i, e := range p.errors {
+			if i < 5 {
+				t.Errorf("concurrency %d: %s", p.concurrency, e)
+			}
+		}
+	}
+	warm, end, peak := rssSummary(samples, perPhase)
+	table := loadTable(phases, form, len(objects), lost, wrong, errCount, warm, end, peak)
+	t.Log("\n" + table)
+	if path := os.Getenv("MCLIP_LOAD_REPORT"); path != "" {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(table), 0o644))
+		t.Logf("wrote %s", path)
+	}
+	assert.Zero(t, errCount, "failed requests")
+	assert.Zero(t, lost, "objects lost")
+	assert.Zero(t, wrong, "objects with a wrong vector")
+	assert.Len(t, stored, len(objects), "objects stored")
+	assert.Positive(t, len(objects))
+	// Flat after warm-up: the stored objects (vectors, HNSW, memtables)
+	// may grow it a little, a leak per request would grow it a lot.
+	assert.Less(t, end-warm, 0.5*warm+150, "server RSS grew from %.0f MiB after warm-up to %.0f MiB", warm, end)
+}
+
+func pickOp(rng *rand.Rand) string {
+	total := 0
+	for _, o := range loadOps {
+		total += o.weight
+	}
+	n := rng.IntN(total)
+	for _, o := range loadOps {
+		if n < o.weight {
+			return o.name
+		}
+		n -= o.weight
+	}
+	return loadOps[0].name
+}
+
+// runOp runs one operation; it returns the number of objects imported.
+func runOp(ctx context.Context, s *server, client *weaviate.Client, op string, rng *rand.Rand, images []string,
+	record func(string, loadObject), tag string,
+) (int, error) {
+	phrase := phrases[rng.IntN(len(phrases))]
+	switch op {
+	case loadOps[0].name:
+		const n = 20
+		objs := make([]*wvmodels.Object, n)
+		recs := make([]loadObject, n)
+		for i := range objs {
+			recs[i] = loadObject{title: fmt.Sprintf("%s %s-%d", phrases[rng.IntN(len(phrases))], tag, i), image: rng.IntN(len(images))}
+			objs[i] = &wvmodels.Object{Class: "Load", ID: strfmt.UUID(uuid.NewString()), Properties: map[string]any{
+				"title": recs[i].title, "image": images[recs[i].image],
+			}}
+		}
+		resp, err := client.Batch().ObjectsBatcher().WithObjects(objs...).Do(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("batch: %w", err)
+		}
+		var failed []string
+		for _, r := range resp {
+			if r.Result != nil && r.Result.Errors != nil {
+				for _, e := range r.Result.Errors.Error {
+					failed = append(failed, e.Message)
+				}
+			}
+		}
+		if len(failed) > 0 {
+			return 0, fmt.Errorf("batch: %d object errors, first: %s", len(failed), failed[0])
+		}
+		for i, o := range objs {
+			record(string(o.ID), recs[i])
+		}
+		return n, nil
+	case loadOps[1].name:
+		return 0, s.query(ctx, fmt.Sprintf(`{Get{Load(nearText:{concepts:[%s]}, limit: 5){title _additional{distance}}}}`, gqlString(phrase)))
+	case loadOps[2].name:
+		return 0, s.query(ctx, fmt.Sprintf(`{Get{Load(nearImage:{image:%s}, limit: 5){title _additional{distance}}}}`, gqlString(images[rng.IntN(len(images))])))
+	case loadOps[3].name:
+		return 0, s.query(ctx, fmt.Sprintf(`{Get{Load(hybrid:{query:%s, alpha: 0.5}, limit: 5){title}}}`, gqlString(phrase)))
+	}
+	return 0, fmt.Errorf("unknown operation %q", op)
+}
+
+// query runs a GraphQL query and turns GraphQL errors into an error.
+func (s *server) query(ctx context.Context, q string) error {
+	_, errs, err := s.graphQL(ctx, q)
+	if err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("graphql: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// allVectors pages through a class with the cursor API and returns every
+// object's vector by id.
+func (s *server) allVectors(t testing.TB, class string) map[string][]float32 {
+	t.Helper()
+	return s.allVectorsAt(t, class, "")
+}
+
+// allVectorsAt is allVectors with extra Get arguments (a consistency
+// level).
+func (s *server) allVectorsAt(t testing.TB, class, args string) map[string][]float32 {
+	t.Helper()
+	out := map[string][]float32{}
+	after := ""
+	for {
+		cursor := ""
+		if after != "" {
+			cursor = fmt.Sprintf(`, after: %q`, after)
+		}
+		data, errs, err := s.graphQL(context.Background(),
+			fmt.Sprintf(`{Get{%s(limit: 500%s%s){_additional{id vector}}}}`, class, cursor, args))
+		require.NoError(t, err)
+		require.Empty(t, errs)
+		var r struct {
+			Get map[string][]struct {
+				Additional struct {
+					ID     string    `json:"id"`
+					Vector []float32 `json:"vector"`
+				} `json:"_additional"`
+			}
+		}
+		require.NoError(t, json.Unmarshal(data, &r))
+		page := r.Get[class]
+		for _, o := range page {
+			out[o.Additional.ID] = o.Additional.Vector
+		}
+		if len(page) < 500 {
+			return out
+		}
+		after = page[len(page)-1].Additional.ID
+	}
+}
+
+// rssSample is the server's RSS in MiB some time into the run.
+type rssSample struct {
+	at  time.Duration
+	rss float64
+}
+
+// rssSummary returns the RSS at the end of the warm-up, at the end, and
+// the peak, in MiB.
+func rssSummary(samples []rssSample, warmUp time.Duration) (warm, end, peak float64) {
+	for _, s := range samples {
+		if s.at <= warmUp {
+			warm = s.rss
+		}
+		end = s.rss
+		peak = max(peak, s.rss)
+	}
+	return warm, end, peak
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(p*float64(len(s))+0.5) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
+
+// loadTable is the Markdown report.
+func loadTable(phases []*loadPhase, form string, objects, lost, wrong, errCount int, warm, end, peak float64) string {
+	var b strings.Builder
+	host, _ := os.Hostname()
+	fmt.Fprintf(&b, "# weaviate-mclip under mixed load (%s form)\n\n", form)
+	fmt.Fprintf(&b, "`go test ./integration/stress -run TestLoad` (MCLIP_STRESS=1 for the long form) on %s, %s, tiny generated models, MCLIP_THREADS=1; generated %s.\n\n",
+		host, cpuInfo(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	b.WriteString("| concurrency | seconds | operation | requests | p50 ms | p99 ms | max ms | req/s |\n")
+	b.WriteString("|---:|---:|---|---:|---:|---:|---:|---:|\n")
+	for _, p := range phases {
+		for _, o := range loadOps {
+			ds := p.latencies[o.name]
+			fmt.Fprintf(&b, "| %d | %.0f | %s | %d | %s | %s | %s | %.1f |\n", p.concurrency, p.duration.Seconds(), o.name, len(ds),
+				ms(percentile(ds, 0.5)), ms(percentile(ds, 0.99)), ms(percentile(ds, 1)), float64(len(ds))/p.duration.Seconds())
+		}
+	}
+	fmt.Fprintf(&b, "\nObjects imported: %d; lost: %d; stored with a vector differing from the in-process facade's: %d; failed requests: %d.\n", objects, lost, wrong, errCount)
+	fmt.Fprintf(&b, "Server RSS (/proc/<pid>/status VmRSS): %.0f MiB after the first phase (warm-up), %.0f MiB at the end, %.0f MiB peak.\n", warm, end, peak)
+	return b.String()
+}
+
+func cpuInfo() string {
+	raw, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	n := 0
+	model := ""
+	for _, l := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(l, "processor") {
+			n++
+		}
+		if model == "" && strings.HasPrefix(l, "model name") {
+			_, model, _ = strings.Cut(l, ": ")
+		}
+	}
+	return fmt.Sprintf("%d × %s", n, strings.TrimSpace(model))
+}
