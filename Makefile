@@ -16,7 +16,7 @@ ORT_LIB   := $(ORT_DIR)/libonnxruntime.so.1
 LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LIB)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: build ort test test-unit vet fmt-check clean weaviate run test-integration bench
+.PHONY: build ort test test-unit vet fmt-check clean weaviate run test-integration stress fuzz-short bench
 
 ## ort: provision libonnxruntime.so.1 into third_party/onnxruntime
 ort: $(ORT_LIB)
@@ -87,6 +87,26 @@ vet:
 ## test: every test (unit, golden, numeric, integration)
 test: ort vet weaviate
 	$(GO) test -count=1 ./...
+
+## fuzz-short: each fuzz target for FUZZTIME (the seed corpora run in every
+## `go test`; this explores beyond them)
+FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzDecode:./vectorizer/imagedecode FuzzDecodeBase64:./vectorizer/imagedecode FuzzEncode:./vectorizer/tokenize
+fuzz-short: ort
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} ($${t#*:}) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:}; \
+	done
+
+## stress: the long forms of integration/stress (60 s of load at each of
+## concurrency 1, 4, 16; the inference API killed under stock Weaviate's
+## import; longer cluster and cancellation runs), after fuzz-short; the load
+## table goes to integration/stress/LOAD.md, the log to _build/stress.log
+stress: weaviate build fuzz-short
+	@test -x $(BIN)/weaviate-stock || $(GO) build -o $(BIN)/weaviate-stock github.com/weaviate/weaviate/cmd/weaviate-server
+	MCLIP_STRESS=1 MCLIP_LOAD_REPORT=$(ROOT)/integration/stress/LOAD.md \
+		$(GO) test -count=1 -timeout 60m -v ./integration/stress/ 2>&1 | grep -v '^        {"' | tee $(ROOT)/_build/stress.log; \
+		exit $${PIPESTATUS[0]}
 
 clean:
 	rm -rf $(BIN) _build
