@@ -28,11 +28,10 @@ const dim = 4
 // fakeEncoder makes a deterministic vector of each input; inputs starting
 // with "bad" fail, "panic" panics. It records each call's inputs.
 type fakeEncoder struct {
-	mu          sync.Mutex
-	textCalls   [][]string
-	imageCalls  [][]string
-	closed      int
-	panicOnCall bool
+	mu         sync.Mutex
+	textCalls  [][]string
+	imageCalls [][]string
+	closed     int
 }
 
 func fakeVector(kind, s string) []float32 {
