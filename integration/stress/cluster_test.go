@@ -19,24 +19,51 @@ import (
 	"github.com/mclip-go/mclip/integration/harness"
 )
 
-// portPair returns p such that p and p+1 were both free on 127.0.0.1: in
-// a local cluster Weaviate takes the data port as gossip+1 and the raft
-// RPC port as raft+1.
-func portPair(t testing.TB) int {
+// portHolder hands out loopback ports and keeps them bound until release,
+// so that no two of them (nor the harness's own picks meanwhile) are the
+// same: Linux hands out ephemeral ports in sequence, and a local cluster
+// needs pairs (Weaviate takes the data port as gossip+1 and the raft RPC
+// port as raft+1).
+type portHolder struct {
+	ls []net.Listener
+}
+
+func (h *portHolder) bind(port int) bool {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return false
+	}
+	h.ls = append(h.ls, l)
+	return true
+}
+
+// one returns a free port.
+func (h *portHolder) one(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	h.ls = append(h.ls, l)
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// pair returns p with p and p+1 free.
+func (h *portHolder) pair(t testing.TB) int {
 	t.Helper()
 	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		p := l.Addr().(*net.TCPAddr).Port
-		l2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
-		l.Close()
-		if err == nil {
-			l2.Close()
+		p := h.one(t)
+		if p < 65535 && h.bind(p+1) {
 			return p
 		}
 	}
 	t.Fatal("no two consecutive free ports")
 	return 0
+}
+
+func (h *portHolder) release() {
+	for _, l := range h.ls {
+		l.Close()
+	}
+	h.ls = nil
 }
 
 // cluster is three weaviate-mclip nodes on loopback.
@@ -48,10 +75,13 @@ func startCluster(t *testing.T, m *models) *cluster {
 	t.Helper()
 	bin := weaviateBinary(t)
 	const n = 3
-	gossip, raft := make([]int, n), make([]int, n)
+	var ports portHolder
+	defer ports.release()
+	gossip, raft, httpPort, grpcPort := make([]int, n), make([]int, n), make([]int, n), make([]int, n)
 	var join []string
 	for i := range n {
-		gossip[i], raft[i] = portPair(t), portPair(t)
+		gossip[i], raft[i] = ports.pair(t), ports.pair(t)
+		httpPort[i], grpcPort[i] = ports.one(t), ports.one(t)
 		join = append(join, fmt.Sprintf("node%d:%d", i+1, raft[i]))
 	}
 	c := &cluster{}
@@ -77,9 +107,15 @@ func startCluster(t *testing.T, m *models) *cluster {
 		for k, v := range m.env {
 			env[k] = v
 		}
+		env["GRPC_PORT"] = fmt.Sprint(grpcPort[i])
 		w := harness.NewWeaviate(t, bin, env)
+		// The held ports replace the harness's picks.
+		w.HTTPPort, w.GRPCPort = httpPort[i], grpcPort[i]
+		w.Config.Args = []string{"--host", "127.0.0.1", "--port", fmt.Sprint(httpPort[i]), "--scheme", "http"}
+		w.Config.ReadyURL = fmt.Sprintf("http://127.0.0.1:%d/v1/.well-known/ready", httpPort[i])
 		c.nodes = append(c.nodes, &server{Weaviate: w, http: &http.Client{Timeout: 2 * time.Minute}})
 	}
+	ports.release()
 	// Node1 first: the others join its gossip port and exit if it is not
 	// listening yet.
 	require.NoError(t, c.launch(t, c.nodes[0]))

@@ -58,11 +58,15 @@ type loadObject struct {
 	image int
 }
 
-func loadDurations() (time.Duration, string) {
+// loadPlan is the concurrency of each phase, its length, and how long the
+// memory may warm up within the last phase before the flatness check.
+func loadPlan() (concurrencies []int, perPhase, warmUp time.Duration, form string) {
 	if stressMode() {
-		return 60 * time.Second, "long"
+		return []int{1, 4, 16}, 60 * time.Second, 20 * time.Second, "long"
 	}
-	return 3300 * time.Millisecond, "short"
+	// Short: the last phase repeats concurrency 16, warmed up by the one
+	// before it.
+	return []int{1, 4, 16, 16}, 2500 * time.Millisecond, 0, "short"
 }
 
 // TestLoad runs mixed traffic (gRPC batch imports, nearText in many
@@ -72,7 +76,7 @@ func loadDurations() (time.Duration, string) {
 // after the warm-up. It prints p50/p99 per operation and, with
 // MCLIP_LOAD_REPORT set, writes the table there.
 func TestLoad(t *testing.T) {
-	perPhase, form := loadDurations()
+	concurrencies, perPhase, warmUp, form := loadPlan()
 	m, s, _ := shared(t)
 	ctx := context.Background()
 	s.createClass(t, map[string]any{
@@ -127,7 +131,11 @@ func TestLoad(t *testing.T) {
 	}()
 
 	var phases []*loadPhase
-	for _, conc := range []int{1, 4, 16} {
+	var steadyFrom time.Duration // when the flatness window opens
+	for i, conc := range concurrencies {
+		if i == len(concurrencies)-1 {
+			steadyFrom = time.Since(start) + warmUp
+		}
 		p := &loadPhase{concurrency: conc, duration: perPhase, latencies: map[string][]time.Duration{}}
 		phases = append(phases, p)
 		deadline := time.Now().Add(perPhase)
@@ -198,7 +206,7 @@ func TestLoad(t *testing.T) {
 			}
 		}
 	}
-	warm, end, peak := rssSummary(samples, perPhase)
+	warm, end, peak := rssSummary(samples, steadyFrom)
 	table := loadTable(phases, form, len(objects), lost, wrong, errCount, warm, end, peak)
 	t.Log("\n" + table)
 	if path := os.Getenv("MCLIP_LOAD_REPORT"); path != "" {
@@ -211,9 +219,11 @@ func TestLoad(t *testing.T) {
 	assert.Zero(t, wrong, "objects with a wrong vector")
 	assert.Len(t, stored, len(objects), "objects stored")
 	assert.Positive(t, len(objects))
-	// Flat after warm-up: the stored objects (vectors, HNSW, memtables)
-	// may grow it a little, a leak per request would grow it a lot.
-	assert.Less(t, end-warm, 0.5*warm+150, "server RSS grew from %.0f MiB after warm-up to %.0f MiB", warm, end)
+	// Flat after warm-up at the highest concurrency (ONNX Runtime's arenas
+	// and Go's heap grow with concurrency first): the stored objects
+	// (vectors, HNSW, memtables holding the images) may grow it some, a
+	// leak per request (an image buffer, a goroutine) would grow it a lot.
+	assert.Less(t, end-warm, max(256, 0.5*warm), "server RSS grew from %.0f MiB after warm-up to %.0f MiB", warm, end)
 }
 
 func pickOp(rng *rand.Rand) string {
@@ -336,8 +346,8 @@ type rssSample struct {
 	rss float64
 }
 
-// rssSummary returns the RSS at the end of the warm-up, at the end, and
-// the peak, in MiB.
+// rssSummary returns the RSS when the flatness window opens (the last
+// sample before warmUp), at the end, and the peak, in MiB.
 func rssSummary(samples []rssSample, warmUp time.Duration) (warm, end, peak float64) {
 	for _, s := range samples {
 		if s.at <= warmUp {
@@ -373,12 +383,12 @@ func loadTable(phases []*loadPhase, form string, objects, lost, wrong, errCount 
 	for _, p := range phases {
 		for _, o := range loadOps {
 			ds := p.latencies[o.name]
-			fmt.Fprintf(&b, "| %d | %.0f | %s | %d | %s | %s | %s | %.1f |\n", p.concurrency, p.duration.Seconds(), o.name, len(ds),
+			fmt.Fprintf(&b, "| %d | %.1f | %s | %d | %s | %s | %s | %.1f |\n", p.concurrency, p.duration.Seconds(), o.name, len(ds),
 				ms(percentile(ds, 0.5)), ms(percentile(ds, 0.99)), ms(percentile(ds, 1)), float64(len(ds))/p.duration.Seconds())
 		}
 	}
 	fmt.Fprintf(&b, "\nObjects imported: %d; lost: %d; stored with a vector differing from the in-process facade's: %d; failed requests: %d.\n", objects, lost, wrong, errCount)
-	fmt.Fprintf(&b, "Server RSS (/proc/<pid>/status VmRSS): %.0f MiB after the first phase (warm-up), %.0f MiB at the end, %.0f MiB peak.\n", warm, end, peak)
+	fmt.Fprintf(&b, "Server RSS (/proc/<pid>/status VmRSS): %.0f MiB after warming up at concurrency 16, %.0f MiB at the end, %.0f MiB peak.\n", warm, end, peak)
 	return b.String()
 }
 

@@ -163,21 +163,6 @@ func weaviateBinary(t testing.TB) string {
 	return harness.Binary(t, "weaviate-mclip", "run `make weaviate` first")
 }
 
-// startServer starts weaviate-mclip on m's models; extra adds to the
-// environment.
-func startServer(t testing.TB, m *models, extra map[string]string) *server {
-	t.Helper()
-	env := map[string]string{}
-	for k, v := range m.env {
-		env[k] = v
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	w := harness.StartWeaviate(t, weaviateBinary(t), env)
-	return &server{Weaviate: w, http: &http.Client{Timeout: 5 * time.Minute}}
-}
-
 func (s *server) url(path string) string { return "http://" + s.HTTPHost() + path }
 
 // do sends a request with a JSON body (raw bytes, or a value to marshal)
@@ -326,34 +311,7 @@ func (s *server) ready() bool {
 // harness does not expose it).
 func (s *server) pid(t testing.TB) int {
 	t.Helper()
-	return pidOf(t, s.Config.Binary, strconv.Itoa(s.HTTPPort))
-}
-
-func pidOf(t testing.TB, binary, port string) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	require.NoError(t, err)
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(raw), "\x00")
-		if len(args) == 0 || args[0] != binary {
-			continue
-		}
-		for i := 0; i+1 < len(args); i++ {
-			if args[i] == "--port" && args[i+1] == port {
-				return pid
-			}
-		}
-	}
-	t.Fatalf("no process %s --port %s", binary, port)
-	return 0
+	return pidOfArgs(t, s.Config.Binary, "--port", strconv.Itoa(s.HTTPPort))
 }
 
 // procStatus reads a kB field (VmRSS, VmHWM) and Threads of a process.
@@ -389,9 +347,8 @@ func rssMiB(t testing.TB, pid int) float64 {
 	return float64(st["VmRSS"]) / 1024
 }
 
-// goroutines reads the server's goroutine count from its Prometheus-less
-// debug endpoint when available: Weaviate serves pprof on
-// GO_PROFILING_PORT. It returns -1 when unreachable.
+// goroutines reads the server's goroutine count from pprof, which
+// Weaviate serves on GO_PROFILING_PORT; -1 when unreachable.
 func goroutines(port int) int {
 	c := &http.Client{Timeout: 10 * time.Second}
 	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/goroutine?debug=1", port))
