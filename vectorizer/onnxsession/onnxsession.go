@@ -44,6 +44,9 @@ type Options struct {
 	// OptimizedCacheDir, when not empty, is a directory where each graph is
 	// saved once optimized and reused from on later starts.
 	OptimizedCacheDir string
+	// KeepUint8Weights loads quantized graphs as they are, without flipping
+	// their uint8 MatMulInteger weights to int8 on VNNI CPUs (see int8.go).
+	KeepUint8Weights bool
 	// Config adds or overrides session configuration entries (for example
 	// "session.intra_op.allow_spinning"), after DefaultConfig.
 	Config map[string]string
@@ -108,7 +111,12 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 			feed = append(feed, n)
 		}
 	}
-	sess, err := ort.NewDynamicAdvancedSession(load, feed, outNames, so)
+	var sess *ort.DynamicAdvancedSession
+	if data := flipped(load, path, opts); data != nil {
+		sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, feed, outNames, so)
+	} else {
+		sess, err = ort.NewDynamicAdvancedSession(load, feed, outNames, so)
+	}
 	if err == nil {
 		err = commit()
 		if err != nil {
@@ -326,8 +334,8 @@ func useOptimizedCache(so *ort.SessionOptions, path string, opts Options) (load 
 		return "", nil, fmt.Errorf("onnx graph: %w", err)
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s\x00%s\x00%s", abs, st.Size(), st.ModTime().UnixNano(),
-		ort.GetVersion(), strings.ToLower(opts.GraphOptimization), strings.ToLower(opts.Provider))
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s\x00%s\x00%s\x00%t", abs, st.Size(), st.ModTime().UnixNano(),
+		ort.GetVersion(), strings.ToLower(opts.GraphOptimization), strings.ToLower(opts.Provider), flipWanted(opts))
 	base := strings.TrimSuffix(filepath.Base(path), ".onnx")
 	name := base + "-" + hex.EncodeToString(h.Sum(nil)[:8])
 	cached := filepath.Join(opts.OptimizedCacheDir, name+".opt.onnx")
@@ -378,4 +386,23 @@ func inputOutputInfo(path string) (in, out []ort.InputOutputInfo, err error) {
 		}
 	}
 	return ort.GetInputOutputInfoWithOptions(path, so)
+}
+
+// flipWanted reports whether Open flips quantized weights to int8.
+func flipWanted(opts Options) bool {
+	return !opts.KeepUint8Weights && signedWeightsWanted() && (opts.Provider == "" || strings.EqualFold(opts.Provider, "cpu"))
+}
+
+// flipped returns the graph's bytes with its uint8 MatMulInteger weights
+// flipped to int8 when that is wanted and there are any, else nil. A graph
+// loaded from the optimized cache was flipped before it was saved.
+func flipped(load, path string, opts Options) []byte {
+	if load != path || !flipWanted(opts) {
+		return nil
+	}
+	data, n, err := readSignedWeights(path)
+	if err != nil || n == 0 {
+		return nil // ONNX Runtime reads the file itself and reports what is wrong with it
+	}
+	return data
 }

@@ -1,0 +1,257 @@
+package onnxsession
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/cpu"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Dynamically quantized graphs (ONNX Runtime's quantize_dynamic with
+// QUInt8 weights, as Hugging Face's model_quint8_avx2.onnx and Xenova's
+// *_quantized.onnx are) multiply uint8 activations by uint8 weights. ONNX
+// Runtime has no VNNI kernel for uint8 x uint8 and runs it at about fp32
+// speed; uint8 x int8 runs on VNNI's vpdpbusd at about 3.5 times that (see
+// bench/results). Weights q with zero point z stand for scale·(q − z), and
+// so do q − 128 with z − 128: the same graph with int8 weights computes
+// exactly the same numbers. On CPUs with VNNI (where uint8 x int8 cannot
+// saturate as it can with AVX2's vpmaddubsw) Open therefore flips such
+// weights to int8 in memory before handing the graph to ONNX Runtime.
+
+// signedWeightsWanted reports whether this CPU runs uint8 x int8 products
+// on VNNI.
+func signedWeightsWanted() bool {
+	return runtime.GOARCH == "amd64" && (cpu.X86.HasAVX512VNNI || cpu.X86.HasAVXVNNI)
+}
+
+// ONNX protobuf field numbers used here.
+const (
+	pbModelGraph      = 7
+	pbGraphNode       = 1
+	pbGraphInit       = 5
+	pbGraphInput      = 11
+	pbNodeInput       = 1
+	pbNodeOpType      = 4
+	pbNodeDomain      = 7
+	pbTensorDataType  = 2
+	pbTensorName      = 8
+	pbTensorRawData   = 9
+	pbValueInfoName   = 1
+	onnxUint8         = 2
+	onnxInt8          = 3
+	matMulIntegerOp   = "MatMulInteger"
+	matMulIntegerW    = 1 // input index of the weights
+	matMulIntegerWZer = 3 // input index of the weights' zero point
+)
+
+// tensorLoc locates one initializer inside the serialised model.
+type tensorLoc struct {
+	dataType    int64
+	typeOffset  int // offset of the data_type varint, -1 if absent
+	raw         [2]int
+	hasRaw      bool
+	multiFields bool // data_type written more than once or typed data
+}
+
+type use struct {
+	op    string
+	index int
+}
+
+// signedWeights returns a copy of the serialised model with the uint8
+// weights and zero points of its MatMulInteger nodes flipped to int8, and
+// how many tensors it flipped; (nil, 0) when there is nothing to flip.
+// Nodes whose weights or zero points are shared with anything else, are
+// graph inputs, or are not stored as raw_data are left alone.
+func signedWeights(model []byte) ([]byte, int, error) {
+	graph, gOff, err := findField(model, pbModelGraph)
+	if err != nil || graph == nil {
+		return nil, 0, err
+	}
+	inits := map[string]*tensorLoc{}
+	uses := map[string][]use{}
+	inputs := map[string]bool{}
+	type mmi struct{ w, z string }
+	var nodes []mmi
+	err = walk(graph, func(num protowire.Number, typ protowire.Type, v []byte, off int) error {
+		switch {
+		case num == pbGraphNode && typ == protowire.BytesType:
+			var op, domain string
+			var ins []string
+			if err := walk(v, func(num protowire.Number, typ protowire.Type, v []byte, _ int) error {
+				if typ != protowire.BytesType {
+					return nil
+				}
+				switch num {
+				case pbNodeInput:
+					ins = append(ins, string(v))
+				case pbNodeOpType:
+					op = string(v)
+				case pbNodeDomain:
+					domain = string(v)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if domain != "" && domain != "ai.onnx" {
+				op = domain + "." + op
+			}
+			for i, in := range ins {
+				uses[in] = append(uses[in], use{op, i})
+			}
+			if op == matMulIntegerOp && len(ins) > matMulIntegerWZer {
+				nodes = append(nodes, mmi{w: ins[matMulIntegerW], z: ins[matMulIntegerWZer]})
+			}
+		case num == pbGraphInit && typ == protowire.BytesType:
+			loc := &tensorLoc{typeOffset: -1}
+			var name string
+			base := gOff + off
+			if err := walk(v, func(num protowire.Number, typ protowire.Type, fv []byte, foff int) error {
+				switch {
+				case num == pbTensorDataType && typ == protowire.VarintType:
+					if loc.typeOffset >= 0 {
+						loc.multiFields = true
+					}
+					x, _ := protowire.ConsumeVarint(fv)
+					loc.dataType, loc.typeOffset = int64(x), base+foff
+				case num == pbTensorName && typ == protowire.BytesType:
+					name = string(fv)
+				case num == pbTensorRawData && typ == protowire.BytesType:
+					loc.raw, loc.hasRaw = [2]int{base + foff, base + foff + len(fv)}, true
+				case num == 4 || num == 5 || num == 6 || num == 7 || num == 10 || num == 11 || num == 13 || num == 14:
+					loc.multiFields = true // typed data or external data
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			inits[name] = loc
+		case num == pbGraphInput && typ == protowire.BytesType:
+			if n, _, err := findField(v, pbValueInfoName); err == nil && n != nil {
+				inputs[string(n)] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	flippable := func(name string, index int) bool {
+		loc, ok := inits[name]
+		if !ok || inputs[name] || !loc.hasRaw || loc.multiFields || loc.dataType != onnxUint8 {
+			return false
+		}
+		if model[loc.typeOffset] != onnxUint8 { // a one-byte varint, patched in place
+			return false
+		}
+		for _, u := range uses[name] {
+			if u.op != matMulIntegerOp || u.index != index {
+				return false
+			}
+		}
+		return true
+	}
+	flip := map[string]bool{}
+	for _, n := range nodes {
+		if flippable(n.w, matMulIntegerW) && flippable(n.z, matMulIntegerWZer) {
+			flip[n.w], flip[n.z] = true, true
+		}
+	}
+	// A weight or zero point shared by several nodes is flipped only if
+	// every node using it has both of its tensors flipped.
+	for changed := true; changed; {
+		changed = false
+		for _, n := range nodes {
+			if flip[n.w] != flip[n.z] {
+				delete(flip, n.w)
+				delete(flip, n.z)
+				changed = true
+			}
+		}
+	}
+	if len(flip) == 0 {
+		return nil, 0, nil
+	}
+	out := append([]byte(nil), model...)
+	for name := range flip {
+		loc := inits[name]
+		out[loc.typeOffset] = onnxInt8
+		for i := loc.raw[0]; i < loc.raw[1]; i++ {
+			out[i] ^= 0x80
+		}
+	}
+	return out, len(flip), nil
+}
+
+// walk calls fn for each field of a serialised message with the field's
+// value (bytes payload, or the varint/fixed encoding) and the offset of
+// that value in b.
+func walk(b []byte, fn func(num protowire.Number, typ protowire.Type, v []byte, off int) error) error {
+	pos := 0
+	for pos < len(b) {
+		num, typ, n := protowire.ConsumeTag(b[pos:])
+		if n < 0 {
+			return fmt.Errorf("onnx graph: %w", protowire.ParseError(n))
+		}
+		pos += n
+		var v []byte
+		off := pos
+		switch typ {
+		case protowire.BytesType:
+			payload, m := protowire.ConsumeBytes(b[pos:])
+			if m < 0 {
+				return fmt.Errorf("onnx graph: %w", protowire.ParseError(m))
+			}
+			off = pos + m - len(payload)
+			v, pos = payload, pos+m
+		default:
+			m := protowire.ConsumeFieldValue(num, typ, b[pos:])
+			if m < 0 {
+				return fmt.Errorf("onnx graph: %w", protowire.ParseError(m))
+			}
+			v, pos = b[pos:pos+m], pos+m
+		}
+		if err := fn(num, typ, v, off); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findField returns the payload of the last bytes field num of a message
+// and its offset.
+func findField(b []byte, num protowire.Number) ([]byte, int, error) {
+	var out []byte
+	at := 0
+	err := walk(b, func(n protowire.Number, typ protowire.Type, v []byte, off int) error {
+		if n == num && typ == protowire.BytesType {
+			out, at = v, off
+		}
+		return nil
+	})
+	return out, at, err
+}
+
+// readSignedWeights maps the graph file and, when it holds uint8
+// MatMulInteger weights to flip, returns the flipped model bytes.
+func readSignedWeights(path string) ([]byte, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return nil, 0, err
+	}
+	m, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, 0, fmt.Errorf("map %s: %w", path, err)
+	}
+	defer syscall.Munmap(m)
+	return signedWeights(m)
+}
