@@ -126,6 +126,7 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open onnx graph %s: %w", path, err)
 	}
+	trimHeap()
 	return &Session{path: path, inputs: inNames, outputs: outNames, sess: sess, present: present}, nil
 }
 
