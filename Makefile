@@ -16,7 +16,7 @@ ORT_LIB   := $(ORT_DIR)/libonnxruntime.so.1
 LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LIB)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: build ort test test-unit vet fmt-check clean weaviate run test-integration stress fuzz-short bench
+.PHONY: build ort test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench
 
 ## ort: provision libonnxruntime.so.1 into third_party/onnxruntime
 ort: $(ORT_LIB)
@@ -39,6 +39,15 @@ WEAVIATE_BUILD := _build
 weaviate: ort
 	$(GO) run ./cmd/weaviate-mclip -root $(ROOT) -out $(WEAVIATE_BUILD)
 	$(GO) build -modfile=$(WEAVIATE_BUILD)/go.mod -mod=mod $(GOFLAGS_BUILD) -o $(BIN)/weaviate-mclip github.com/weaviate/weaviate/cmd/weaviate-server
+
+## weaviate-stock: unpatched Weaviate (same version) at bin/weaviate-stock,
+## for the tests of `mclip serve` as a multi2vec-clip inference container
+weaviate-stock:
+	@mkdir -p $(WEAVIATE_BUILD)/stock
+	cp go.mod $(WEAVIATE_BUILD)/stock/go.mod
+	cat go.sum $(wildcard $(WEAVIATE_BUILD)/go.sum) $(wildcard $(WEAVIATE_BUILD)/stock/go.sum) | sort -u > $(WEAVIATE_BUILD)/stock/go.sum.new
+	mv $(WEAVIATE_BUILD)/stock/go.sum.new $(WEAVIATE_BUILD)/stock/go.sum
+	$(GO) build -modfile=$(WEAVIATE_BUILD)/stock/go.mod -mod=mod -trimpath -o $(BIN)/weaviate-stock github.com/weaviate/weaviate/cmd/weaviate-server
 
 ## run: build, get the models (`bin/mclip models pull` unless MCLIP_MODEL_DIR
 ## is set) and start weaviate-mclip on 127.0.0.1:$(RUN_PORT) with data in ./data
@@ -69,7 +78,7 @@ run: weaviate build
 		$(BIN)/weaviate-mclip --host 127.0.0.1 --port $(RUN_PORT) --scheme http
 
 ## test-integration: the end-to-end tests against bin/weaviate-mclip
-test-integration: weaviate
+test-integration: weaviate weaviate-stock build
 	$(GO) test -count=1 -v ./integration/...
 
 ## bench: the benchmark suite on full-size generated models (cached in
@@ -85,7 +94,7 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
 ## test: every test (unit, golden, numeric, integration)
-test: ort vet weaviate
+test: ort vet weaviate weaviate-stock build
 	$(GO) test -count=1 ./...
 
 ## fuzz-short: each fuzz target for FUZZTIME (the seed corpora run in every
