@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -22,7 +23,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/integration/harness"
+	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer"
 )
 
 // TestStockWeaviateUsesMclipServe runs unpatched Weaviate with its
@@ -41,7 +45,7 @@ func TestStockWeaviateUsesMclipServe(t *testing.T) {
 	mclipBin := harness.Binary(t, "mclip", "make build")
 
 	const token = "itest-token"
-	mclipURL, api := startStack(t, mclipBin, weaviateBin, token)
+	mclipURL, api, modelDir := startStack(t, mclipBin, weaviateBin, token)
 
 	// The token guards /vectorize: without it mclip refuses.
 	status, body := call(t, "POST", mclipURL+"/vectorize", map[string]any{"texts": []string{"x"}})
@@ -105,10 +109,27 @@ func TestStockWeaviateUsesMclipServe(t *testing.T) {
 	}
 	t.Logf("imported %d objects through stock Weaviate in %v", len(objects), time.Since(start))
 
-	// Stored vectors are exactly mclip's.
+	// Stored vectors are exactly mclip's, and exactly what the native
+	// module computes for the same objects (it calls the same vectorizer
+	// in-process).
 	direct := vectorizeDirect(t, mclipURL, token, []string{"ein Hund im Schnee 0"}, []string{images[3]})
 	assertClose(t, direct.TextVectors[0], objectVector(t, api, "Caption", results[0].ID), "text object vector")
 	assertClose(t, direct.ImageVectors[0], objectVector(t, api, "Picture", results[60+3].ID), "image object vector")
+	native := nativeVectorizer(t, modelDir)
+	var texts []string
+	for _, o := range objects[:60] {
+		texts = append(texts, o["properties"].(map[string]any)["title"].(string))
+	}
+	textVecs, errs := native.EncodeTexts(context.Background(), texts)
+	for i := range texts {
+		require.NoError(t, errs[i])
+		assertClose(t, textVecs[i], objectVector(t, api, "Caption", results[i].ID), "native vs stock: "+texts[i])
+	}
+	imageVecs, errs := native.EncodeImagesBase64(context.Background(), images)
+	for i := range images {
+		require.NoError(t, errs[i])
+		assertClose(t, imageVecs[i], objectVector(t, api, "Picture", results[60+i].ID), fmt.Sprintf("native vs stock: image %d", i))
+	}
 
 	// nearText (multilingual) and nearImage find the object of the same
 	// text or image at distance ~0.
@@ -129,9 +150,15 @@ func TestStockWeaviateUsesMclipServe(t *testing.T) {
 		t.Fatalf("no results: %s", body)
 		return nil
 	}
-	hit := gql(`{Get{Caption(nearText:{concepts:["un chat sur le toit 2"]},limit:1){title _additional{distance}}}}`)
-	assert.Equal(t, "un chat sur le toit 2", hit["title"])
-	assert.Less(t, distance(t, hit), 1e-4)
+	for i, title := range titles {
+		want := fmt.Sprintf("%s %d", title, i+6)
+		hit := gql(fmt.Sprintf(`{Get{Caption(nearText:{concepts:[%q]},limit:1){title _additional{distance}}}}`, want))
+		assert.Equal(t, want, hit["title"])
+		assert.Less(t, distance(t, hit), 1e-4)
+	}
+	// hybrid: bm25 and the vector agree on the exact title
+	hit := gql(`{Get{Caption(hybrid:{query:"молоко и хлеб 4",alpha:0.5},limit:1){title}}}`)
+	assert.Equal(t, "молоко и хлеб 4", hit["title"])
 	hit = gql(fmt.Sprintf(`{Get{Picture(nearImage:{image:%q},limit:1){_additional{id distance}}}}`, images[5]))
 	assert.Equal(t, results[60+5].ID, hit["_additional"].(map[string]any)["id"])
 	assert.Less(t, distance(t, hit), 1e-4)
@@ -142,6 +169,29 @@ func TestStockWeaviateUsesMclipServe(t *testing.T) {
 	})
 	assert.GreaterOrEqual(t, status, 400)
 	assert.Contains(t, string(body), "images[0]: decode image: unsupported image format")
+
+	// A corrupt image inside a batch fails alone; the others land.
+	status, body = call(t, "POST", api+"/batch/objects", map[string]any{"objects": []map[string]any{
+		{"class": "Picture", "properties": map[string]any{"image": pngBase64(t, 1, 2, 3)}},
+		{"class": "Picture", "properties": map[string]any{"image": base64.StdEncoding.EncodeToString([]byte("\x89PNG\r\n\x1a\n truncated"))}},
+		{"class": "Caption", "properties": map[string]any{"title": "after the bad one"}},
+	}})
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	var mixed []struct {
+		ID     string `json:"id"`
+		Result struct {
+			Errors *struct {
+				Error []struct{ Message string } `json:"error"`
+			} `json:"errors"`
+		} `json:"result"`
+	}
+	require.NoError(t, json.Unmarshal(body, &mixed))
+	require.Len(t, mixed, 3)
+	assert.Nil(t, mixed[0].Result.Errors)
+	require.NotNil(t, mixed[1].Result.Errors, "%s", body)
+	assert.Contains(t, mixed[1].Result.Errors.Error[0].Message, "png")
+	assert.Nil(t, mixed[2].Result.Errors)
+	assert.Len(t, objectVector(t, api, "Caption", mixed[2].ID), 512)
 
 	// Weaviate's concurrent single-object requests shared model calls.
 	status, body = call(t, "GET", mclipURL+"/metrics", nil)
@@ -155,9 +205,9 @@ func TestStockWeaviateUsesMclipServe(t *testing.T) {
 
 // startStack starts `mclip serve` (with serveArgs) and stock Weaviate using
 // it, and returns mclip's URL and Weaviate's /v1 URL.
-func startStack(t *testing.T, mclipBin, weaviateBin, token string, serveArgs ...string) (mclipURL, api string) {
+func startStack(t *testing.T, mclipBin, weaviateBin, token string, serveArgs ...string) (mclipURL, api, modelDir string) {
 	t.Helper()
-	modelDir := os.Getenv("MCLIP_TEST_MODEL_DIR")
+	modelDir = os.Getenv("MCLIP_TEST_MODEL_DIR")
 	if modelDir == "" {
 		modelDir = t.TempDir()
 		out, err := exec.Command(mclipBin, "models", "gen", "--out", modelDir).CombinedOutput()
@@ -179,7 +229,19 @@ func startStack(t *testing.T, mclipBin, weaviateBin, token string, serveArgs ...
 		"ENABLE_MODULES":     "multi2vec-clip",
 		"CLIP_INFERENCE_API": fmt.Sprintf("http://mclip:%s@127.0.0.1:%d", token, port),
 	})
-	return mclipURL, "http://" + w.HTTPHost() + "/v1"
+	return mclipURL, "http://" + w.HTTPHost() + "/v1", modelDir
+}
+
+// nativeVectorizer loads, in-process, the vectorizer the native module
+// multi2vec-mclip runs, on the same models.
+func nativeVectorizer(t *testing.T, modelDir string) *vectorizer.Vectorizer {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Threads = 1
+	v, err := vectorizer.Load(cfg, modelstore.Dir{Root: modelDir})
+	require.NoError(t, err)
+	t.Cleanup(func() { v.Close() })
+	return v
 }
 
 // TestStockWeaviateImportThroughput imports MCLIP_TEST_IMPORT_OBJECTS text
@@ -204,7 +266,7 @@ func TestStockWeaviateImportThroughput(t *testing.T) {
 		{"per request", []string{"--no-cross-request-batching"}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
-			mclipURL, api := startStack(t, mclipBin, weaviateBin, "tok", mode.args...)
+			mclipURL, api, _ := startStack(t, mclipBin, weaviateBin, "tok", mode.args...)
 			status, body := call(t, "POST", api+"/schema", map[string]any{
 				"class": "Doc", "vectorizer": "multi2vec-clip",
 				"moduleConfig": map[string]any{"multi2vec-clip": map[string]any{"textFields": []string{"body"}}},
