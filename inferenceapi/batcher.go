@@ -26,6 +26,10 @@ func (e *internalError) Error() string { return e.msg }
 // panicked; the panic itself goes to the log only.
 var errEncoderPanic = &internalError{"internal error in the encoder"}
 
+// errEncoderFault replaces the text of an item error the encoder marks as
+// its own fault (an Internal() bool method returning true).
+var errEncoderFault = &internalError{"internal error in the encoder (details in the server log)"}
+
 // encodeFunc is one model call over a batch: one vector and one error slot
 // per item (errs may be nil when every item succeeded).
 type encodeFunc func(ctx context.Context, items []string) (vecs [][]float32, errs []error)

@@ -71,6 +71,8 @@ func (f *fakeEncoder) encode(ctx context.Context, modality string, items []strin
 		switch {
 		case strings.HasPrefix(it, "panic"):
 			panic("fake encoder panic at /secret/path/model.go:42")
+		case strings.HasPrefix(it, "fault"):
+			errs[i] = faultError{"run /secret/path/model.onnx: out of memory"}
 		case strings.HasPrefix(it, "bad index"):
 			errs[i] = fmt.Errorf("%s %d: %w", modality, i, errors.New("cannot decode "+it))
 		case strings.HasPrefix(it, "bad"):
@@ -86,6 +88,13 @@ func (f *fakeEncoder) encode(ctx context.Context, modality string, items []strin
 	}
 	return vecs, errs
 }
+
+// faultError is an encoder's own failure, marked as the vectorizer marks
+// them.
+type faultError struct{ msg string }
+
+func (e faultError) Error() string  { return e.msg }
+func (e faultError) Internal() bool { return true }
 
 func nan() float64 {
 	var z float64

@@ -228,6 +228,7 @@ func (s *Server) doVectorize(w http.ResponseWriter, r *http.Request, nTexts, nIm
 		return submitError(ctx, err)
 	}
 	if msg, internal := itemErrors(textErrs, imageErrs); internal {
+		s.log.Error("encoder failed", "errors", errors.Join(append(append([]error(nil), textErrs...), imageErrs...)...))
 		return &apiError{http.StatusInternalServerError, msg, "internal"}
 	} else if msg != "" {
 		return &apiError{http.StatusBadRequest, msg, "input"}
@@ -256,8 +257,9 @@ func submitError(ctx context.Context, err error) *apiError {
 }
 
 // itemErrors names the failed items ("texts[2]: ...; images[0]: ...") and
-// tells whether one failed through the server's fault (an encoder fault, or
-// a model call cancelled when a drain timed out) rather than its input's.
+// tells whether one failed through the server's fault (an encoder fault,
+// an error the encoder marks with an Internal() bool method, or a model
+// call cancelled when a drain timed out) rather than its input's.
 func itemErrors(textErrs, imageErrs []error) (msg string, internal bool) {
 	var parts []string
 	total := 0
@@ -267,11 +269,18 @@ func itemErrors(textErrs, imageErrs []error) (msg string, internal bool) {
 				continue
 			}
 			var ie *internalError
+			var marked interface{ Internal() bool }
+			msg := batchIndex.ReplaceAllString(err.Error(), "")
+			if errors.As(err, &marked) && marked.Internal() {
+				// the encoder's own failure: its text may name files, and
+				// the caller can do nothing about it; the log has it
+				msg, internal = errEncoderFault.msg, true
+			}
 			internal = internal || errors.As(err, &ie) ||
 				errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 			total++
 			if len(parts) < maxItemErrors {
-				parts = append(parts, fmt.Sprintf("%s[%d]: %s", field, i, batchIndex.ReplaceAllString(err.Error(), "")))
+				parts = append(parts, fmt.Sprintf("%s[%d]: %s", field, i, msg))
 			}
 		}
 	}

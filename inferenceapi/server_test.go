@@ -240,6 +240,7 @@ func TestVectorizeSurvivesEncoderFaults(t *testing.T) {
 		want string
 	}{
 		{"panic", &fakeEncoder{}, `{"texts":["panic now"]}`, "texts[0]: internal error in the encoder"},
+		{"model fault", &fakeEncoder{}, `{"texts":["ok","fault"]}`, "texts[1]: internal error in the encoder (details in the server log)"},
 		{"too few vectors", &fakeEncoder{short: true}, `{"images":["a","b"]}`, "internal error: the encoder returned 1 vectors for 2 items"},
 		{"NaN", &fakeEncoder{nonFinite: true}, `{"texts":["a"]}`, "internal error: text vector: item 0 has a non-finite value at 0"},
 	}

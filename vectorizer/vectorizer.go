@@ -148,7 +148,7 @@ func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (v
 	for i, s := range images {
 		b, err := imagedecode.DecodeBase64(s)
 		if err != nil {
-			errs[i] = fmt.Errorf("image %d: %w", i, err)
+			errs[i] = classify(fmt.Errorf("image %d: %w", i, err))
 			continue
 		}
 		raw[i] = b
@@ -163,7 +163,7 @@ func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (v
 	for j, i := range ok {
 		vecs[i] = subVecs[j]
 		if subErrs[j] != nil {
-			errs[i] = fmt.Errorf("image %d: %w", i, subErrs[j])
+			errs[i] = classify(fmt.Errorf("image %d: %w", i, subErrs[j]))
 		}
 	}
 	return vecs, errs
@@ -181,18 +181,51 @@ func recoverAll(n int, vecs *[][]float32, errs *[]error) {
 		*vecs = make([][]float32, n)
 		*errs = make([]error, n)
 		for i := range *errs {
-			(*errs)[i] = fmt.Errorf("internal error in the mclip vectorizer: %v", r)
+			(*errs)[i] = &InternalError{Err: fmt.Errorf("internal error in the mclip vectorizer: %v", r)}
 		}
 	}
 }
 
 // indexErrors prefixes each item's error with its kind and index, so a
-// caller can tell which input failed.
+// caller can tell which input failed, and marks the errors that are not
+// the input's fault (see InternalError).
 func indexErrors(kind string, errs []error) []error {
 	for i, err := range errs {
 		if err != nil {
-			errs[i] = fmt.Errorf("%s %d: %w", kind, i, err)
+			errs[i] = classify(fmt.Errorf("%s %d: %w", kind, i, err))
 		}
 	}
 	return errs
+}
+
+// InternalError wraps an item's error that is the vectorizer's fault (a
+// model call that failed, a recovered panic), not the input's: an API maps
+// it to a 5xx rather than a 4xx.
+type InternalError struct{ Err error }
+
+func (e *InternalError) Error() string { return e.Err.Error() }
+func (e *InternalError) Unwrap() error { return e.Err }
+
+// Internal tells callers that do not import this package (through an
+// interface{ Internal() bool }) that the error is not the input's fault.
+func (e *InternalError) Internal() bool { return true }
+
+// inputErrors are the sentinel errors of bad input.
+var inputErrors = []error{
+	text.ErrTooLong, imagedecode.ErrBase64, imagedecode.ErrEmpty, imagedecode.ErrUnsupported,
+	imagedecode.ErrTooLarge, imagedecode.ErrTruncated, imagedecode.ErrCorrupt, imagedecode.ErrZeroSize,
+}
+
+// classify wraps err in an InternalError unless it is bad input or a
+// cancellation (the caller's own doing).
+func classify(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	for _, in := range inputErrors {
+		if errors.Is(err, in) {
+			return err
+		}
+	}
+	return &InternalError{Err: err}
 }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"math"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -18,6 +21,8 @@ import (
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelgen"
 	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer/imagedecode"
+	"github.com/mclip-go/mclip/vectorizer/text"
 )
 
 var (
@@ -131,5 +136,30 @@ func TestImageAndTextVectorsAreFinite(t *testing.T) {
 		for _, x := range vec {
 			require.False(t, math.IsNaN(float64(x)) || math.IsInf(float64(x), 0))
 		}
+	}
+}
+
+func TestErrorsTellInputFromInternal(t *testing.T) {
+	v := load(t)
+	_, errs := v.EncodeImagesBase64(context.Background(), []string{"%%%", base64.StdEncoding.EncodeToString([]byte("GIF89a truncated"))})
+	_, textErrs := v.EncodeTexts(context.Background(), []string{strings.Repeat("x", config.DefaultMaxTextBytes+1)})
+	for _, err := range append(errs, textErrs...) {
+		require.Error(t, err)
+		var internal *InternalError
+		assert.False(t, errors.As(err, &internal), "bad input is not internal: %v", err)
+	}
+
+	tests := []struct {
+		err      error
+		internal bool
+	}{
+		{fmt.Errorf("image 0: %w", imagedecode.ErrCorrupt), false},
+		{fmt.Errorf("text 3: %w", text.ErrTooLong), false},
+		{fmt.Errorf("text 0: %w", context.Canceled), false},
+		{errors.New("run vision_model.onnx: out of memory"), true},
+	}
+	for _, tt := range tests {
+		var internal *InternalError
+		assert.Equal(t, tt.internal, errors.As(classify(tt.err), &internal), "%v", tt.err)
 	}
 }

@@ -29,6 +29,9 @@ type Options struct {
 	MaxTextBytes int
 }
 
+// ErrTooLong is wrapped by the error of a text over the byte limit.
+var ErrTooLong = errors.New("text too long")
+
 // Preparer turns a text into the token ids the model sees, without the
 // model itself (for `mclip tokenize`).
 type Preparer struct {
@@ -59,7 +62,7 @@ func (p *Preparer) Settings() Settings { return p.settings }
 // is read as U+FFFD, as Python decodes with errors="replace".
 func (p *Preparer) Tokenize(text string) ([]int64, error) {
 	if p.maxTextBytes > 0 && len(text) > p.maxTextBytes {
-		return nil, fmt.Errorf("text is %d bytes, more than the limit of %d (MCLIP_MAX_TEXT_BYTES)", len(text), p.maxTextBytes)
+		return nil, fmt.Errorf("%w: %d bytes, more than the limit of %d (MCLIP_MAX_TEXT_BYTES)", ErrTooLong, len(text), p.maxTextBytes)
 	}
 	if !utf8.ValidString(text) {
 		text = strings.ToValidUTF8(text, "\uFFFD")
