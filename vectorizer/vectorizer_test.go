@@ -10,46 +10,20 @@ import (
 	"image/color"
 	"image/png"
 	"math"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mclip-go/mclip/config"
-	"github.com/mclip-go/mclip/modelgen"
+	"github.com/mclip-go/mclip/modelgen/modeltest"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
 	"github.com/mclip-go/mclip/vectorizer/text"
 )
 
-var (
-	tinyOnce sync.Once
-	tinyDir  string
-	tinyErr  error
-)
-
-func tinyModel(t *testing.T) modelstore.Dir {
-	t.Helper()
-	tinyOnce.Do(func() {
-		tinyDir, tinyErr = os.MkdirTemp("", "mclip-vectorizer-test-")
-		if tinyErr == nil {
-			tinyErr = modelgen.Generate(modelgen.Options{Out: tinyDir, Size: modelgen.Tiny, Seed: 3})
-		}
-	})
-	require.NoError(t, tinyErr)
-	return modelstore.Dir{Root: tinyDir}
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if tinyDir != "" {
-		os.RemoveAll(tinyDir)
-	}
-	os.Exit(code)
-}
+func tinyModel(t *testing.T) modelstore.Dir { return modeltest.Tiny(t, 3) }
 
 func pngImage(t *testing.T, w, h int, seed uint8) []byte {
 	t.Helper()

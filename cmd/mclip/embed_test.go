@@ -14,16 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mclip-go/mclip/modelgen"
+	"github.com/mclip-go/mclip/modelgen/modeltest"
 )
 
-// embedModel generates a tiny model (tens of milliseconds) for one test.
-func embedModel(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	require.NoError(t, modelgen.Generate(modelgen.Options{Out: dir, Size: modelgen.Tiny, Seed: 11}))
-	return dir
-}
+// embedModel is a tiny generated model for one test.
+func embedModel(t *testing.T) string { return modeltest.Tiny(t, 11).Root }
 
 func writePNG(t *testing.T, path string, w, h int, shade uint8) {
 	t.Helper()

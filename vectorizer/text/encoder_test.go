@@ -13,47 +13,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mclip-go/mclip/modelgen"
+	"github.com/mclip-go/mclip/modelgen/modeltest"
 	"github.com/mclip-go/mclip/modelgen/reference"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/onnxsession"
 )
 
-var (
-	tinyOnce sync.Once
-	tinyDir  string
-	tinyErr  error
-)
-
-// tinyModel generates the tiny model once for the package's tests.
-func tinyModel(t *testing.T) modelstore.Dir {
-	t.Helper()
-	tinyOnce.Do(func() {
-		tinyDir, tinyErr = os.MkdirTemp("", "mclip-text-test-")
-		if tinyErr == nil {
-			tinyErr = modelgen.Generate(modelgen.Options{Out: tinyDir, Size: modelgen.Tiny, Seed: 7})
-		}
-	})
-	require.NoError(t, tinyErr)
-	return modelstore.Dir{Root: tinyDir}
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if tinyDir != "" {
-		os.RemoveAll(tinyDir)
-	}
-	os.Exit(code)
-}
-
-// copyModel copies the tiny model so a test can break one file.
-func copyModel(t *testing.T) modelstore.Dir {
-	t.Helper()
-	src := tinyModel(t).Root
-	dst := t.TempDir()
-	require.NoError(t, os.CopyFS(dst, os.DirFS(src)))
-	return modelstore.Dir{Root: dst}
-}
+// tinyModel is a fresh tiny generated model, which a test may break.
+func tinyModel(t *testing.T) modelstore.Dir { return modeltest.Tiny(t, 7) }
 
 var multilingual = []string{
 	"A dog in the snow",
@@ -231,7 +198,7 @@ func TestLoadRefusesBrokenModels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := copyModel(t)
+			d := tinyModel(t)
 			tt.mutate(t, d)
 			enc, err := Load(d, Options{})
 			if enc != nil {
@@ -246,7 +213,7 @@ func TestLoadRefusesBrokenModels(t *testing.T) {
 }
 
 func TestLoadSettingsFromFiles(t *testing.T) {
-	d := copyModel(t)
+	d := tinyModel(t)
 	s, err := LoadSettings(d)
 	require.NoError(t, err)
 	assert.Equal(t, 128, s.MaxSeqLength)

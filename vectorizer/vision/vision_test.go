@@ -14,37 +14,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mclip-go/mclip/modelgen"
+	"github.com/mclip-go/mclip/modelgen/modeltest"
 	"github.com/mclip-go/mclip/modelgen/reference"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
 )
 
-var (
-	tinyOnce sync.Once
-	tinyDir  string
-	tinyErr  error
-)
-
-// tinyModel generates a random-weight vision tower once for the tests.
-func tinyModel(t *testing.T) modelstore.Dir {
-	t.Helper()
-	tinyOnce.Do(func() {
-		tinyDir, tinyErr = os.MkdirTemp("", "mclip-vision-test-")
-		if tinyErr == nil {
-			tinyErr = modelgen.Generate(modelgen.Options{Out: tinyDir, Size: modelgen.Tiny, Seed: 1, Towers: modelgen.TowerVision})
-		}
-	})
-	require.NoError(t, tinyErr)
-	return modelstore.Dir{Root: tinyDir}
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if tinyDir != "" {
-		os.RemoveAll(tinyDir)
-	}
-	os.Exit(code)
-}
+// tinyModel is a random-weight vision tower for the tests.
+func tinyModel(t *testing.T) modelstore.Dir { return modeltest.Tiny(t, 1, modelgen.TowerVision) }
 
 func load(t *testing.T, opts Options) *Encoder {
 	t.Helper()
