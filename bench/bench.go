@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/mclip-go/mclip/modelgen"
@@ -38,6 +39,9 @@ type Config struct {
 	// Python is the interpreter with PIL for the Pillow comparison
 	// (default /usr/bin/python3); "none" skips it.
 	Python string
+	// Only, when not empty, runs just these sections (ceiling, text,
+	// image, variants, memory, settings, weaviate).
+	Only []string
 	// Log receives progress lines (default: discarded).
 	Log io.Writer
 }
@@ -110,12 +114,19 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, s.name) {
+			continue
+		}
 		t := time.Now()
 		r.logf("== %s", s.name)
 		if err := s.fn(); err != nil {
 			return nil, fmt.Errorf("bench %s: %w", s.name, err)
 		}
 		r.logf("== %s done in %s", s.name, time.Since(t).Round(time.Millisecond))
+		r.res.Duration = time.Since(start).Round(time.Second).String() + " (so far)"
+		if err := r.res.write(cfg.OutDir); err != nil { // partial results survive a later failure
+			return nil, err
+		}
 	}
 	r.res.Duration = time.Since(start).Round(time.Second).String()
 	if err := r.res.write(cfg.OutDir); err != nil {

@@ -144,3 +144,25 @@ func (m *matmul) Close() {
 		_ = m.closer[i]()
 	}
 }
+
+// vsCeiling times op, which handles n items of flopsPerItem each, between
+// two ceiling measurements, and returns its items/s and their ratio to
+// the items/s the ceiling's GFLOPS (the mean of the two) would give.
+func (r *runner) vsCeiling(mm *matmul, flopsPerItem float64, n int, op func() error) (rate, ratio float64, err error) {
+	ceilTime := r.minTime / 2
+	before, err := mm.gflops(ceilTime)
+	if err != nil {
+		return 0, 0, err
+	}
+	d, err := timeOp(op, r.minTime, 1)
+	if err != nil {
+		return 0, 0, err
+	}
+	after, err := mm.gflops(ceilTime)
+	if err != nil {
+		return 0, 0, err
+	}
+	rate = float64(n) / d.Seconds()
+	ceil := (before + after) / 2 * 1e9 / flopsPerItem
+	return rate, rate / ceil, nil
+}

@@ -67,12 +67,7 @@ func (r *runner) imageSection() error {
 	}
 	ips := map[int][]float64{}
 	ratio := map[int][]float64{}
-	for rep := 0; rep <= r.cfg.Reps; rep++ {
-		g, err := mm.gflops(r.minTime)
-		if err != nil {
-			return err
-		}
-		ceil := g * 1e9 / visionFLOPs(vp)
+	for rep := 0; rep <= r.cfg.Reps; rep++ { // rep 0 warms up
 		for _, b := range imageBatches {
 			if rep == 0 {
 				if err := infer(b)(); err != nil {
@@ -80,13 +75,12 @@ func (r *runner) imageSection() error {
 				}
 				continue
 			}
-			d, err := timeOp(infer(b), r.minTime, 1)
+			v, q, err := r.vsCeiling(mm, visionFLOPs(vp), b, infer(b))
 			if err != nil {
 				return err
 			}
-			v := float64(b) / d.Seconds()
 			ips[b] = append(ips[b], v)
-			ratio[b] = append(ratio[b], v/ceil)
+			ratio[b] = append(ratio[b], q)
 		}
 	}
 	chart := Chart{File: "image_throughput.png", Title: "Image tower, fp32: images/s as a fraction of the MatMul ceiling",

@@ -121,6 +121,20 @@ func (r *Results) markdown() string {
 	p("## Machine\n\n| | |\n|---|---|\n")
 	p("| CPU | %s |\n| cores | %d |\n| SIMD | %s |\n| memory | %s |\n| kernel | %s |\n| Go | %s |\n| ONNX Runtime | %s (%s) |\n| commit | %s |\n| date | %s |\n| load average at start | %s |\n| run time | %s |\n\n",
 		m.CPU, m.Cores, m.Flags, m.MemTotal, m.Kernel, m.GoVersion, m.ORT, m.ORTLib, m.Commit, m.Date, m.LoadAvg, r.Duration)
+	p("## Targets\n\n| target | measured | wanted | met |\n|---|---:|---|---|\n")
+	for _, s := range r.Sections {
+		for _, row := range s.Rows {
+			if row.Target == "" {
+				continue
+			}
+			got := row.Ratio
+			if row.Ref == "" {
+				got = row.Value
+			}
+			p("| %s: %s | %.3f | %s | %s |\n", s.Title, row.Metric, got, row.Target, row.Pass)
+		}
+	}
+	p("\n")
 	for _, s := range r.Sections {
 		p("## %s\n\n", s.Title)
 		p("| metric | value | ratio | reference | target | met | runs | note |\n|---|---:|---:|---|---|---|---:|---|\n")

@@ -57,21 +57,20 @@ func flipConfig(k string) setting {
 func (r *runner) settings() []setting {
 	all := []setting{
 		{name: "graph optimisation: extended (default all)", apply: func(o *onnxsession.Options) { o.GraphOptimization = "extended" }},
-		{name: "graph optimisation: basic", apply: func(o *onnxsession.Options) { o.GraphOptimization = "basic" }},
 		{name: "graph optimisation: disabled", apply: func(o *onnxsession.Options) { o.GraphOptimization = "disabled" }},
 		flipConfig("session.intra_op.allow_spinning"),
 		flipConfig("session.disable_prepacking"),
-		{name: "session.dynamic_block_base=4", apply: withConfig("session.dynamic_block_base", "4")},
 		{name: "CPU memory arena off", apply: func(o *onnxsession.Options) { o.DisableCPUArena = true }},
 		{name: "memory pattern off", apply: func(o *onnxsession.Options) { o.DisableMemPattern = true }},
 		{name: "optimized graphs cached on disk (second start)", twice: true,
 			apply: func(o *onnxsession.Options) { o.OptimizedCacheDir = filepath.Join(r.work, "optimized") }},
+		{name: "no malloc_trim after loading (default: trim)", apply: func(o *onnxsession.Options) { o.SkipHeapTrim = true }},
 		{name: "1 intra-op thread (default: one per core)", apply: func(o *onnxsession.Options) { o.IntraOpThreads = 1 }},
 	}
 	if r.cfg.Quick {
 		// Each kind of setting once: a session option, a config entry,
 		// and the cache measured on its second start.
-		return []setting{all[0], all[3], all[8]}
+		return []setting{all[0], all[2], all[6]}
 	}
 	return all
 }

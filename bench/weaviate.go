@@ -99,7 +99,7 @@ func (r *runner) weaviateImport(section, bin string) error {
 	if err := postJSON("http://"+host+"/v1/schema", class, nil); err != nil {
 		return fmt.Errorf("weaviate-mclip: create class: %w", err)
 	}
-	nText, nImage := 256, 64
+	nText, nImage := 128, 32
 	if r.cfg.Quick {
 		nText, nImage = 16, 4
 	}
@@ -152,7 +152,7 @@ func (r *runner) weaviateImport(section, bin string) error {
 		inProc func() error
 	}{{"text objects (40 tokens)", textObjs, inProcText}, {"image objects (640x480 JPEG)", imageObjs, inProcImage}} {
 		var rates, rat []float64
-		for range r.cfg.Reps {
+		for range min(r.cfg.Reps, 3) {
 			t := time.Now()
 			for i := 0; i < len(c.objs); i += 64 {
 				if err := importBatch(host, c.objs[i:min(i+64, len(c.objs))]); err != nil {

@@ -47,6 +47,9 @@ type Options struct {
 	// KeepUint8Weights loads quantized graphs as they are, without flipping
 	// their uint8 MatMulInteger weights to int8 on VNNI CPUs (see int8.go).
 	KeepUint8Weights bool
+	// SkipHeapTrim leaves the C heap as opening the graph left it (see
+	// trim.go); for measuring what the trim buys.
+	SkipHeapTrim bool
 	// Config adds or overrides session configuration entries (for example
 	// "session.intra_op.allow_spinning"), after DefaultConfig.
 	Config map[string]string
@@ -126,7 +129,9 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open onnx graph %s: %w", path, err)
 	}
-	trimHeap()
+	if !opts.SkipHeapTrim {
+		trimHeap()
+	}
 	return &Session{path: path, inputs: inNames, outputs: outNames, sess: sess, present: present}, nil
 }
 

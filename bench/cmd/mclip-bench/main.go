@@ -23,14 +23,19 @@ func main() {
 	out := flag.String("out", "", "results directory (default ROOT/bench/results, or a temporary one when quick)")
 	threads := flag.Int("threads", 0, "intra-op threads per session (default one per CPU)")
 	reps := flag.Int("reps", 0, "repetitions of each measurement (default 5, 1 when quick)")
+	only := flag.String("only", "", "comma-separated sections to run (ceiling,text,image,variants,memory,settings,weaviate); default all")
 	flag.Parse()
-	if err := run(*quick, *root, *models, *out, *threads, *reps); err != nil {
+	var sections []string
+	if *only != "" {
+		sections = strings.Split(*only, ",")
+	}
+	if err := run(*quick, *root, *models, *out, *threads, *reps, sections); err != nil {
 		fmt.Fprintln(os.Stderr, "mclip-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(quick bool, root, models, out string, threads, reps int) error {
+func run(quick bool, root, models, out string, threads, reps int, only []string) error {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return err
@@ -59,7 +64,7 @@ func run(quick bool, root, models, out string, threads, reps int) error {
 		cmd += "  # mclip-bench " + extra
 	}
 	res, err := bench.Run(ctx, bench.Config{Quick: quick, ModelDir: models, OutDir: out, RepoRoot: abs,
-		Threads: threads, Reps: reps, Command: cmd, Log: os.Stderr})
+		Threads: threads, Reps: reps, Command: cmd, Only: only, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
