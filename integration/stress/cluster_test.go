@@ -227,7 +227,7 @@ func TestCluster(t *testing.T) {
 			cases[i] = hostileCase{name: "cluster", title: str(fmt.Sprintf("%s %d-%d", phrases[(round+i)%len(phrases)], round, i)), image: images[(round+i)%len(images)]}
 			objs = append(objs, cases[i].objectJSON(t, "Replicated", ids[i]))
 		}
-		errs, err := node.batch(ctx, batchBody(t, "Replicated", objs...))
+		errs, err := node.batch(ctx, batchBody(t, objs...))
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {

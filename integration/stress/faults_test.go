@@ -128,7 +128,7 @@ func TestCancelledBatches(t *testing.T) {
 			cases[id] = c
 			objs[i] = c.objectJSON(t, "Cut", id)
 		}
-		return batchBody(t, "Cut", objs...), cases
+		return batchBody(t, objs...), cases
 	}
 
 	// Warm up, then the baselines.
@@ -267,7 +267,7 @@ func TestInferenceAPIKilledDuringImport(t *testing.T) {
 			titles[ids[i]] = title
 			mu.Unlock()
 		}
-		errs, err := s.batch(ctx, batchBody(t, "Caption", objs...))
+		errs, err := s.batch(ctx, batchBody(t, objs...))
 		if err != nil {
 			return err
 		}
@@ -343,7 +343,7 @@ func TestInferenceAPIKilledDuringImport(t *testing.T) {
 		retry = append(retry, c.objectJSON(t, "Caption", id))
 	}
 	for i := 0; i < len(retry); i += 100 {
-		errs, err := s.batch(ctx, batchBody(t, "Caption", retry[i:min(i+100, len(retry))]...))
+		errs, err := s.batch(ctx, batchBody(t, retry[i:min(i+100, len(retry))]...))
 		require.NoError(t, err)
 		for id, e := range errs {
 			require.Empty(t, e, "retry of %s", id)
