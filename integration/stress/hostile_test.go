@@ -17,10 +17,15 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/go-openapi/strfmt"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/weaviate/weaviate-go-client/v5/weaviate"
+	wvgrpc "github.com/weaviate/weaviate-go-client/v5/weaviate/grpc"
+	wvmodels "github.com/weaviate/weaviate/entities/models"
 )
 
 // hostileCase is one object whose input tries to break the module.
@@ -505,4 +510,91 @@ func patchVP8LSize(t testing.TB, data []byte, w, h uint32) []byte {
 	bits |= (w - 1) | (h-1)<<14
 	binary.LittleEndian.PutUint32(out[21:], bits)
 	return out
+}
+
+// TestHostileBatchGRPC sends every hostile case that gRPC can carry (valid
+// UTF-8, blobs Weaviate accepts) in one gRPC batch through the official
+// client, each between two good objects: each object gets its own error
+// or its own right vector, and every good one lands.
+func TestHostileBatchGRPC(t *testing.T) {
+	m, s, _ := shared(t)
+	ctx := context.Background()
+	s.createClass(t, hostileClass("HostileGRPC"))
+	client, err := weaviate.NewClient(weaviate.Config{
+		Host: s.HTTPHost(), Scheme: "http",
+		GrpcConfig: &wvgrpc.Config{Host: s.GRPCHost()},
+		Timeout:    5 * time.Minute,
+	})
+	require.NoError(t, err)
+
+	good := hostileCase{name: "good neighbour", title: str("a good object"), image: b64(pngImage(6, 24, 24))}
+	goodWant := expect(ctx, m, good)
+	require.NoError(t, goodWant.err)
+	props := func(c hostileCase) map[string]any {
+		p := map[string]any{"note": c.name}
+		if c.title != nil {
+			p["title"] = *c.title
+		}
+		if c.tags != nil {
+			p["tags"] = c.tags
+		}
+		if c.image != "" {
+			p["image"] = c.image
+		}
+		return p
+	}
+	type sent struct {
+		c    hostileCase
+		want expectation
+	}
+	byID := map[string]sent{}
+	var objs []*wvmodels.Object
+	add := func(c hostileCase, want expectation) {
+		id := uuid.NewString()
+		byID[id] = sent{c, want}
+		objs = append(objs, &wvmodels.Object{Class: "HostileGRPC", ID: strfmt.UUID(id), Properties: props(c)})
+	}
+	for _, c := range hostileCases(t) {
+		if c.rawTitle != nil || c.weaviateErr != "" {
+			continue
+		}
+		add(good, goodWant)
+		add(c, expect(ctx, m, c))
+	}
+	add(good, goodWant)
+
+	resp, err := client.Batch().ObjectsBatcher().WithObjects(objs...).Do(ctx)
+	require.NoError(t, err)
+	require.Len(t, resp, len(objs))
+	errText := map[string]string{}
+	for _, r := range resp {
+		var msgs []string
+		if r.Result != nil && r.Result.Errors != nil {
+			for _, e := range r.Result.Errors.Error {
+				msgs = append(msgs, e.Message)
+			}
+		}
+		errText[string(r.ID)] = strings.Join(msgs, "; ")
+	}
+	stored := s.allVectors(t, "HostileGRPC")
+	var refused, landed int
+	for id, o := range byID {
+		got, found := stored[id]
+		if o.want.err != nil {
+			assert.Contains(t, errText[id], innermost(o.want.err), o.c.name)
+			assert.False(t, found, "%s: refused but stored", o.c.name)
+			refused++
+			continue
+		}
+		assert.Empty(t, errText[id], o.c.name)
+		require.True(t, found, "%s: lost", o.c.name)
+		if o.want.vector == nil {
+			assert.Empty(t, got, o.c.name)
+		} else {
+			assert.LessOrEqual(t, vectorDiff(o.want.vector, got), vectorTolerance, o.c.name)
+		}
+		landed++
+	}
+	t.Logf("one gRPC batch of %d objects: %d refused with their own error, %d stored with their own vector", len(objs), refused, landed)
+	require.True(t, s.ready())
 }
