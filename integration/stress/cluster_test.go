@@ -71,7 +71,7 @@ type cluster struct {
 	nodes []*server
 }
 
-func startCluster(t *testing.T, m *models) *cluster {
+func startCluster(t *testing.T, m *models) (*cluster, error) {
 	t.Helper()
 	bin := weaviateBinary(t)
 	const n = 3
@@ -118,15 +118,34 @@ func startCluster(t *testing.T, m *models) *cluster {
 	ports.release()
 	// Node1 first: the others join its gossip port and exit if it is not
 	// listening yet.
-	require.NoError(t, c.launch(t, c.nodes[0]))
-	require.NoError(t, waitListening(fmt.Sprintf("127.0.0.1:%d", gossip[0]), time.Minute))
+	err := c.launch(t, c.nodes[0])
+	if err == nil {
+		err = waitListening(fmt.Sprintf("127.0.0.1:%d", gossip[0]), time.Minute)
+	}
 	for _, node := range c.nodes[1:] {
-		require.NoError(t, c.launch(t, node))
+		if err == nil {
+			err = c.launch(t, node)
+		}
 	}
 	for _, node := range c.nodes {
-		require.NoError(t, c.waitReady(node, 2*time.Minute))
+		if err == nil {
+			err = c.waitReady(node, 2*time.Minute)
+		}
 	}
-	return c
+	if err != nil {
+		c.stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// stop stops every started node.
+func (c *cluster) stop() {
+	for _, node := range c.nodes {
+		if node.Server != nil {
+			node.Stop()
+		}
+	}
 }
 
 // launch starts (or restarts) a node with its configuration and data,
@@ -192,7 +211,14 @@ func tail(s string, n int) string {
 // facade's vector, and queries answered throughout.
 func TestCluster(t *testing.T) {
 	m := tinyModels(t, 21, nil)
-	c := startCluster(t, m)
+	// A port picked free may be taken by another test's server before a
+	// node binds it: one more try on fresh ports.
+	c, err := startCluster(t, m)
+	if err != nil {
+		t.Logf("cluster start failed, retrying on fresh ports: %v", err)
+		c, err = startCluster(t, m)
+	}
+	require.NoError(t, err)
 	ctx := context.Background()
 	class := hostileClass("Replicated")
 	class["replicationConfig"] = map[string]any{"factor": 3, "asyncEnabled": true}
