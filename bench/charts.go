@@ -61,5 +61,16 @@ func (c *Chart) render(dir string) error {
 	p.NominalX(c.Labels...)
 	p.X.Min, p.X.Max = -0.6, float64(len(c.Labels))-0.4
 	p.Y.Min = 0
-	return p.Save(vg.Length(max(len(c.Labels), 3))*1.6*vg.Inch+2*vg.Inch, 4*vg.Inch, filepath.Join(dir, c.File))
+	top := 0.0
+	for _, s := range c.Series {
+		for _, v := range s.Values {
+			top = max(top, v)
+		}
+	}
+	for _, l := range c.Lines {
+		top = max(top, l.Value)
+	}
+	p.Y.Max = top * 1.35 // room for the legend above the bars
+	width := min(vg.Length(max(len(c.Labels), 3))*1.1*vg.Inch+2*vg.Inch, 14*vg.Inch)
+	return p.Save(width, 5*vg.Inch, filepath.Join(dir, c.File))
 }

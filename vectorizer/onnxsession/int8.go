@@ -61,15 +61,15 @@ type use struct {
 	index int
 }
 
-// signedWeights returns a copy of the serialised model with the uint8
-// weights and zero points of its MatMulInteger nodes flipped to int8, and
-// how many tensors it flipped; (nil, 0) when there is nothing to flip.
-// Nodes whose weights or zero points are shared with anything else, are
-// graph inputs, or are not stored as raw_data are left alone.
-func signedWeights(model []byte) ([]byte, int, error) {
+// signedWeights flips, in place, the uint8 weights and zero points of the
+// serialised model's MatMulInteger nodes to int8, and returns how many
+// tensors it flipped. Nodes whose weights or zero points are shared with
+// anything else, are graph inputs, or are not stored as raw_data are left
+// alone.
+func signedWeights(model []byte) (int, error) {
 	graph, gOff, err := findField(model, pbModelGraph)
 	if err != nil || graph == nil {
-		return nil, 0, err
+		return 0, err
 	}
 	inits := map[string]*tensorLoc{}
 	uses := map[string][]use{}
@@ -138,7 +138,7 @@ func signedWeights(model []byte) ([]byte, int, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	flippable := func(name string, index int) bool {
 		loc, ok := inits[name]
@@ -173,18 +173,14 @@ func signedWeights(model []byte) ([]byte, int, error) {
 			}
 		}
 	}
-	if len(flip) == 0 {
-		return nil, 0, nil
-	}
-	out := append([]byte(nil), model...)
 	for name := range flip {
 		loc := inits[name]
-		out[loc.typeOffset] = onnxInt8
+		model[loc.typeOffset] = onnxInt8
 		for i := loc.raw[0]; i < loc.raw[1]; i++ {
-			out[i] ^= 0x80
+			model[i] ^= 0x80
 		}
 	}
-	return out, len(flip), nil
+	return len(flip), nil
 }
 
 // walk calls fn for each field of a serialised message with the field's
@@ -236,22 +232,30 @@ func findField(b []byte, num protowire.Number) ([]byte, int, error) {
 	return out, at, err
 }
 
-// readSignedWeights maps the graph file and, when it holds uint8
-// MatMulInteger weights to flip, returns the flipped model bytes.
-func readSignedWeights(path string) ([]byte, int, error) {
+// readSignedWeights maps the graph file copy-on-write and flips its uint8
+// MatMulInteger weights to int8 in that private mapping (see
+// signedWeights), outside the Go heap. It returns the mapping and how many
+// tensors it flipped; the caller unmaps it with release once ONNX Runtime
+// has copied the graph. With nothing flipped it returns a nil mapping.
+func readSignedWeights(path string) (data []byte, n int, release func(), err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil || st.Size() == 0 {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
-	m, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	m, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
 	if err != nil {
-		return nil, 0, fmt.Errorf("map %s: %w", path, err)
+		return nil, 0, nil, fmt.Errorf("map %s: %w", path, err)
 	}
-	defer syscall.Munmap(m)
-	return signedWeights(m)
+	release = func() { _ = syscall.Munmap(m) }
+	n, err = signedWeights(m)
+	if err != nil || n == 0 {
+		release()
+		return nil, 0, nil, err
+	}
+	return m, n, release, nil
 }

@@ -48,13 +48,19 @@ func quantizedGraph(t *testing.T) string {
 
 func TestSignedWeightsFlipsOnlyMatMulIntegerWeights(t *testing.T) {
 	path := quantizedGraph(t)
-	data, n, err := readSignedWeights(path)
+	data, n, release, err := readSignedWeights(path)
 	require.NoError(t, err)
 	require.Equal(t, 2, n, "Wq and Wz")
-	m, err := onnxpb.Parse(data)
+	m, err := onnxpb.Parse(append([]byte(nil), data...))
+	release()
 	require.NoError(t, err)
 	orig, err := onnxpb.ReadFile(path)
 	require.NoError(t, err)
+	// The file itself is untouched (the mapping was private).
+	for _, name := range []string{"Wq", "Wz"} {
+		w, _ := orig.Graph.Initializer(name)
+		assert.Equal(t, onnxpb.TypeUint8, w.DataType, name)
+	}
 	for _, name := range []string{"Wq", "Wz", "shared"} {
 		got, ok := m.Graph.Initializer(name)
 		require.True(t, ok, name)
@@ -98,8 +104,9 @@ func TestSignedWeightsComputeTheSame(t *testing.T) {
 
 func TestSignedWeightsNothingToFlip(t *testing.T) {
 	path, _ := matMulGraph(t)
-	data, n, err := readSignedWeights(path)
+	data, n, release, err := readSignedWeights(path)
 	require.NoError(t, err)
 	assert.Zero(t, n)
 	assert.Nil(t, data)
+	assert.Nil(t, release)
 }

@@ -115,8 +115,9 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 		}
 	}
 	var sess *ort.DynamicAdvancedSession
-	if data := flipped(load, path, opts); data != nil {
+	if data, release := flipped(load, path, opts); data != nil {
 		sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, feed, outNames, so)
+		release()
 	} else {
 		sess, err = ort.NewDynamicAdvancedSession(load, feed, outNames, so)
 	}
@@ -400,15 +401,16 @@ func flipWanted(opts Options) bool {
 }
 
 // flipped returns the graph's bytes with its uint8 MatMulInteger weights
-// flipped to int8 when that is wanted and there are any, else nil. A graph
-// loaded from the optimized cache was flipped before it was saved.
-func flipped(load, path string, opts Options) []byte {
+// flipped to int8, and the function that frees them, when that is wanted
+// and there are any; else nil. A graph loaded from the optimized cache was
+// flipped before it was saved.
+func flipped(load, path string, opts Options) ([]byte, func()) {
 	if load != path || !flipWanted(opts) {
-		return nil
+		return nil, nil
 	}
-	data, n, err := readSignedWeights(path)
-	if err != nil || n == 0 {
-		return nil // ONNX Runtime reads the file itself and reports what is wrong with it
+	data, _, release, err := readSignedWeights(path)
+	if err != nil || data == nil {
+		return nil, nil // ONNX Runtime reads the file itself and reports what is wrong with it
 	}
-	return data
+	return data, release
 }
