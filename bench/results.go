@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+
+	"github.com/mclip-go/mclip/vectorizer/onnxsession"
 )
 
 // Row is one figure: the median of Runs runs, and the median of the
@@ -155,6 +158,11 @@ func (r *Results) markdown() string {
 		}
 		p("\n")
 	}
+	p("## What mclip sets, and where\n\n")
+	p("- `vectorizer/onnxsession`: graph optimisation level all; one intra-op thread per core (`MCLIP_THREADS`); session config entries %s; `malloc_trim(0)` after each graph is opened (glibc keeps the freed protobuf parse in its arenas otherwise; see the row *no malloc_trim* below); the contract is read through an unoptimised, unprepacked throw-away session instead of a fully optimised one.\n", describeConfig())
+	p("- int8: on CPUs with VNNI, the uint8 MatMulInteger weights of the quantized graphs are flipped to int8 (q-128, zero point z-128: the same numbers) in a private mapping before ONNX Runtime sees them, because ONNX Runtime has no VNNI kernel for uint8 x uint8 (see the ceiling rows and the *weights flipped* rows). `onnxsession.Options.KeepUint8Weights` turns it off.\n")
+	p("- `onnxsession.Options.OptimizedCacheDir` (off unless set): the optimised graph is saved once with its weights in a file of their own, which ONNX Runtime maps instead of copying; later starts load that (see the *optimized graphs cached* row for start-up and RSS).\n")
+	p("- `vectorizer/text`: input, mask and output buffers are reused across model calls; the Dense layer runs as float32 dot products with independent accumulators; texts are sorted by length inside a batch.\n\n")
 	if len(r.Settings) > 0 {
 		p("## What each ONNX Runtime setting buys\n\n")
 		p("Each setting was applied alone on top of mclip's defaults (`vectorizer/onnxsession`), and measured interleaved with the defaults. Ratios above 1 are faster for throughput; for latency, below 1 is faster.\n\n")
@@ -184,4 +192,21 @@ func format(v float64) string {
 	default:
 		return fmt.Sprintf("%.3g", v)
 	}
+}
+
+// describeConfig lists onnxsession.DefaultConfig.
+func describeConfig() string {
+	keys := make([]string, 0, len(onnxsession.DefaultConfig))
+	for k := range onnxsession.DefaultConfig {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if len(keys) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = "`" + k + "=" + onnxsession.DefaultConfig[k] + "`"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -171,8 +171,8 @@ func (r *runner) settingsSection() error {
 			cand.Close()
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
-		_, _, rl, err := r.latencyPairReps(func() error { return r.encodeTexts(cand.text, short[:1]) },
-			func() error { return r.encodeTexts(base.text, short[:1]) }, reps)
+		_, _, rl, err := r.latencyPairN(func() error { return r.encodeTexts(cand.text, short[:1]) },
+			func() error { return r.encodeTexts(base.text, short[:1]) }, reps, 20)
 		cand.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
@@ -188,12 +188,10 @@ func (r *runner) settingsSection() error {
 	return nil
 }
 
-// latencyPairReps is latencyPair with its own repetition count.
-func (r *runner) latencyPairReps(a, b func() error, reps int) (as, bs, ratio []float64, err error) {
-	saved := r.cfg.Reps
-	r.cfg.Reps = reps
-	defer func() { r.cfg.Reps = saved }()
-	return r.latencyPair(a, b)
+// latencyPairN is latencyPair with its own repetition count and calls
+// per block.
+func (r *runner) latencyPairN(a, b func() error, reps, n int) (as, bs, ratio []float64, err error) {
+	return r.latencyPairBlocks(a, b, reps, n)
 }
 
 // describeDefaults lists the session settings mclip applies by default.

@@ -221,11 +221,16 @@ func (r *runner) latency(enc *text.Encoder, query string) error {
 // latencyPair times a and b in alternating blocks, and returns every
 // call's milliseconds of each and the per-block ratios of their medians.
 func (r *runner) latencyPair(a, b func() error) (as, bs, ratio []float64, err error) {
-	n := 40
+	return r.latencyPairBlocks(a, b, r.cfg.Reps, 40)
+}
+
+// latencyPairBlocks is latencyPair with reps blocks of n calls each (5 in
+// a quick run).
+func (r *runner) latencyPairBlocks(a, b func() error, reps, n int) (as, bs, ratio []float64, err error) {
 	if r.cfg.Quick {
 		n = 5
 	}
-	for range r.cfg.Reps {
+	for range reps {
 		la, err := latencies(a, n)
 		if err != nil {
 			return nil, nil, nil, err
