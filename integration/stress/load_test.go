@@ -435,7 +435,7 @@ func loadTable(phases []*loadPhase, form string, objects, lost, wrong, errCount 
 	}
 	fmt.Fprintf(&b, "\nObjects imported: %d; lost: %d; stored with a vector differing from the in-process facade's: %d; failed requests: %d.\n\n", objects, lost, wrong, errCount)
 	b.WriteString("Server RSS (/proc/<pid>/status VmRSS), MiB, from the end of each phase's warm-up to its end:\n\n")
-	b.WriteString("| concurrency | warm-up s | RSS at start | RSS at end | peak | objects imported meanwhile |\n|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| concurrency | warm-up s | RSS at start | RSS at end | peak | objects imported in the phase |\n|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range phases {
 		label := fmt.Sprint(p.concurrency)
 		if p.queriesOnly {
