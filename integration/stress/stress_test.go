@@ -116,12 +116,16 @@ func shared(t testing.TB) (*models, *server, int) {
 			return
 		}
 		st.cleanup = append(st.cleanup, func() { _ = st.m.vec.Close() })
-		st.profPort = harness.FreePort(t)
+		// The pprof port stays bound while the harness picks the others,
+		// so that it cannot pick it too.
+		var ports portHolder
+		st.profPort = ports.one(t)
 		env := map[string]string{"GO_PROFILING_PORT": fmt.Sprint(st.profPort)}
 		for k, v := range st.m.env {
 			env[k] = v
 		}
 		w := harness.NewWeaviate(t, weaviateBinary(t), env)
+		ports.release()
 		w.DataDir = filepath.Join(root, "data")
 		w.Config.Env["PERSISTENCE_DATA_PATH"] = w.DataDir
 		srv, err := harness.Launch(w.Config)
