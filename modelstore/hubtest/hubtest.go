@@ -176,10 +176,19 @@ func (h *Hub) Downloads(content []byte) int {
 	return n
 }
 
-func (h *Hub) record(r Request) {
+// record notes a request when it arrives, so Requests lists requests in
+// arrival order even when an earlier one (a stalled download) ends later;
+// the returned function completes the entry (its status) when it ends.
+func (h *Hub) record(r Request) func(complete func(*Request)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	i := len(h.requests)
 	h.requests = append(h.requests, r)
+	return func(complete func(*Request)) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		complete(&h.requests[i])
+	}
 }
 
 // IsLFS says whether the hub stores a file in LFS.
@@ -224,10 +233,15 @@ func (s *status) Write(b []byte) (int, error) {
 
 func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 	sw := &status{ResponseWriter: w}
-	req := Request{Server: "hub", Method: r.Method, Path: r.URL.Path, Range: r.Header.Get("Range"), Authorization: r.Header.Get("Authorization")}
+	done := h.record(Request{Server: "hub", Method: r.Method, Path: r.URL.Path, Range: r.Header.Get("Range"), Authorization: r.Header.Get("Authorization")})
+	var servedBlob string // a file served directly: its sha256, as the entry's path suffix
 	defer func() {
-		req.Status = sw.code
-		h.record(req)
+		done(func(q *Request) {
+			q.Status = sw.code
+			if servedBlob != "" {
+				q.Path += "#" + servedBlob
+			}
+		})
 	}()
 	// /{owner}/{name}/resolve/{revision}/{path...}, the revision escaped.
 	parts := strings.SplitN(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/", 5)
@@ -297,7 +311,7 @@ func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hd.Set("ETag", `"`+GitSHA1(content)+`"`)
-	req.Path += "#" + SHA256(content)
+	servedBlob = SHA256(content)
 	http.ServeContent(sw, r, "", time.Time{}, bytes.NewReader(content))
 }
 
@@ -311,11 +325,8 @@ func hubErr(w http.ResponseWriter, code int, errCode, msg string) {
 
 func (h *Hub) serveCDN(w http.ResponseWriter, r *http.Request) {
 	sw := &status{ResponseWriter: w}
-	req := Request{Server: "cdn", Method: r.Method, Path: r.URL.Path, Range: r.Header.Get("Range"), Authorization: r.Header.Get("Authorization")}
-	defer func() {
-		req.Status = sw.code
-		h.record(req)
-	}()
+	done := h.record(Request{Server: "cdn", Method: r.Method, Path: r.URL.Path, Range: r.Header.Get("Range"), Authorization: r.Header.Get("Authorization")})
+	defer func() { done(func(q *Request) { q.Status = sw.code }) }()
 	sum := path.Base(r.URL.Path)
 	h.mu.Lock()
 	content, ok := h.blobs[sum]
