@@ -111,8 +111,7 @@ fuzz-short: ort
 ## concurrency 1, 4, 16; the inference API killed under stock Weaviate's
 ## import; longer cluster and cancellation runs), after fuzz-short; the load
 ## table goes to integration/stress/LOAD.md, the log to _build/stress.log
-stress: weaviate build fuzz-short
-	@test -x $(BIN)/weaviate-stock || $(GO) build -o $(BIN)/weaviate-stock github.com/weaviate/weaviate/cmd/weaviate-server
+stress: weaviate weaviate-stock build fuzz-short
 	MCLIP_STRESS=1 MCLIP_LOAD_REPORT=$(ROOT)/integration/stress/LOAD.md \
 		$(GO) test -count=1 -timeout 60m -v ./integration/stress/ 2>&1 | grep -v '^        {"' | tee $(ROOT)/_build/stress.log; \
 		exit $${PIPESTATUS[0]}
