@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mclip-go/mclip/integration/harness"
 	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer/ortlib"
 )
 
 // weaviateSection measures import objects/s through Weaviate where the
@@ -21,21 +23,42 @@ import (
 // objects in the same run.
 func (r *runner) weaviateSection() error {
 	const section = "Weaviate import"
-	bin := filepath.Join(r.cfg.RepoRoot, "bin", "weaviate-mclip")
-	if r.cfg.Quick {
-		r.res.add(section, Row{Metric: "weaviate-mclip import objects/s", Note: "not measured in a quick run"})
-	} else if _, err := os.Stat(bin); err != nil {
-		r.res.add(section, Row{Metric: "weaviate-mclip import objects/s", Note: "not measured: bin/weaviate-mclip absent (`make weaviate`)"})
-	} else if err := r.weaviateImport(section, bin); err != nil {
-		return err
-	}
+	native := filepath.Join(r.cfg.RepoRoot, "bin", "weaviate-mclip")
 	stock := filepath.Join(r.cfg.RepoRoot, "bin", "weaviate-stock")
-	note := "not measured: bin/weaviate-stock absent"
-	if _, err := os.Stat(stock); err == nil {
-		note = "not measured: the suite does not drive stock Weaviate + `mclip serve` yet (integration/stockweaviate_test.go does, untimed)"
+	mclip := filepath.Join(r.cfg.RepoRoot, "bin", "mclip")
+	var stacks []stack
+	switch {
+	case r.cfg.Quick:
+		r.res.add(section, Row{Metric: "weaviate-mclip import objects/s", Note: "not measured in a quick run"})
+	case !exists(native):
+		r.res.add(section, Row{Metric: "weaviate-mclip import objects/s", Note: "not measured: bin/weaviate-mclip absent (`make weaviate`)"})
+	default:
+		stacks = append(stacks, stack{name: "weaviate-mclip", weaviate: native, module: "multi2vec-mclip"})
 	}
-	r.res.add(section, Row{Metric: "stock Weaviate + `mclip serve` import objects/s", Note: note})
-	return nil
+	switch {
+	case r.cfg.Quick:
+		r.res.add(section, Row{Metric: "stock Weaviate + `mclip serve` import objects/s", Note: "not measured in a quick run"})
+	case !exists(stock) || !exists(mclip):
+		r.res.add(section, Row{Metric: "stock Weaviate + `mclip serve` import objects/s", Note: "not measured: bin/weaviate-stock or bin/mclip absent"})
+	default:
+		stacks = append(stacks, stack{name: "stock Weaviate + mclip serve", weaviate: stock, module: "multi2vec-clip", mclip: mclip})
+	}
+	if len(stacks) == 0 {
+		return nil
+	}
+	return r.weaviateImport(section, stacks)
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// stack is one way of running Weaviate with mclip: the native module, or
+// stock Weaviate's multi2vec-clip calling `mclip serve`.
+type stack struct {
+	name, weaviate, module string
+	mclip                  string // `mclip serve` binary, for the stock stack
 }
 
 func freePort() (int, error) {
@@ -47,63 +70,11 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// weaviateImport starts weaviate-mclip on the fp32 models and imports
-// text objects and image objects over REST batches.
-func (r *runner) weaviateImport(section, bin string) error {
-	ports := make([]int, 7)
-	for i := range ports {
-		p, err := freePort()
-		if err != nil {
-			return fmt.Errorf("weaviate: %w", err)
-		}
-		ports[i] = p
-	}
-	data := filepath.Join(r.work, "weaviate-data")
-	env := map[string]string{
-		"PERSISTENCE_DATA_PATH":                   data,
-		"AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "true",
-		"DEFAULT_VECTORIZER_MODULE":               "none",
-		"DISABLE_TELEMETRY":                       "true",
-		"LOG_LEVEL":                               "warning",
-		"CLUSTER_HOSTNAME":                        "node1",
-		"CLUSTER_BIND_ADDR":                       "127.0.0.1",
-		"CLUSTER_ADVERTISE_ADDR":                  "127.0.0.1",
-		"CLUSTER_GOSSIP_BIND_PORT":                fmt.Sprint(ports[1]),
-		"CLUSTER_DATA_BIND_PORT":                  fmt.Sprint(ports[2]),
-		"RAFT_PORT":                               fmt.Sprint(ports[3]),
-		"RAFT_INTERNAL_RPC_PORT":                  fmt.Sprint(ports[4]),
-		"RAFT_BOOTSTRAP_EXPECT":                   "1",
-		"GRPC_PORT":                               fmt.Sprint(ports[5]),
-		"ENABLE_MODULES":                          "multi2vec-mclip",
-		"MCLIP_MODEL_DIR":                         r.cfg.ModelDir,
-		"MCLIP_VARIANT":                           string(modelstore.VariantFP32),
-		"MCLIP_THREADS":                           fmt.Sprint(r.cfg.Threads),
-	}
-	host := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	start := time.Now()
-	srv, err := harness.Launch(harness.Config{Binary: bin, Env: env,
-		Args:     []string{"--host", "127.0.0.1", "--port", fmt.Sprint(ports[0]), "--scheme", "http"},
-		ReadyURL: "http://" + host + "/v1/.well-known/ready"})
-	if srv != nil {
-		defer srv.Stop()
-	}
-	if err != nil {
-		return fmt.Errorf("weaviate-mclip: %w", err)
-	}
-	ready := time.Since(start)
-	class := map[string]any{
-		"class": "Bench", "vectorizer": "multi2vec-mclip",
-		"moduleConfig": map[string]any{"multi2vec-mclip": map[string]any{"textFields": []string{"title"}, "imageFields": []string{"image"}}},
-		"properties":   []map[string]any{{"name": "title", "dataType": []string{"text"}}, {"name": "image", "dataType": []string{"blob"}}},
-	}
-	if err := postJSON("http://"+host+"/v1/schema", class, nil); err != nil {
-		return fmt.Errorf("weaviate-mclip: create class: %w", err)
-	}
+// weaviateImport imports text objects and image objects over REST
+// batches through each stack in turn, against the in-process vectorizer on
+// the same items.
+func (r *runner) weaviateImport(section string, stacks []stack) error {
 	nText, nImage := 128, 32
-	if r.cfg.Quick {
-		nText, nImage = 16, 4
-	}
-	// In-process reference on the same items.
 	enc, err := r.openText(modelstore.VariantFP32, r.sess)
 	if err != nil {
 		return err
@@ -122,14 +93,6 @@ func (r *runner) weaviateImport(section, bin string) error {
 	if err != nil {
 		return err
 	}
-	textObjs := make([]map[string]any, nText)
-	for i, t := range texts {
-		textObjs[i] = map[string]any{"class": "Bench", "properties": map[string]any{"title": t}}
-	}
-	imageObjs := make([]map[string]any, nImage)
-	for i, b := range js.Data {
-		imageObjs[i] = map[string]any{"class": "Bench", "properties": map[string]any{"image": base64.StdEncoding.EncodeToString(b)}}
-	}
 	inProcText := func() error {
 		for i := 0; i < len(texts); i += 32 {
 			if err := r.encodeTexts(enc, texts[i:min(i+32, len(texts))]); err != nil {
@@ -146,33 +109,131 @@ func (r *runner) weaviateImport(section, bin string) error {
 		}
 		return nil
 	}
-	for _, c := range []struct {
-		name   string
-		objs   []map[string]any
-		inProc func() error
-	}{{"text objects (40 tokens)", textObjs, inProcText}, {"image objects (640x480 JPEG)", imageObjs, inProcImage}} {
-		var rates, rat []float64
-		for range min(r.cfg.Reps, 3) {
-			t := time.Now()
-			for i := 0; i < len(c.objs); i += 64 {
-				if err := importBatch(host, c.objs[i:min(i+64, len(c.objs))]); err != nil {
-					return fmt.Errorf("weaviate-mclip: %w", err)
-				}
-			}
-			d := time.Since(t)
-			t = time.Now()
-			if err := c.inProc(); err != nil {
-				return err
-			}
-			dr := time.Since(t)
-			rates = append(rates, float64(len(c.objs))/d.Seconds())
-			rat = append(rat, dr.Seconds()/d.Seconds())
+	for _, st := range stacks {
+		r.logf("weaviate: %s", st.name)
+		host, ready, stop, err := r.startStack(st)
+		if err != nil {
+			return err
 		}
-		r.res.add(section, Row{Metric: "weaviate-mclip import, " + c.name, Value: median(rates), Unit: "objects/s",
-			Ratio: median(rat), Ref: "in-process vectorizer on the same items, batches of 32", Runs: len(rates),
-			Note: fmt.Sprintf("REST /v1/batch/objects, 64 per request, %d objects; server ready in %.1f s", len(c.objs), ready.Seconds())})
+		class := map[string]any{
+			"class": "Bench", "vectorizer": st.module,
+			"moduleConfig": map[string]any{st.module: map[string]any{"textFields": []string{"title"}, "imageFields": []string{"image"}}},
+			"properties":   []map[string]any{{"name": "title", "dataType": []string{"text"}}, {"name": "image", "dataType": []string{"blob"}}},
+		}
+		if err := postJSON("http://"+host+"/v1/schema", class, nil); err != nil {
+			stop()
+			return fmt.Errorf("%s: create class: %w", st.name, err)
+		}
+		textObjs := make([]map[string]any, nText)
+		for i, t := range texts {
+			textObjs[i] = map[string]any{"class": "Bench", "properties": map[string]any{"title": t}}
+		}
+		imageObjs := make([]map[string]any, nImage)
+		for i, b := range js.Data {
+			imageObjs[i] = map[string]any{"class": "Bench", "properties": map[string]any{"image": base64.StdEncoding.EncodeToString(b)}}
+		}
+		for _, c := range []struct {
+			name   string
+			objs   []map[string]any
+			inProc func() error
+		}{{"text objects (40 tokens)", textObjs, inProcText}, {"image objects (640x480 JPEG)", imageObjs, inProcImage}} {
+			var rates, rat []float64
+			for range min(r.cfg.Reps, 3) {
+				t := time.Now()
+				for i := 0; i < len(c.objs); i += 64 {
+					if err := importBatch(host, c.objs[i:min(i+64, len(c.objs))]); err != nil {
+						stop()
+						return fmt.Errorf("%s: %w", st.name, err)
+					}
+				}
+				d := time.Since(t)
+				t = time.Now()
+				if err := c.inProc(); err != nil {
+					stop()
+					return err
+				}
+				dr := time.Since(t)
+				rates = append(rates, float64(len(c.objs))/d.Seconds())
+				rat = append(rat, dr.Seconds()/d.Seconds())
+			}
+			r.res.add(section, Row{Metric: st.name + " import, " + c.name, Value: median(rates), Unit: "objects/s",
+				Ratio: median(rat), Ref: "in-process vectorizer on the same items, batches of 32", Runs: len(rates),
+				Note: fmt.Sprintf("REST /v1/batch/objects, 64 per request, %d objects, fp32; ready in %.1f s", len(c.objs), ready.Seconds())})
+		}
+		stop()
 	}
 	return nil
+}
+
+// startStack starts one stack on free loopback ports with a fresh data
+// directory and returns Weaviate's host:port, how long it took to be
+// ready, and the function that stops it.
+func (r *runner) startStack(st stack) (host string, ready time.Duration, stop func(), err error) {
+	ports := make([]int, 8)
+	for i := range ports {
+		if ports[i], err = freePort(); err != nil {
+			return "", 0, nil, fmt.Errorf("%s: %w", st.name, err)
+		}
+	}
+	var servers []*harness.Server
+	stop = func() {
+		for i := len(servers) - 1; i >= 0; i-- {
+			servers[i].Stop()
+		}
+	}
+	start := time.Now()
+	modules := map[string]string{
+		"ENABLE_MODULES":  st.module,
+		"MCLIP_MODEL_DIR": r.cfg.ModelDir,
+		"MCLIP_VARIANT":   string(modelstore.VariantFP32),
+		"MCLIP_THREADS":   fmt.Sprint(r.cfg.Threads),
+	}
+	if st.mclip != "" {
+		env := map[string]string{"MCLIP_MODEL_DIR": r.cfg.ModelDir, "MCLIP_VARIANT": string(modelstore.VariantFP32),
+			"MCLIP_THREADS": fmt.Sprint(r.cfg.Threads), "ONNXRUNTIME_LIB": ortlib.Path()}
+		srv, err := harness.Launch(harness.Config{Binary: st.mclip, Env: env,
+			Args:     []string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", ports[7])},
+			ReadyURL: fmt.Sprintf("http://127.0.0.1:%d/.well-known/ready", ports[7])})
+		if srv != nil {
+			servers = append(servers, srv)
+		}
+		if err != nil {
+			stop()
+			return "", 0, nil, fmt.Errorf("%s: mclip serve: %w", st.name, err)
+		}
+		modules = map[string]string{"ENABLE_MODULES": st.module, "CLIP_INFERENCE_API": fmt.Sprintf("http://127.0.0.1:%d", ports[7])}
+	}
+	env := map[string]string{
+		"PERSISTENCE_DATA_PATH":                   filepath.Join(r.work, "weaviate-"+strings.ReplaceAll(st.name, " ", "-")),
+		"AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "true",
+		"DEFAULT_VECTORIZER_MODULE":               "none",
+		"DISABLE_TELEMETRY":                       "true",
+		"LOG_LEVEL":                               "warning",
+		"CLUSTER_HOSTNAME":                        "node1",
+		"CLUSTER_BIND_ADDR":                       "127.0.0.1",
+		"CLUSTER_ADVERTISE_ADDR":                  "127.0.0.1",
+		"CLUSTER_GOSSIP_BIND_PORT":                fmt.Sprint(ports[1]),
+		"CLUSTER_DATA_BIND_PORT":                  fmt.Sprint(ports[2]),
+		"RAFT_PORT":                               fmt.Sprint(ports[3]),
+		"RAFT_INTERNAL_RPC_PORT":                  fmt.Sprint(ports[4]),
+		"RAFT_BOOTSTRAP_EXPECT":                   "1",
+		"GRPC_PORT":                               fmt.Sprint(ports[5]),
+	}
+	for k, v := range modules {
+		env[k] = v
+	}
+	host = fmt.Sprintf("127.0.0.1:%d", ports[0])
+	srv, err := harness.Launch(harness.Config{Binary: st.weaviate, Env: env,
+		Args:     []string{"--host", "127.0.0.1", "--port", fmt.Sprint(ports[0]), "--scheme", "http"},
+		ReadyURL: "http://" + host + "/v1/.well-known/ready"})
+	if srv != nil {
+		servers = append(servers, srv)
+	}
+	if err != nil {
+		stop()
+		return "", 0, nil, fmt.Errorf("%s: %w", st.name, err)
+	}
+	return host, time.Since(start), stop, nil
 }
 
 // importBatch posts objects to /v1/batch/objects and fails on any
