@@ -40,7 +40,7 @@ type Config struct {
 	// (default /usr/bin/python3); "none" skips it.
 	Python string
 	// Only, when not empty, runs just these sections (ceiling, text,
-	// image, variants, memory, settings, weaviate).
+	// image, variants, memory, settings, serve, weaviate).
 	Only []string
 	// Log receives progress lines (default: discarded).
 	Log io.Writer
@@ -108,6 +108,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		{"variants", r.variantSection},
 		{"memory", r.memorySection},
 		{"settings", r.settingsSection},
+		{"serve", r.serveSection},
 		{"weaviate", r.weaviateSection},
 	}
 	for _, s := range steps {
