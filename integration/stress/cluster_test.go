@@ -2,7 +2,6 @@ package stress
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -331,23 +330,10 @@ func TestCluster(t *testing.T) {
 
 	// Every object on every node, node-locally, with the facade's vector.
 	ids := make([]string, 0, len(objects))
-	titles := make([]string, 0, len(objects))
-	for id, o := range objects {
+	for id := range objects {
 		ids = append(ids, id)
-		titles = append(titles, *o.title)
 	}
-	textVecs, errs := m.vec.EncodeTexts(ctx, titles)
-	require.NoError(t, errors.Join(errs...))
-	imageVecs, errs := m.vec.EncodeImagesBase64(ctx, images)
-	require.NoError(t, errors.Join(errs...))
-	imageIndex := map[string]int{}
-	for i, im := range images {
-		imageIndex[im] = i
-	}
-	want := make(map[string][]float32, len(ids))
-	for i, id := range ids {
-		want[id] = mean(textVecs[i], imageVecs[imageIndex[objects[id].image]])
-	}
+	want := m.titleImageVectors(t, ctx, ids, objects, images)
 	wait := 60 * time.Second
 	if stressMode() {
 		wait = 3 * time.Minute

@@ -183,24 +183,16 @@ func TestCancelledBatches(t *testing.T) {
 	// Nothing half-done: every stored object of the cut batches has its
 	// vector.
 	stored := s.allVectors(t, "Cut")
-	titles, ids := []string{}, []string{}
+	ids := []string{}
 	for id := range stored {
-		if c, ok := all[id]; ok {
+		if _, ok := all[id]; ok {
 			ids = append(ids, id)
-			titles = append(titles, *c.title)
 		}
 	}
-	textVecs, errs := m.vec.EncodeTexts(ctx, titles)
-	require.NoError(t, errors.Join(errs...))
-	imageVecs, errs := m.vec.EncodeImagesBase64(ctx, images)
-	require.NoError(t, errors.Join(errs...))
-	imageIndex := map[string]int{}
-	for i, im := range images {
-		imageIndex[im] = i
-	}
+	want := m.titleImageVectors(t, ctx, ids, all, images)
 	bad := 0
-	for i, id := range ids {
-		if vectorDiff(mean(textVecs[i], imageVecs[imageIndex[all[id].image]]), stored[id]) > vectorTolerance {
+	for _, id := range ids {
+		if vectorDiff(want[id], stored[id]) > vectorTolerance {
 			bad++
 		}
 	}

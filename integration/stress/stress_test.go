@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -373,6 +374,30 @@ func goroutines(port int) int {
 }
 
 // vector helpers
+
+// titleImageVectors is what each object (a title and an image among
+// images) must be stored with: the mean of its title's and its image's
+// vectors from the facade, each encoded once.
+func (m *models) titleImageVectors(t testing.TB, ctx context.Context, ids []string, objs map[string]hostileCase, images []string) map[string][]float32 {
+	t.Helper()
+	titles := make([]string, len(ids))
+	for i, id := range ids {
+		titles[i] = *objs[id].title
+	}
+	textVecs, errs := m.vec.EncodeTexts(ctx, titles)
+	require.NoError(t, errors.Join(errs...))
+	imageVecs, errs := m.vec.EncodeImagesBase64(ctx, images)
+	require.NoError(t, errors.Join(errs...))
+	imageIndex := make(map[string]int, len(images))
+	for i, im := range images {
+		imageIndex[im] = i
+	}
+	want := make(map[string][]float32, len(ids))
+	for i, id := range ids {
+		want[id] = mean(textVecs[i], imageVecs[imageIndex[objs[id].image]])
+	}
+	return want
+}
 
 func mean(vecs ...[]float32) []float32 {
 	if len(vecs) == 0 {
