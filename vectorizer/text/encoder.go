@@ -146,10 +146,17 @@ func (e *Encoder) Encode(ctx context.Context, texts []string) ([][]float32, []er
 		ids[i] = tokens
 		order = append(order, i)
 	}
-	// Sorting by length keeps padding small inside each model call.
+	// Sorting by length, then cutting where padding would cost more than
+	// another call, keeps padding small inside each model call.
 	sort.SliceStable(order, func(a, b int) bool { return len(ids[order[a]]) < len(ids[order[b]]) })
-	for start := 0; start < len(order); start += e.opts.BatchSize {
-		chunk := order[start:min(start+e.opts.BatchSize, len(order))]
+	lengths := make([]int, len(order))
+	for k, i := range order {
+		lengths[k] = len(ids[i])
+	}
+	start := 0
+	for _, end := range chunks(lengths, e.opts.BatchSize) {
+		chunk := order[start:end]
+		start = end
 		if err := ctx.Err(); err != nil {
 			for _, i := range chunk {
 				errs[i] = err
