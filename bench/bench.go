@@ -141,11 +141,12 @@ func (r *runner) logf(format string, args ...any) {
 }
 
 // ensureModels generates the models into ModelDir unless a complete set
-// (every variant) is already there.
+// (every variant) of the current modelgen.GraphVersion is already there.
 func (r *runner) ensureModels() error {
 	r.dir = modelstore.Dir{Root: r.cfg.ModelDir}
 	marker := filepath.Join(r.cfg.ModelDir, ".bench-complete")
-	if b, err := os.ReadFile(marker); err == nil && string(b) == string(r.size) {
+	want := fmt.Sprintf("%s graphs v%d", r.size, modelgen.GraphVersion)
+	if b, err := os.ReadFile(marker); err == nil && string(b) == want {
 		return nil
 	}
 	r.logf("generating %s models into %s", r.size, r.cfg.ModelDir)
@@ -154,7 +155,7 @@ func (r *runner) ensureModels() error {
 		return fmt.Errorf("generate models: %w", err)
 	}
 	r.logf("generated in %s", time.Since(t).Round(time.Millisecond))
-	if err := os.WriteFile(marker, []byte(r.size), 0o644); err != nil {
+	if err := os.WriteFile(marker, []byte(want), 0o644); err != nil {
 		return fmt.Errorf("generate models: %w", err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package modelgen
 import (
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/mclip-go/mclip/modelgen/onnxpb"
 )
@@ -10,6 +11,12 @@ import (
 // Opset is the ai.onnx opset the generated graphs use (LayerNormalization
 // needs 17).
 const Opset = 17
+
+// GraphVersion is written as the generated graphs' producer version; it
+// changes whenever the graphs modelgen writes change, so that caches of
+// generated models (bench's) know to regenerate. 2: GELU and q scaling in
+// the nodes torch.onnx exports, the attention mask expanded.
+const GraphVersion = 2
 
 // graph accumulates the nodes and initializers of one ONNX graph.
 type graph struct {
@@ -26,7 +33,7 @@ func newGraph(name string, w *weights) *graph {
 func (b *graph) model(doc string) *onnxpb.Model {
 	return &onnxpb.Model{
 		ProducerName:    "mclip-modelgen",
-		ProducerVersion: "1",
+		ProducerVersion: strconv.Itoa(GraphVersion),
 		DocString:       doc,
 		Opsets:          []onnxpb.Opset{{Version: Opset}},
 		Graph:           b.g,
@@ -106,8 +113,11 @@ type attnNames struct{ q, k, v, out string }
 
 // attention adds multi-head self-attention over x [B, S, dim]: q, k, v and
 // output projections with biases, q scaled by 1/sqrt(head_dim), and, when
-// mask is not empty, scores at masked positions (mask true, broadcastable
-// to [B, H, S, S]) replaced by the float32 minimum before the softmax.
+// mask is not empty, scores at masked positions (mask true, expanded to
+// [B, H, S, S]) replaced by the float32 minimum before the softmax. The
+// nodes are those torch.onnx exports for transformers' DistilBERT
+// attention (see testdata/torchexport); ONNX Runtime fuses the q scaling
+// into the score MatMul whether it is a Div or a Mul.
 func (b *graph) attention(x string, n attnNames, dim, heads int, mask string) string {
 	hd := dim / heads
 	q := b.linear(x, n.q, dim, dim, true)
@@ -119,12 +129,13 @@ func (b *graph) attention(x string, n attnNames, dim, heads int, mask string) st
 		return b.op("Transpose", []string{r}, onnxpb.Ints("perm", perm...))
 	}
 	qh := heads4(q, 0, 2, 1, 3)
-	qh = b.op("Mul", []string{qh, b.constF32(float32(1 / math.Sqrt(float64(hd))))})
+	qh = b.op("Div", []string{qh, b.constF32(float32(math.Sqrt(float64(hd))))})
 	kt := heads4(k, 0, 2, 3, 1)
 	vh := heads4(v, 0, 2, 1, 3)
 	scores := b.op("MatMul", []string{qh, kt})
 	if mask != "" {
-		scores = b.op("Where", []string{mask, b.constF32(-math.MaxFloat32), scores})
+		full := b.op("Expand", []string{mask, b.op("Shape", []string{scores})})
+		scores = b.op("Where", []string{full, b.constF32(-math.MaxFloat32), scores})
 	}
 	probs := b.op("Softmax", []string{scores}, onnxpb.Int("axis", -1))
 	ctx := b.op("MatMul", []string{probs, vh})

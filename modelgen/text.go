@@ -53,7 +53,9 @@ func textGraph(p TextParams, w *weights) *onnxpb.Model {
 	x := b.op("Add", []string{words, pos})
 	x = b.layerNorm(x, "embeddings.LayerNorm", p.Dim, TextLayerNormEps, "")
 
-	// mask [B, 1, 1, S]: true where attention_mask == 0.
+	// mask [B, 1, 1, S]: true where attention_mask == 0 (each layer
+	// expands it to the scores' shape, as torch.onnx exports DistilBERT's
+	// (mask == 0).view(bs, 1, 1, k_length).expand_as(scores)).
 	masked := b.op("Equal", []string{"attention_mask", b.constI64([]int64{0})})
 	mask := b.op("Unsqueeze", []string{masked, b.constI64([]int64{1, 2}, 2)})
 
@@ -76,9 +78,11 @@ func textGraph(p TextParams, w *weights) *onnxpb.Model {
 	return b.model("DistilBERT text tower of clip-ViT-B-32-multilingual-v1 with random weights; linear weights are stored [in, out]")
 }
 
-// gelu adds the exact GELU: 0.5·x·(1 + erf(x/√2)).
+// gelu adds the exact GELU, x·(1 + erf(x/√2))·0.5, in the nodes and order
+// torch.onnx exports it (Div, Erf, Add, Mul, Mul): ONNX Runtime fuses that
+// pattern (with the bias Add before it) into one BiasGelu node.
 func gelu(b *graph, x string) string {
-	e := b.op("Erf", []string{b.op("Mul", []string{x, b.constF32(float32(1 / math.Sqrt2))})})
+	e := b.op("Erf", []string{b.op("Div", []string{x, b.constF32(float32(math.Sqrt2))})})
 	e = b.op("Add", []string{e, b.constF32(1)})
 	return b.op("Mul", []string{b.op("Mul", []string{x, e}), b.constF32(0.5)})
 }
