@@ -1,0 +1,408 @@
+// Package graphfuse rewrites ONNX graphs that ONNX Runtime has already
+// optimized into ONNX Runtime's fused contrib operators, where its own
+// optimizer stops short.
+//
+// ONNX Runtime fuses a residual Add followed by LayerNormalization into one
+// SkipLayerNormalization node only when it can prove from static shapes
+// that both inputs are [batch, sequence, hidden] with a fixed sequence
+// length. Text encoders take any sequence length, so the fusion never
+// happens for them, although SkipLayerNormalization's kernel is several
+// times faster than LayerNormalization's. SkipLayerNorm performs that
+// fusion on the graph's structure alone; the caller checks the result
+// numerically (see onnxsession).
+package graphfuse
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// ONNX protobuf field numbers used here.
+const (
+	modelGraph  = 7
+	modelOpset  = 8
+	opsetDomain = 1
+	opsetVer    = 2
+
+	graphNode        = 1
+	graphInitializer = 5
+	graphOutput      = 12
+
+	nodeInput  = 1
+	nodeOutput = 2
+	nodeName   = 3
+	nodeOpType = 4
+	nodeAttr   = 5
+	nodeDomain = 7
+
+	attrName = 1
+	attrF    = 2
+	attrI    = 3
+	attrType = 20
+
+	attrTypeFloat = 1
+
+	tensorName    = 8
+	valueInfoName = 1
+)
+
+// MSDomain is ONNX Runtime's contrib operator domain.
+const MSDomain = "com.microsoft"
+
+// onnxDefaultEpsilon is LayerNormalization's epsilon when the node has
+// none (SkipLayerNormalization's own default differs, so it is always set).
+const onnxDefaultEpsilon = 1e-5
+
+// node is one NodeProto: its raw bytes and what the fusion reads.
+type node struct {
+	raw     []byte // the whole field, tag included
+	name    string
+	op      string
+	domain  string
+	inputs  []string
+	outputs []string
+	ints    map[string]int64
+	floats  map[string]float32
+}
+
+// SkipLayerNorm returns model (a serialized ModelProto) with every
+//
+//	s = Add(a, b); y = LayerNormalization(s, scale, bias)
+//
+// where a and b are computed tensors (not constants), s feeds nothing
+// else, and the normalization is over the last axis in float, replaced by
+// y = com.microsoft.SkipLayerNormalization(a, b, scale, bias). It returns
+// the number of fusions; with none, model itself is returned. Nodes it
+// does not rewrite are copied byte for byte.
+func SkipLayerNorm(model []byte) ([]byte, int, error) {
+	graph, err := field(model, modelGraph)
+	if err != nil {
+		return nil, 0, fmt.Errorf("model: %w", err)
+	}
+	if graph == nil {
+		return nil, 0, errors.New("model has no graph")
+	}
+	var nodes []*node
+	consts := map[string]bool{}
+	uses := map[string]int{}
+	err = walk(graph, func(num protowire.Number, v []byte, raw []byte) error {
+		switch num {
+		case graphNode:
+			n, err := parseNode(v)
+			if err != nil {
+				return fmt.Errorf("node %d: %w", len(nodes), err)
+			}
+			n.raw = raw
+			nodes = append(nodes, n)
+			for _, in := range n.inputs {
+				uses[in]++
+			}
+			if n.op == "Constant" && n.domain == "" {
+				for _, o := range n.outputs {
+					consts[o] = true
+				}
+			}
+		case graphInitializer:
+			name, err := stringField(v, tensorName)
+			if err != nil {
+				return fmt.Errorf("initializer: %w", err)
+			}
+			consts[name] = true
+		case graphOutput:
+			name, err := stringField(v, valueInfoName)
+			if err != nil {
+				return fmt.Errorf("graph output: %w", err)
+			}
+			uses[name]++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("graph: %w", err)
+	}
+
+	producer := map[string]*node{}
+	for _, n := range nodes {
+		for _, o := range n.outputs {
+			producer[o] = n
+		}
+	}
+	replace := map[*node][]byte{}
+	drop := map[*node]bool{}
+	for _, ln := range nodes {
+		add := fusable(ln, producer, consts, uses)
+		if add == nil || drop[add] {
+			continue
+		}
+		eps := float32(onnxDefaultEpsilon)
+		if e, ok := ln.floats["epsilon"]; ok {
+			eps = e
+		}
+		bias := ""
+		if len(ln.inputs) > 2 {
+			bias = ln.inputs[2]
+		}
+		replace[ln] = appendSkipLayerNorm(nil, ln.name+"/SkipLayerNorm", []string{add.inputs[0], add.inputs[1], ln.inputs[1], bias}, ln.outputs[0], eps)
+		drop[add] = true
+	}
+	if len(replace) == 0 {
+		return model, 0, nil
+	}
+
+	// The graph: every field as it was, in order, but for the rewritten
+	// nodes.
+	g := make([]byte, 0, len(graph))
+	i := 0
+	if err := walk(graph, func(num protowire.Number, v []byte, raw []byte) error {
+		if num != graphNode {
+			g = append(g, raw...)
+			return nil
+		}
+		n := nodes[i]
+		i++
+		switch {
+		case drop[n]:
+		case replace[n] != nil:
+			g = protowire.AppendTag(g, graphNode, protowire.BytesType)
+			g = protowire.AppendBytes(g, replace[n])
+		default:
+			g = append(g, raw...)
+		}
+		return nil
+	}); err != nil {
+		return nil, 0, err
+	}
+
+	// The model: every field as it was, the new graph in place of the old,
+	// and the contrib domain imported if it was not.
+	var out []byte
+	hasMS := false
+	if err := walk(model, func(num protowire.Number, v []byte, raw []byte) error {
+		switch num {
+		case modelGraph:
+			out = protowire.AppendTag(out, modelGraph, protowire.BytesType)
+			out = protowire.AppendBytes(out, g)
+			return nil
+		case modelOpset:
+			d, err := stringField(v, opsetDomain)
+			if err != nil {
+				return fmt.Errorf("opset import: %w", err)
+			}
+			hasMS = hasMS || d == MSDomain
+		}
+		out = append(out, raw...)
+		return nil
+	}); err != nil {
+		return nil, 0, err
+	}
+	if !hasMS {
+		var o []byte
+		o = protowire.AppendTag(o, opsetDomain, protowire.BytesType)
+		o = protowire.AppendString(o, MSDomain)
+		o = protowire.AppendTag(o, opsetVer, protowire.VarintType)
+		o = protowire.AppendVarint(o, 1)
+		out = protowire.AppendTag(out, modelOpset, protowire.BytesType)
+		out = protowire.AppendBytes(out, o)
+	}
+	return out, len(replace), nil
+}
+
+// fusable returns the Add that ln normalizes, when the pair can become one
+// SkipLayerNormalization; else nil.
+func fusable(ln *node, producer map[string]*node, consts map[string]bool, uses map[string]int) *node {
+	if ln.op != "LayerNormalization" || (ln.domain != "" && ln.domain != "ai.onnx") {
+		return nil
+	}
+	if len(ln.inputs) < 2 || len(ln.outputs) < 1 || ln.outputs[0] == "" {
+		return nil
+	}
+	// Mean and inverse standard deviation outputs, if named, must be unused.
+	for _, o := range ln.outputs[1:] {
+		if o != "" && uses[o] > 0 {
+			return nil
+		}
+	}
+	if axis, ok := ln.ints["axis"]; ok && axis != -1 {
+		return nil
+	}
+	if st, ok := ln.ints["stash_type"]; ok && st != 1 {
+		return nil
+	}
+	if !consts[ln.inputs[1]] || (len(ln.inputs) > 2 && ln.inputs[2] != "" && !consts[ln.inputs[2]]) {
+		return nil
+	}
+	x := ln.inputs[0]
+	add := producer[x]
+	if add == nil || add.op != "Add" || add.domain != "" || len(add.inputs) != 2 || uses[x] != 1 {
+		return nil
+	}
+	if consts[add.inputs[0]] || consts[add.inputs[1]] || add.inputs[0] == "" || add.inputs[1] == "" {
+		return nil
+	}
+	return add
+}
+
+// appendSkipLayerNorm appends a NodeProto's bytes.
+func appendSkipLayerNorm(b []byte, name string, inputs []string, output string, eps float32) []byte {
+	for len(inputs) > 0 && inputs[len(inputs)-1] == "" {
+		inputs = inputs[:len(inputs)-1]
+	}
+	for _, in := range inputs {
+		b = protowire.AppendTag(b, nodeInput, protowire.BytesType)
+		b = protowire.AppendString(b, in)
+	}
+	b = protowire.AppendTag(b, nodeOutput, protowire.BytesType)
+	b = protowire.AppendString(b, output)
+	b = protowire.AppendTag(b, nodeName, protowire.BytesType)
+	b = protowire.AppendString(b, name)
+	b = protowire.AppendTag(b, nodeOpType, protowire.BytesType)
+	b = protowire.AppendString(b, "SkipLayerNormalization")
+	var a []byte
+	a = protowire.AppendTag(a, attrName, protowire.BytesType)
+	a = protowire.AppendString(a, "epsilon")
+	a = protowire.AppendTag(a, attrF, protowire.Fixed32Type)
+	a = protowire.AppendFixed32(a, math.Float32bits(eps))
+	a = protowire.AppendTag(a, attrType, protowire.VarintType)
+	a = protowire.AppendVarint(a, attrTypeFloat)
+	b = protowire.AppendTag(b, nodeAttr, protowire.BytesType)
+	b = protowire.AppendBytes(b, a)
+	b = protowire.AppendTag(b, nodeDomain, protowire.BytesType)
+	b = protowire.AppendString(b, MSDomain)
+	return b
+}
+
+func parseNode(b []byte) (*node, error) {
+	n := &node{ints: map[string]int64{}, floats: map[string]float32{}}
+	err := walk(b, func(num protowire.Number, v []byte, raw []byte) error {
+		switch num {
+		case nodeInput:
+			n.inputs = append(n.inputs, string(v))
+		case nodeOutput:
+			n.outputs = append(n.outputs, string(v))
+		case nodeName:
+			n.name = string(v)
+		case nodeOpType:
+			n.op = string(v)
+		case nodeDomain:
+			n.domain = string(v)
+		case nodeAttr:
+			return parseAttr(v, n)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// parseAttr records an int or float attribute (the only kinds the fusion
+// reads).
+func parseAttr(b []byte, n *node) error {
+	var name string
+	var i int64
+	var f float32
+	var hasI, hasF bool
+	for len(b) > 0 {
+		num, typ, l := protowire.ConsumeTag(b)
+		if l < 0 {
+			return protowire.ParseError(l)
+		}
+		b = b[l:]
+		switch {
+		case num == attrName && typ == protowire.BytesType:
+			v, m := protowire.ConsumeBytes(b)
+			if m < 0 {
+				return protowire.ParseError(m)
+			}
+			name, b = string(v), b[m:]
+			continue
+		case num == attrI && typ == protowire.VarintType:
+			v, m := protowire.ConsumeVarint(b)
+			if m < 0 {
+				return protowire.ParseError(m)
+			}
+			i, hasI, b = int64(v), true, b[m:]
+			continue
+		case num == attrF && typ == protowire.Fixed32Type:
+			v, m := protowire.ConsumeFixed32(b)
+			if m < 0 {
+				return protowire.ParseError(m)
+			}
+			f, hasF, b = math.Float32frombits(v), true, b[m:]
+			continue
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			return protowire.ParseError(m)
+		}
+		b = b[m:]
+	}
+	if hasI {
+		n.ints[name] = i
+	}
+	if hasF {
+		n.floats[name] = f
+	}
+	return nil
+}
+
+// walk calls fn with each field's number, its value's bytes (for
+// length-delimited fields; else nil) and the whole field's bytes.
+func walk(b []byte, fn func(num protowire.Number, v []byte, raw []byte) error) error {
+	for len(b) > 0 {
+		num, typ, l := protowire.ConsumeTag(b)
+		if l < 0 {
+			return protowire.ParseError(l)
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[l:])
+		if m < 0 {
+			return protowire.ParseError(m)
+		}
+		var v []byte
+		if typ == protowire.BytesType {
+			v, _ = protowire.ConsumeBytes(b[l:])
+		}
+		if err := fn(num, v, b[:l+m]); err != nil {
+			return err
+		}
+		b = b[l+m:]
+	}
+	return nil
+}
+
+// field returns the value of the last length-delimited field num, or nil.
+func field(b []byte, num protowire.Number) ([]byte, error) {
+	var out []byte
+	err := walk(b, func(n protowire.Number, v []byte, raw []byte) error {
+		if n == num && v != nil {
+			out = v
+		}
+		return nil
+	})
+	return out, err
+}
+
+func stringField(b []byte, num protowire.Number) (string, error) {
+	v, err := field(b, num)
+	return string(v), err
+}
+
+// Count returns the number of SkipLayerNormalization nodes in model (0 for
+// bytes that are not a model).
+func Count(model []byte) int {
+	graph, err := field(model, modelGraph)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	walk(graph, func(num protowire.Number, v []byte, raw []byte) error {
+		if num == graphNode {
+			if nd, err := parseNode(v); err == nil && nd.op == "SkipLayerNormalization" && nd.domain == MSDomain {
+				n++
+			}
+		}
+		return nil
+	})
+	return n
+}
