@@ -10,7 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/mclip-go/mclip/modelgen"
+	"github.com/mclip-go/mclip/modelgen/modeltest"
 	"github.com/mclip-go/mclip/modelgen/onnxpb"
+	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer/graphfuse"
 )
 
 // matMulGraph writes y = x · W with a 32x32 weight (big enough to be
@@ -85,4 +89,107 @@ func TestOptimizationLevel(t *testing.T) {
 	}
 	_, err := optimizationLevel("fast")
 	assert.ErrorContains(t, err, `unknown graph optimisation level "fast"`)
+}
+
+func runText(t *testing.T, s *Session) []float32 {
+	t.Helper()
+	ids, err := ort.NewTensor(ort.NewShape(2, 4), []int64{101, 7, 8, 102, 101, 9, 102, 0})
+	require.NoError(t, err)
+	defer ids.Destroy()
+	mask, err := ort.NewTensor(ort.NewShape(2, 4), []int64{1, 1, 1, 1, 1, 1, 1, 0})
+	require.NoError(t, err)
+	defer mask.Destroy()
+	outs := []ort.Value{nil}
+	require.NoError(t, s.Run([]ort.Value{ids, mask}, outs))
+	defer outs[0].Destroy()
+	return append([]float32(nil), outs[0].(*ort.Tensor[float32]).GetData()...)
+}
+
+var (
+	textIn = []Want{
+		{Names: []string{"input_ids"}, Type: ort.TensorElementDataTypeInt64, Rank: 2},
+		{Names: []string{"attention_mask"}, Type: ort.TensorElementDataTypeInt64, Rank: 2},
+	}
+	textOut = []Want{{Names: []string{"last_hidden_state"}, Type: ort.TensorElementDataTypeFloat, Rank: 3}}
+)
+
+// With a cache, the text tower's residual Add + LayerNormalization pairs
+// run fused, with the results of the unfused graph; the second start
+// loads the fused graph.
+func TestOptimizedCacheFuses(t *testing.T) {
+	graph := modeltest.Tiny(t, 3, modelgen.TowerText).Text(modelstore.TextONNXFP32)
+	plain, err := Open(graph, Options{IntraOpThreads: 1}, textIn, textOut)
+	require.NoError(t, err)
+	defer plain.Close()
+	assert.Equal(t, 0, plain.Fused())
+	want := runText(t, plain)
+
+	cache := t.TempDir()
+	for _, start := range []string{"first start", "second start"} {
+		s, err := Open(graph, Options{IntraOpThreads: 1, OptimizedCacheDir: cache}, textIn, textOut)
+		require.NoError(t, err, start)
+		assert.Equal(t, 5, s.Fused(), "%s: the embedding's and each layer's two layer norms", start)
+		assert.NotEqual(t, graph, s.Loaded())
+		got := runText(t, s)
+		require.Len(t, got, len(want))
+		for i := range want {
+			require.InDelta(t, want[i], got[i], 1e-5, "%s: value %d", start, i)
+		}
+		require.NoError(t, s.Close())
+	}
+	unfused, err := Open(graph, Options{IntraOpThreads: 1, OptimizedCacheDir: cache, SkipFusion: true}, textIn, textOut)
+	require.NoError(t, err)
+	defer unfused.Close()
+	assert.Equal(t, 0, unfused.Fused())
+	entries, err := os.ReadDir(cache)
+	require.NoError(t, err)
+	for _, e := range entries {
+		assert.False(t, strings.HasSuffix(e.Name(), ".tmp") || strings.HasSuffix(e.Name(), ".fused"), "left behind: %s", e.Name())
+	}
+}
+
+// A fusion ONNX Runtime cannot run (here the skip input broadcasts over the
+// sequence, which SkipLayerNormalization does not accept) is not cached:
+// the graph is cached as ONNX Runtime optimized it.
+func TestOptimizedCacheKeepsUnfusableGraph(t *testing.T) {
+	h := onnxpb.D(4)
+	g := &onnxpb.Graph{Name: "ln",
+		Inputs: []onnxpb.ValueInfo{
+			{Name: "a", ElemType: elemFloat, Shape: []onnxpb.Dim{onnxpb.P("n"), onnxpb.P("s"), h}},
+			{Name: "b", ElemType: elemFloat, Shape: []onnxpb.Dim{onnxpb.P("n"), onnxpb.D(1), h}},
+		},
+		Outputs: []onnxpb.ValueInfo{{Name: "y", ElemType: elemFloat, Shape: []onnxpb.Dim{onnxpb.P("n"), onnxpb.P("s"), h}}},
+		Initializers: []*onnxpb.Tensor{
+			onnxpb.FloatTensor("scale", []int64{4}, []float32{1, 2, 3, 4}),
+			onnxpb.FloatTensor("bias", []int64{4}, []float32{0, 1, 0, 1}),
+		},
+		Nodes: []*onnxpb.Node{
+			{Name: "add", OpType: "Add", Inputs: []string{"a", "b"}, Outputs: []string{"s"}},
+			{Name: "ln", OpType: "LayerNormalization", Inputs: []string{"s", "scale", "bias"}, Outputs: []string{"y"}},
+		},
+	}
+	model := &onnxpb.Model{Opsets: []onnxpb.Opset{{Version: 17}}, Graph: g}
+	raw, err := model.Marshal()
+	require.NoError(t, err)
+	_, n, err := graphfuse.SkipLayerNorm(raw)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "graphfuse would fuse the pair: the probe must refuse it")
+	path := filepath.Join(t.TempDir(), "ln.onnx")
+	require.NoError(t, model.WriteFile(path))
+	in := []Want{{Names: []string{"a"}, Type: ort.TensorElementDataTypeFloat, Rank: 3}, {Names: []string{"b"}, Type: ort.TensorElementDataTypeFloat, Rank: 3}}
+	out := []Want{{Names: []string{"y"}, Type: ort.TensorElementDataTypeFloat, Rank: 3}}
+	s, err := Open(path, Options{IntraOpThreads: 1, OptimizedCacheDir: t.TempDir()}, in, out)
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, 0, s.Fused())
+	a, err := ort.NewTensor(ort.NewShape(1, 2, 4), []float32{1, 2, 3, 4, 5, 6, 7, 9})
+	require.NoError(t, err)
+	defer a.Destroy()
+	b, err := ort.NewTensor(ort.NewShape(1, 1, 4), []float32{0, 0, 0, 1})
+	require.NoError(t, err)
+	defer b.Destroy()
+	y := []ort.Value{nil}
+	require.NoError(t, s.Run([]ort.Value{a, b}, y))
+	defer y[0].Destroy()
+	assert.Len(t, y[0].(*ort.Tensor[float32]).GetData(), 8)
 }

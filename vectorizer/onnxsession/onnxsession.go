@@ -4,12 +4,9 @@
 package onnxsession
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -42,8 +39,13 @@ type Options struct {
 	// DisableMemPattern turns memory-pattern planning off.
 	DisableMemPattern bool
 	// OptimizedCacheDir, when not empty, is a directory where each graph is
-	// saved once optimized and reused from on later starts.
+	// saved once optimized (and fused, see SkipFusion) and reused from on
+	// later starts.
 	OptimizedCacheDir string
+	// SkipFusion saves optimized graphs as ONNX Runtime leaves them,
+	// without graphfuse's SkipLayerNormalization (for measuring what it
+	// buys).
+	SkipFusion bool
 	// KeepUint8Weights loads quantized graphs as they are, without flipping
 	// their uint8 MatMulInteger weights to int8 on VNNI CPUs (see int8.go).
 	KeepUint8Weights bool
@@ -83,6 +85,8 @@ type Want struct {
 // Session is an open ONNX graph. It is safe for concurrent use.
 type Session struct {
 	path    string
+	loaded  string   // the file ONNX Runtime loaded: path, or its optimized copy
+	fused   int      // SkipLayerNormalization nodes made by graphfuse
 	inputs  []string // resolved names, in Want order; "" for absent optional ones
 	outputs []string
 	sess    *ort.DynamicAdvancedSession
@@ -99,16 +103,7 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("onnx graph: %w", err)
 	}
-	so, err := newSessionOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	defer so.Destroy()
-	load, commit, err := useOptimizedCache(so, path, opts)
-	if err != nil {
-		return nil, err
-	}
-	gotIn, gotOut, err := inputOutputInfo(load)
+	gotIn, gotOut, err := inputOutputInfo(path)
 	if err != nil {
 		return nil, fmt.Errorf("read onnx graph %s: %w", path, err)
 	}
@@ -118,11 +113,22 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 		return nil, fmt.Errorf("onnx graph %s does not fit the model contract: %w", path, errors.Join(errs...))
 	}
 	var feed []string
+	var feedInfo []ort.InputOutputInfo
 	for i, n := range inNames {
 		if present[i] {
 			feed = append(feed, n)
+			feedInfo = append(feedInfo, infoOf(gotIn, n))
 		}
 	}
+	load, fused, err := optimizedGraph(path, opts, feedInfo, outNames)
+	if err != nil {
+		return nil, err
+	}
+	so, err := newSessionOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer so.Destroy()
 	var sess *ort.DynamicAdvancedSession
 	if data, release := flipped(load, path, opts); data != nil {
 		sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, feed, outNames, so)
@@ -130,19 +136,13 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 	} else {
 		sess, err = ort.NewDynamicAdvancedSession(load, feed, outNames, so)
 	}
-	if err == nil {
-		err = commit()
-		if err != nil {
-			sess.Destroy()
-		}
-	}
 	if err != nil {
 		return nil, fmt.Errorf("open onnx graph %s: %w", path, err)
 	}
 	if !opts.SkipHeapTrim {
 		trimHeap()
 	}
-	return &Session{path: path, inputs: inNames, outputs: outNames, sess: sess, present: present}, nil
+	return &Session{path: path, loaded: load, fused: fused, inputs: inNames, outputs: outNames, sess: sess, present: present}, nil
 }
 
 // Has reports whether the graph has the i-th wanted input.
@@ -150,6 +150,15 @@ func (s *Session) Has(i int) bool { return s.present[i] }
 
 // Path returns the graph's file path.
 func (s *Session) Path() string { return s.path }
+
+// Loaded returns the file ONNX Runtime loaded: Path, or its optimized copy
+// in Options.OptimizedCacheDir.
+func (s *Session) Loaded() string { return s.loaded }
+
+// Fused returns how many Add + LayerNormalization pairs of the graph run as
+// one SkipLayerNormalization (see package graphfuse); 0 without an
+// optimized-graph cache.
+func (s *Session) Fused() int { return s.fused }
 
 // Run feeds inputs (one per present wanted input, in Want order) and fills
 // outputs (one per wanted output; nil entries are allocated by ONNX Runtime
@@ -330,56 +339,6 @@ func configEntries(overrides map[string]string) [][2]string {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out
-}
-
-// useOptimizedCache returns the graph file to load: the optimized copy in
-// opts.OptimizedCacheDir when one was saved for this graph, file and
-// settings, or else path itself, with so set to save the optimized graph;
-// commit then moves it into place once the session has opened.
-func useOptimizedCache(so *ort.SessionOptions, path string, opts Options) (load string, commit func() error, err error) {
-	none := func() error { return nil }
-	if opts.OptimizedCacheDir == "" {
-		return path, none, nil
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return "", nil, fmt.Errorf("onnx graph: %w", err)
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", nil, fmt.Errorf("onnx graph: %w", err)
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s\x00%s\x00%s\x00%t", abs, st.Size(), st.ModTime().UnixNano(),
-		ort.GetVersion(), strings.ToLower(opts.GraphOptimization), strings.ToLower(opts.Provider), flipWanted(opts))
-	base := strings.TrimSuffix(filepath.Base(path), ".onnx")
-	name := base + "-" + hex.EncodeToString(h.Sum(nil)[:8])
-	cached := filepath.Join(opts.OptimizedCacheDir, name+".opt.onnx")
-	if _, err := os.Stat(cached); err == nil {
-		return cached, none, nil
-	}
-	if err := os.MkdirAll(opts.OptimizedCacheDir, 0o755); err != nil {
-		return "", nil, fmt.Errorf("optimized graph cache: %w", err)
-	}
-	// The weights go to a file of their own beside the graph: ONNX Runtime
-	// maps such files into memory instead of copying them, so that a
-	// cached graph's untouched weights (most of the text tower's
-	// embedding table) never become resident.
-	tmp := fmt.Sprintf("%s.%d.tmp", cached, os.Getpid())
-	if err := so.AddSessionConfigEntry("session.optimized_model_external_initializers_file_name",
-		fmt.Sprintf("%s.%d.weights", name, os.Getpid())); err != nil {
-		return "", nil, fmt.Errorf("optimized graph cache: %w", err)
-	}
-	if err := so.SetOptimizedModelFilePath(tmp); err != nil {
-		return "", nil, fmt.Errorf("optimized graph cache: %w", err)
-	}
-	return path, func() error {
-		if err := os.Rename(tmp, cached); err != nil {
-			os.Remove(tmp)
-			return fmt.Errorf("optimized graph cache: %w", err)
-		}
-		return nil
-	}, nil
 }
 
 // inputOutputInfo reads a graph's inputs and outputs through a throw-away
