@@ -25,6 +25,7 @@ const (
 	EnvApplyEXIF     = "MCLIP_APPLY_EXIF_ORIENTATION"
 	EnvProvider      = "MCLIP_EXECUTION_PROVIDER"
 	EnvORTLib        = "ONNXRUNTIME_LIB"
+	EnvOptimizedDir  = "MCLIP_OPTIMIZED_CACHE_DIR"
 )
 
 // Defaults.
@@ -67,6 +68,20 @@ type Config struct {
 	// ORTLib is the path of libonnxruntime.so; empty means the default
 	// search (see package ortlib).
 	ORTLib string
+	// OptimizedCacheDir is where graphs are kept once optimized and fused,
+	// so that later starts load them ready. Empty means "optimized" inside
+	// the model directory when that is writable; "off" turns the cache (and
+	// with it the fusion) off.
+	OptimizedCacheDir string
+}
+
+// OptimizedCacheOff reports whether OptimizedCacheDir turns the cache off.
+func (c Config) OptimizedCacheOff() bool {
+	switch strings.ToLower(c.OptimizedCacheDir) {
+	case "off", "none", "false", "0":
+		return true
+	}
+	return false
 }
 
 // Default returns the defaults.
@@ -143,6 +158,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	boolean(EnvApplyEXIF, &c.ApplyEXIF)
 	str(EnvProvider, &c.Provider)
 	str(EnvORTLib, &c.ORTLib)
+	str(EnvOptimizedDir, &c.OptimizedCacheDir)
 	c.Variant = strings.ToLower(c.Variant)
 	c.Provider = strings.ToLower(c.Provider)
 	if err := c.Validate(); err != nil {

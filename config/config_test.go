@@ -22,12 +22,13 @@ func TestFromLookup(t *testing.T) {
 		{name: "all set", env: map[string]string{
 			EnvModelDir: "/m", EnvVariant: "INT8", EnvThreads: "2", EnvInterThreads: "1", EnvBatchSize: "8",
 			EnvMaxPixels: "1000", EnvMaxImageBytes: "2MiB", EnvMaxTextBytes: "4K", EnvApplyEXIF: "true",
-			EnvProvider: "CUDA", EnvORTLib: "/lib/libonnxruntime.so", EnvCacheDir: "/c",
+			EnvProvider: "CUDA", EnvORTLib: "/lib/libonnxruntime.so", EnvCacheDir: "/c", EnvOptimizedDir: "/o",
 		}, want: func(c *Config) {
 			c.ModelDir, c.Variant, c.Threads, c.InterOpThreads, c.BatchSize = "/m", "int8", 2, 1, 8
 			c.MaxPixels, c.MaxImageBytes, c.MaxTextBytes, c.ApplyEXIF = 1000, 2<<20, 4<<10, true
-			c.Provider, c.ORTLib, c.CacheDir = "cuda", "/lib/libonnxruntime.so", "/c"
+			c.Provider, c.ORTLib, c.CacheDir, c.OptimizedCacheDir = "cuda", "/lib/libonnxruntime.so", "/c", "/o"
 		}},
+		{name: "optimized cache off", env: map[string]string{EnvOptimizedDir: "off"}, want: func(c *Config) { c.OptimizedCacheDir = "off" }},
 		{name: "blank values keep defaults", env: map[string]string{EnvVariant: "  ", EnvBatchSize: ""}, want: func(c *Config) {}},
 		{name: "bad values each named", env: map[string]string{
 			EnvVariant: "bf16", EnvThreads: "two", EnvBatchSize: "0", EnvMaxPixels: "-5", EnvApplyEXIF: "maybe", EnvProvider: "tpu",
@@ -57,4 +58,10 @@ func TestIntraOpThreads(t *testing.T) {
 	assert.Greater(t, c.IntraOpThreads(), 0)
 	c.Threads = 3
 	assert.Equal(t, 3, c.IntraOpThreads())
+}
+
+func TestOptimizedCacheOff(t *testing.T) {
+	for setting, off := range map[string]bool{"": false, "off": true, "OFF": true, "none": true, "false": true, "0": true, "/var/cache/mclip": false} {
+		assert.Equal(t, off, Config{OptimizedCacheDir: setting}.OptimizedCacheOff(), "%q", setting)
+	}
 }

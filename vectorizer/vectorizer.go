@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/mclip-go/mclip/config"
@@ -29,6 +30,11 @@ type ModelInfo struct {
 	Revision string `json:"revision"`
 	File     string `json:"file"`
 	Variant  string `json:"variant"`
+	// Optimized is the optimized copy of File that was loaded, if any.
+	Optimized string `json:"optimized,omitempty"`
+	// FusedLayerNorms counts the Add + LayerNormalization pairs that run
+	// as one SkipLayerNormalization (see package graphfuse).
+	FusedLayerNorms int `json:"fusedLayerNorms"`
 }
 
 // Info describes the loaded models.
@@ -61,10 +67,11 @@ func Load(cfg config.Config, dir modelstore.Dir) (*Vectorizer, error) {
 	}
 	variant, _ = modelstore.ResolveVariant(variant, modelstore.DetectCPU())
 	sess := onnxsession.Options{
-		IntraOpThreads: cfg.Threads,
-		InterOpThreads: cfg.InterOpThreads,
-		Provider:       cfg.Provider,
-		ORTLib:         cfg.ORTLib,
+		IntraOpThreads:    cfg.Threads,
+		InterOpThreads:    cfg.InterOpThreads,
+		Provider:          cfg.Provider,
+		ORTLib:            cfg.ORTLib,
+		OptimizedCacheDir: optimizedCacheDir(cfg, dir),
 	}
 	te, err := text.Load(dir, text.Options{Variant: variant, Session: sess, BatchSize: cfg.BatchSize, MaxTextBytes: cfg.MaxTextBytes})
 	if err != nil {
@@ -85,8 +92,8 @@ func Load(cfg config.Config, dir modelstore.Dir) (*Vectorizer, error) {
 		return nil, fmt.Errorf("text vectors have %d dimensions but image vectors %d: the towers do not share a space", te.Dimensions(), ve.Dimensions())
 	}
 	info := Info{
-		Text:       modelInfo(dir, TextRepo, modelstore.TextDir, te.GraphPath(), variant),
-		Vision:     modelInfo(dir, VisionRepo, modelstore.VisionDir, ve.GraphPath(), variant),
+		Text:       modelInfo(dir, TextRepo, modelstore.TextDir, te.Session(), variant),
+		Vision:     modelInfo(dir, VisionRepo, modelstore.VisionDir, ve.Session(), variant),
 		Dimensions: te.Dimensions(),
 		Runtime:    ortlib.Version(),
 		ModelDir:   dir.Root,
@@ -94,15 +101,43 @@ func Load(cfg config.Config, dir modelstore.Dir) (*Vectorizer, error) {
 	return &Vectorizer{text: te, vision: ve, info: info}, nil
 }
 
+// optimizedCacheDir resolves cfg.OptimizedCacheDir: off, the directory
+// given, or by default "optimized" in the model directory when that can be
+// written (a read-only model directory, such as one baked into an image,
+// loads its graphs unoptimized on disk instead).
+func optimizedCacheDir(cfg config.Config, dir modelstore.Dir) string {
+	switch {
+	case cfg.OptimizedCacheOff():
+		return ""
+	case cfg.OptimizedCacheDir != "":
+		return cfg.OptimizedCacheDir
+	}
+	d := filepath.Join(dir.Root, "optimized")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return ""
+	}
+	f, err := os.CreateTemp(d, ".probe-*")
+	if err != nil {
+		return ""
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return d
+}
+
 // modelInfo describes a tower's graph. The revision is the commit the model
 // store's lock file recorded for it; a directory that did not come from the
 // hub (generated, copied by hand) reports "local".
-func modelInfo(dir modelstore.Dir, repo, tower, graph string, variant modelstore.Variant) ModelInfo {
+func modelInfo(dir modelstore.Dir, repo, tower string, sess *onnxsession.Session, variant modelstore.Variant) ModelInfo {
+	graph := sess.Path()
 	file := graph
 	if r, err := filepath.Rel(filepath.Join(dir.Root, tower), graph); err == nil {
 		file = filepath.ToSlash(r)
 	}
-	info := ModelInfo{Repo: repo, Revision: "local", File: file, Variant: string(variant)}
+	info := ModelInfo{Repo: repo, Revision: "local", File: file, Variant: string(variant), FusedLayerNorms: sess.Fused()}
+	if sess.Loaded() != graph {
+		info.Optimized = sess.Loaded()
+	}
 	lock, err := modelstore.ReadLock(filepath.Join(dir.Root, modelstore.LockFileName))
 	if err != nil {
 		return info

@@ -10,6 +10,8 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -52,9 +54,66 @@ func TestInfo(t *testing.T) {
 	v := load(t)
 	info := v.Info()
 	assert.Equal(t, 512, info.Dimensions)
-	assert.Equal(t, ModelInfo{Repo: TextRepo, Revision: "local", File: "onnx/model.onnx", Variant: "fp32"}, info.Text)
-	assert.Equal(t, ModelInfo{Repo: VisionRepo, Revision: "local", File: "onnx/vision_model.onnx", Variant: "fp32"}, info.Vision)
+	optimized := filepath.Join(info.ModelDir, "optimized")
+	assert.Equal(t, "onnx/model.onnx", info.Text.File)
+	assert.Equal(t, "onnx/vision_model.onnx", info.Vision.File)
+	for _, m := range []ModelInfo{info.Text, info.Vision} {
+		assert.Equal(t, "local", m.Revision)
+		assert.Equal(t, "fp32", m.Variant)
+		assert.Equal(t, optimized, filepath.Dir(m.Optimized), "by default, graphs are optimized once into the model directory")
+	}
+	assert.Equal(t, TextRepo, info.Text.Repo)
+	assert.Equal(t, VisionRepo, info.Vision.Repo)
+	assert.Equal(t, 5, info.Text.FusedLayerNorms, "the tiny text tower's 5 layer norms")
 	assert.Regexp(t, `^1\.\d+\.\d+`, info.Runtime)
+}
+
+func TestOptimizedCacheSetting(t *testing.T) {
+	tests := []struct {
+		name    string
+		setting string
+		want    func(root string) string
+	}{
+		{"default: in the model directory", "", func(root string) string { return filepath.Join(root, "optimized") }},
+		{"off", "off", func(string) string { return "" }},
+		{"a directory", "/elsewhere", func(string) string { return "/elsewhere" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			cfg := config.Default()
+			cfg.OptimizedCacheDir = tt.setting
+			assert.Equal(t, tt.want(root), optimizedCacheDir(cfg, modelstore.Dir{Root: root}))
+		})
+	}
+	t.Run("read-only model directory: no cache", func(t *testing.T) {
+		if os.Geteuid() == 0 {
+			// root writes anywhere: make "optimized" a file instead.
+			root := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(root, "optimized"), nil, 0o644))
+			assert.Equal(t, "", optimizedCacheDir(config.Default(), modelstore.Dir{Root: root}))
+			return
+		}
+		root := t.TempDir()
+		require.NoError(t, os.Chmod(root, 0o555))
+		t.Cleanup(func() { os.Chmod(root, 0o755) })
+		assert.Equal(t, "", optimizedCacheDir(config.Default(), modelstore.Dir{Root: root}))
+	})
+}
+
+// With the cache off, the graphs load as they are, unfused.
+func TestOptimizedCacheOff(t *testing.T) {
+	cfg := config.Default()
+	cfg.Threads = 1
+	cfg.OptimizedCacheDir = "off"
+	dir := modeltest.Tiny(t, 1)
+	v, err := Load(cfg, dir)
+	require.NoError(t, err)
+	defer v.Close()
+	assert.Empty(t, v.Info().Text.Optimized)
+	assert.Equal(t, 0, v.Info().Text.FusedLayerNorms)
+	_, err = os.Stat(filepath.Join(dir.Root, "optimized"))
+	assert.True(t, os.IsNotExist(err))
 }
 
 func TestEncodeTextsAndImages(t *testing.T) {

@@ -130,6 +130,9 @@ func (e *Encoder) Dimensions() int { return e.settings.DenseOut }
 // GraphPath is the ONNX file in use.
 func (e *Encoder) GraphPath() string { return e.graph }
 
+// Session returns the ONNX session (for what it loaded and fused).
+func (e *Encoder) Session() *onnxsession.Session { return e.sess }
+
 // Encode returns one vector per text, in input order, un-normalized. A text
 // that fails gets a nil vector and its error; the others are unaffected.
 func (e *Encoder) Encode(ctx context.Context, texts []string) ([][]float32, []error) {

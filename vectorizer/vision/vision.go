@@ -115,6 +115,9 @@ func (e *Encoder) Dimensions() int { return e.dim }
 // GraphPath is the ONNX file in use.
 func (e *Encoder) GraphPath() string { return e.graph }
 
+// Session returns the ONNX session (for what it loaded and fused).
+func (e *Encoder) Session() *onnxsession.Session { return e.sess }
+
 // Preprocessor returns the preprocessing settings in use.
 func (e *Encoder) Preprocessor() clipprep.Config { return e.prep }
 
