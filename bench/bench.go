@@ -96,6 +96,10 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	defer os.RemoveAll(work)
 	r.work = work
+	// As mclip runs by default: graphs optimized and fused once into a
+	// cache (in the model directory; here a fresh one, so that the first
+	// start of each tower is measured too).
+	r.sess.OptimizedCacheDir = filepath.Join(work, "optimized")
 	r.res = &Results{Machine: describeMachine(), Command: cfg.Command, Quick: cfg.Quick, Threads: cfg.Threads,
 		Reps: cfg.Reps, ModelSize: string(r.size)}
 	steps := []struct {

@@ -62,15 +62,19 @@ func (r *runner) settings() []setting {
 		flipConfig("session.disable_prepacking"),
 		{name: "CPU memory arena off", apply: func(o *onnxsession.Options) { o.DisableCPUArena = true }},
 		{name: "memory pattern off", apply: func(o *onnxsession.Options) { o.DisableMemPattern = true }},
-		{name: "optimized graphs cached on disk (second start)", twice: true,
-			apply: func(o *onnxsession.Options) { o.OptimizedCacheDir = filepath.Join(r.work, "optimized") }},
+		{name: "no optimized-graph cache: optimized at each start, no fusion (default: cache, fused)",
+			apply: func(o *onnxsession.Options) { o.OptimizedCacheDir = "" }},
+		{name: "optimized-graph cache without the SkipLayerNormalization fusion (second start)", twice: true,
+			apply: func(o *onnxsession.Options) {
+				o.OptimizedCacheDir, o.SkipFusion = filepath.Join(r.work, "optimized-unfused"), true
+			}},
 		{name: "no malloc_trim after loading (default: trim)", apply: func(o *onnxsession.Options) { o.SkipHeapTrim = true }},
 		{name: "1 intra-op thread (default: one per core)", apply: func(o *onnxsession.Options) { o.IntraOpThreads = 1 }},
 	}
 	if r.cfg.Quick {
 		// Each kind of setting once: a session option, a config entry,
-		// and the cache measured on its second start.
-		return []setting{all[0], all[2], all[6]}
+		// and a cache measured on its second start.
+		return []setting{all[0], all[2], all[7]}
 	}
 	return all
 }
@@ -196,7 +200,8 @@ func (r *runner) latencyPairN(a, b func() error, reps, n int) (as, bs, ratio []f
 
 // describeDefaults lists the session settings mclip applies by default.
 func describeDefaults(o onnxsession.Options) string {
-	parts := []string{fmt.Sprintf("%d intra-op threads", o.IntraOpThreads), "graph optimisation all"}
+	parts := []string{fmt.Sprintf("%d intra-op threads", o.IntraOpThreads), "graph optimisation all",
+		"optimized graphs cached and fused (graphs loaded from the cache)"}
 	for k, v := range onnxsession.DefaultConfig {
 		parts = append(parts, k+"="+v)
 	}

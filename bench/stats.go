@@ -51,20 +51,3 @@ func timeOp(op func() error, minTime time.Duration, minIters int) (time.Duration
 	}
 	return time.Since(start) / time.Duration(n), nil
 }
-
-// latencies runs op n times after one warm-up run and returns each run's
-// time in milliseconds.
-func latencies(op func() error, n int) ([]float64, error) {
-	if err := op(); err != nil {
-		return nil, err
-	}
-	out := make([]float64, n)
-	for i := range out {
-		start := time.Now()
-		if err := op(); err != nil {
-			return nil, err
-		}
-		out[i] = float64(time.Since(start).Nanoseconds()) / 1e6
-	}
-	return out, nil
-}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -218,8 +219,10 @@ func (r *runner) latency(enc *text.Encoder, query string) error {
 	return nil
 }
 
-// latencyPair times a and b in alternating blocks, and returns every
-// call's milliseconds of each and the per-block ratios of their medians.
+// latencyPair times a and b call by call, alternately (a then b, then b
+// then a), and returns every call's milliseconds of each and the per-block
+// ratios of their medians. Interleaving call by call keeps drift in the
+// machine's load, and the order of two calls, out of the ratio.
 func (r *runner) latencyPair(a, b func() error) (as, bs, ratio []float64, err error) {
 	return r.latencyPairBlocks(a, b, r.cfg.Reps, 40)
 }
@@ -230,14 +233,30 @@ func (r *runner) latencyPairBlocks(a, b func() error, reps, n int) (as, bs, rati
 	if r.cfg.Quick {
 		n = 5
 	}
-	for range reps {
-		la, err := latencies(a, n)
-		if err != nil {
+	for _, op := range []func() error{a, b} { // warm up
+		if err := op(); err != nil {
 			return nil, nil, nil, err
 		}
-		lb, err := latencies(b, n)
-		if err != nil {
-			return nil, nil, nil, err
+	}
+	timed := func(op func() error) (float64, error) {
+		start := time.Now()
+		err := op()
+		return float64(time.Since(start).Nanoseconds()) / 1e6, err
+	}
+	for range reps {
+		la, lb := make([]float64, n), make([]float64, n)
+		for i := range n {
+			first, second := a, b
+			fd, sd := &la[i], &lb[i]
+			if i%2 == 1 {
+				first, second, fd, sd = b, a, &lb[i], &la[i]
+			}
+			if *fd, err = timed(first); err != nil {
+				return nil, nil, nil, err
+			}
+			if *sd, err = timed(second); err != nil {
+				return nil, nil, nil, err
+			}
 		}
 		as, bs = append(as, la...), append(bs, lb...)
 		ratio = append(ratio, median(la)/median(lb))
