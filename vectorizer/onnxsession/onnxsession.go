@@ -382,3 +382,28 @@ func flipped(load, path string, opts Options) ([]byte, func()) {
 	}
 	return data, release
 }
+
+// OpenModel opens a graph mclip builds itself (such as the text tower's
+// Dense layer) from its bytes, with opts' runtime settings; name stands for
+// its path in errors. Such graphs are neither cached nor checked against a
+// contract.
+func OpenModel(name string, model []byte, opts Options, inputs, outputs []string) (*Session, error) {
+	if err := ortlib.Init(opts.ORTLib); err != nil {
+		return nil, err
+	}
+	opts.OptimizedCacheDir = ""
+	so, err := newSessionOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer so.Destroy()
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(model, inputs, outputs, so)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	present := make([]bool, len(inputs))
+	for i := range present {
+		present[i] = true
+	}
+	return &Session{path: name, loaded: name, inputs: inputs, outputs: outputs, sess: sess, present: present}, nil
+}

@@ -79,8 +79,7 @@ type Encoder struct {
 	*Preparer
 	opts  Options
 	sess  *onnxsession.Session
-	dense []float32 // [DenseOut, DenseIn], row-major as torch's Linear
-	bias  []float32 // [DenseOut] or nil
+	dense *onnxsession.Session // the Dense layer, a graph of its own (see dense.go)
 	graph string
 }
 
@@ -114,15 +113,20 @@ func Load(dir modelstore.Dir, opts Options) (*Encoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("text model: %w", err)
 	}
-	sess, err := onnxsession.Open(graph, opts.Session, graphInputs, graphOutputs)
+	denseSess, err := openDense(dense, bias, settings, opts.Session)
 	if err != nil {
 		return nil, fmt.Errorf("text model: %w", err)
 	}
-	return &Encoder{Preparer: prep, opts: opts, sess: sess, dense: dense, bias: bias, graph: graph}, nil
+	sess, err := onnxsession.Open(graph, opts.Session, graphInputs, graphOutputs)
+	if err != nil {
+		denseSess.Close()
+		return nil, fmt.Errorf("text model: %w", err)
+	}
+	return &Encoder{Preparer: prep, opts: opts, sess: sess, dense: denseSess, graph: graph}, nil
 }
 
-// Close releases the ONNX session.
-func (e *Encoder) Close() error { return e.sess.Close() }
+// Close releases the ONNX sessions.
+func (e *Encoder) Close() error { return errors.Join(e.sess.Close(), e.dense.Close()) }
 
 // Dimensions is the length of the vectors.
 func (e *Encoder) Dimensions() int { return e.settings.DenseOut }
@@ -250,13 +254,18 @@ func (e *Encoder) EncodeIDs(batch [][]int64) (vecs [][]float32, err error) {
 	if err := e.sess.Run(inputs, []ort.Value{outT}); err != nil {
 		return nil, err
 	}
-	vecs = make([][]float32, n)
-	out := make([]float32, n*e.settings.DenseOut)
-	pooled := buf.pooled(hidden)
+	pooled := buf.pooled(n, hidden)
 	for b := range batch {
-		e.pool(pooled, states[b*seq*hidden:(b+1)*seq*hidden], mask[b*seq:(b+1)*seq], buf.acc)
-		vecs[b] = out[b*e.settings.DenseOut : (b+1)*e.settings.DenseOut : (b+1)*e.settings.DenseOut]
-		e.project(vecs[b], pooled)
+		e.pool(pooled[b*hidden:(b+1)*hidden], states[b*seq*hidden:(b+1)*seq*hidden], mask[b*seq:(b+1)*seq], buf.acc)
+	}
+	outDim := e.settings.DenseOut
+	out := make([]float32, n*outDim)
+	if err := e.project(out, pooled, n); err != nil {
+		return nil, err
+	}
+	vecs = make([][]float32, n)
+	for b := range vecs {
+		vecs[b] = out[b*outDim : (b+1)*outDim : (b+1)*outDim]
 	}
 	return vecs, nil
 }
@@ -306,22 +315,6 @@ func (e *Encoder) pool(dst, states []float32, mask []int64, acc []float64) {
 		for h := range dst {
 			dst[h] = float32(acc[h] / div)
 		}
-	}
-}
-
-// project applies the Dense layer to x, writing W·x (+ b), then its
-// activation, into out.
-func (e *Encoder) project(out, x []float32) {
-	in := e.settings.DenseIn
-	for o := range out {
-		acc := float64(dot(e.dense[o*in:(o+1)*in], x))
-		if e.bias != nil {
-			acc += float64(e.bias[o])
-		}
-		if e.settings.DenseActivation == "tanh" {
-			acc = math.Tanh(acc)
-		}
-		out[o] = float32(acc)
 	}
 }
 
