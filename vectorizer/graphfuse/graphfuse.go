@@ -72,9 +72,10 @@ type node struct {
 //
 //	s = Add(a, b); y = LayerNormalization(s, scale, bias)
 //
-// where a and b are computed tensors (not constants), s feeds nothing
-// else, and the normalization is over the last axis in float, replaced by
-// y = com.microsoft.SkipLayerNormalization(a, b, scale, bias). It returns
+// where a and b are computed tensors (not constants), s is not a graph
+// output, and the normalization is over the last axis in float, replaced by
+// y = com.microsoft.SkipLayerNormalization(a, b, scale, bias); when other
+// nodes read s too, it becomes SkipLayerNormalization's fourth output. It returns
 // the number of fusions; with none, model itself is returned. Nodes it
 // does not rewrite are copied byte for byte.
 func SkipLayerNorm(model []byte) ([]byte, int, error) {
@@ -88,6 +89,7 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 	var nodes []*node
 	consts := map[string]bool{}
 	uses := map[string]int{}
+	graphOutputs := map[string]bool{}
 	err = walk(graph, func(num protowire.Number, v []byte, raw []byte) error {
 		switch num {
 		case graphNode:
@@ -117,6 +119,7 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 				return fmt.Errorf("graph output: %w", err)
 			}
 			uses[name]++
+			graphOutputs[name] = true
 		}
 		return nil
 	})
@@ -133,7 +136,7 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 	replace := map[*node][]byte{}
 	drop := map[*node]bool{}
 	for _, ln := range nodes {
-		add := fusable(ln, producer, consts, uses)
+		add := fusable(ln, producer, consts, uses, graphOutputs)
 		if add == nil || drop[add] {
 			continue
 		}
@@ -145,7 +148,14 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 		if len(ln.inputs) > 2 {
 			bias = ln.inputs[2]
 		}
-		replace[ln] = appendSkipLayerNorm(nil, ln.name+"/SkipLayerNorm", []string{add.inputs[0], add.inputs[1], ln.inputs[1], bias}, ln.outputs[0], eps)
+		// A sum that other nodes read too (pre-norm transformers such as
+		// CLIP's vision tower keep it as the next residual) comes out of
+		// SkipLayerNormalization's fourth output under its own name.
+		sum := ""
+		if uses[add.outputs[0]] > 1 {
+			sum = add.outputs[0]
+		}
+		replace[ln] = appendSkipLayerNorm(nil, ln.name+"/SkipLayerNorm", []string{add.inputs[0], add.inputs[1], ln.inputs[1], bias}, ln.outputs[0], sum, eps)
 		drop[add] = true
 	}
 	if len(replace) == 0 {
@@ -212,7 +222,7 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 
 // fusable returns the Add that ln normalizes, when the pair can become one
 // SkipLayerNormalization; else nil.
-func fusable(ln *node, producer map[string]*node, consts map[string]bool, uses map[string]int) *node {
+func fusable(ln *node, producer map[string]*node, consts map[string]bool, uses map[string]int, outputs map[string]bool) *node {
 	if ln.op != "LayerNormalization" || (ln.domain != "" && ln.domain != "ai.onnx") {
 		return nil
 	}
@@ -236,7 +246,7 @@ func fusable(ln *node, producer map[string]*node, consts map[string]bool, uses m
 	}
 	x := ln.inputs[0]
 	add := producer[x]
-	if add == nil || add.op != "Add" || add.domain != "" || len(add.inputs) != 2 || uses[x] != 1 {
+	if add == nil || add.op != "Add" || add.domain != "" || len(add.inputs) != 2 || outputs[x] {
 		return nil
 	}
 	if consts[add.inputs[0]] || consts[add.inputs[1]] || add.inputs[0] == "" || add.inputs[1] == "" {
@@ -246,7 +256,7 @@ func fusable(ln *node, producer map[string]*node, consts map[string]bool, uses m
 }
 
 // appendSkipLayerNorm appends a NodeProto's bytes.
-func appendSkipLayerNorm(b []byte, name string, inputs []string, output string, eps float32) []byte {
+func appendSkipLayerNorm(b []byte, name string, inputs []string, output, sum string, eps float32) []byte {
 	for len(inputs) > 0 && inputs[len(inputs)-1] == "" {
 		inputs = inputs[:len(inputs)-1]
 	}
@@ -254,8 +264,14 @@ func appendSkipLayerNorm(b []byte, name string, inputs []string, output string, 
 		b = protowire.AppendTag(b, nodeInput, protowire.BytesType)
 		b = protowire.AppendString(b, in)
 	}
-	b = protowire.AppendTag(b, nodeOutput, protowire.BytesType)
-	b = protowire.AppendString(b, output)
+	outputs := []string{output}
+	if sum != "" {
+		outputs = []string{output, "", "", sum} // output, mean, inv_std_var, input_skip_bias_sum
+	}
+	for _, o := range outputs {
+		b = protowire.AppendTag(b, nodeOutput, protowire.BytesType)
+		b = protowire.AppendString(b, o)
+	}
 	b = protowire.AppendTag(b, nodeName, protowire.BytesType)
 	b = protowire.AppendString(b, name)
 	b = protowire.AppendTag(b, nodeOpType, protowire.BytesType)

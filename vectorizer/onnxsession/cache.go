@@ -16,7 +16,7 @@ import (
 
 // fuseVersion changes whenever graphfuse rewrites graphs differently, so
 // that cached graphs are rebuilt.
-const fuseVersion = 1
+const fuseVersion = 2
 
 // optimizedGraph returns the graph file to load: path itself without
 // opts.OptimizedCacheDir; else its optimized copy there, built on first
