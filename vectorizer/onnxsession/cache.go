@@ -54,6 +54,16 @@ func optimizedGraph(path string, opts Options, feed []ort.InputOutputInfo, outpu
 	fail := func(err error) (string, int, error) {
 		return "", 0, fmt.Errorf("optimized graph cache: %w", err)
 	}
+	// One process builds an entry; others starting at the same time (the
+	// nodes of a cluster sharing a model directory) wait for it and load it.
+	unlock, err := lockFile(cached + ".lock")
+	if err != nil {
+		return fail(err)
+	}
+	defer unlock()
+	if b, err := os.ReadFile(cached); err == nil {
+		return cached, graphfuse.Count(b), nil
+	}
 	pid := os.Getpid()
 	tmp := fmt.Sprintf("%s.%d.tmp", cached, pid)
 	weights := fmt.Sprintf("%s.%d.weights", name, pid)

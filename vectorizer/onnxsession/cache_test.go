@@ -193,3 +193,43 @@ func TestOptimizedCacheKeepsUnfusableGraph(t *testing.T) {
 	defer y[0].Destroy()
 	assert.Len(t, y[0].(*ort.Tensor[float32]).GetData(), 8)
 }
+
+// Starts at the same time (cluster nodes sharing a model directory) build
+// one cache entry, not one each.
+func TestOptimizedCacheConcurrentStarts(t *testing.T) {
+	graph := modeltest.Tiny(t, 4, modelgen.TowerText).Text(modelstore.TextONNXFP32)
+	cache := t.TempDir()
+	const starts = 4
+	errs := make(chan error, starts)
+	fused := make(chan int, starts)
+	for range starts {
+		go func() {
+			s, err := Open(graph, Options{IntraOpThreads: 1, OptimizedCacheDir: cache}, textIn, textOut)
+			if err == nil {
+				fused <- s.Fused()
+				err = s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range starts {
+		require.NoError(t, <-errs)
+	}
+	close(fused)
+	for n := range fused {
+		assert.Equal(t, 5, n)
+	}
+	entries, err := os.ReadDir(cache)
+	require.NoError(t, err)
+	var graphs, weights int
+	for _, e := range entries {
+		switch {
+		case strings.HasSuffix(e.Name(), ".opt.onnx"):
+			graphs++
+		case strings.HasSuffix(e.Name(), ".weights"):
+			weights++
+		}
+	}
+	assert.Equal(t, 1, graphs)
+	assert.Equal(t, 1, weights, "one build, so one weights file")
+}
