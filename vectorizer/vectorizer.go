@@ -35,6 +35,9 @@ type ModelInfo struct {
 	// FusedLayerNorms counts the Add + LayerNormalization pairs that run
 	// as one SkipLayerNormalization (see package graphfuse).
 	FusedLayerNorms int `json:"fusedLayerNorms"`
+	// OptimizedError says why the optimized-graph cache was not used (the
+	// graph then loaded as it is) or was rebuilt.
+	OptimizedError string `json:"optimizedError,omitempty"`
 }
 
 // Info describes the loaded models.
@@ -137,6 +140,9 @@ func modelInfo(dir modelstore.Dir, repo, tower string, sess *onnxsession.Session
 	info := ModelInfo{Repo: repo, Revision: "local", File: file, Variant: string(variant), FusedLayerNorms: sess.Fused()}
 	if sess.Loaded() != graph {
 		info.Optimized = sess.Loaded()
+	}
+	if err := sess.CacheError(); err != nil {
+		info.OptimizedError = err.Error()
 	}
 	lock, err := modelstore.ReadLock(filepath.Join(dir.Root, modelstore.LockFileName))
 	if err != nil {

@@ -61,6 +61,7 @@ func TestInfo(t *testing.T) {
 		assert.Equal(t, "local", m.Revision)
 		assert.Equal(t, "fp32", m.Variant)
 		assert.Equal(t, optimized, filepath.Dir(m.Optimized), "by default, graphs are optimized once into the model directory")
+		assert.Empty(t, m.OptimizedError)
 	}
 	assert.Equal(t, TextRepo, info.Text.Repo)
 	assert.Equal(t, VisionRepo, info.Vision.Repo)

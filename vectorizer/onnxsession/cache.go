@@ -88,6 +88,18 @@ func optimizedGraph(path string, opts Options, feed []ort.InputOutputInfo, outpu
 	return cached, fused, nil
 }
 
+// removeEntry deletes a cache entry: the graph and the weights file beside
+// it that it names (entries are "NAME.opt.onnx" with "NAME.PID.weights").
+func removeEntry(graph string) {
+	name := strings.TrimSuffix(filepath.Base(graph), ".opt.onnx")
+	if matches, err := filepath.Glob(filepath.Join(filepath.Dir(graph), name+".*.weights")); err == nil {
+		for _, m := range matches {
+			os.Remove(m)
+		}
+	}
+	os.Remove(graph)
+}
+
 // saveOptimized opens path in a throw-away session that saves the optimized
 // graph to out and its weights to weights (a name beside out).
 func saveOptimized(path, out, weights string, opts Options) error {

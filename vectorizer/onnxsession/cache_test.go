@@ -233,3 +233,69 @@ func TestOptimizedCacheConcurrentStarts(t *testing.T) {
 	assert.Equal(t, 1, graphs)
 	assert.Equal(t, 1, weights, "one build, so one weights file")
 }
+
+// The cache only speeds starts up: an entry that no longer loads is
+// rebuilt, and a cache that cannot be written leaves the original graph,
+// with the reason in CacheError; the tower opens either way, with the same
+// results.
+func TestOptimizedCacheFailures(t *testing.T) {
+	graph := modeltest.Tiny(t, 6, modelgen.TowerText).Text(modelstore.TextONNXFP32)
+	plain, err := Open(graph, Options{IntraOpThreads: 1}, textIn, textOut)
+	require.NoError(t, err)
+	want := runText(t, plain)
+	require.NoError(t, plain.Close())
+	entryFiles := func(dir, suffix string) []string {
+		m, err := filepath.Glob(filepath.Join(dir, "*"+suffix))
+		require.NoError(t, err)
+		return m
+	}
+	tests := []struct {
+		name      string
+		break_    func(t *testing.T, cache string)
+		wantFused int
+		wantErr   string
+	}{
+		{"weights file removed", func(t *testing.T, cache string) {
+			for _, w := range entryFiles(cache, ".weights") {
+				require.NoError(t, os.Remove(w))
+			}
+		}, 5, "does not load (rebuilt)"},
+		{"graph file corrupt", func(t *testing.T, cache string) {
+			for _, g := range entryFiles(cache, ".opt.onnx") {
+				require.NoError(t, os.WriteFile(g, []byte("not a graph"), 0o644))
+			}
+		}, 5, "does not load (rebuilt)"},
+		{"cache directory not writable", func(t *testing.T, cache string) {
+			require.NoError(t, os.RemoveAll(cache))
+			require.NoError(t, os.WriteFile(cache, nil, 0o644)) // a file where the directory should be
+		}, 0, "optimized graph cache"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cache := filepath.Join(t.TempDir(), "cache")
+			opts := Options{IntraOpThreads: 1, OptimizedCacheDir: cache}
+			s, err := Open(graph, opts, textIn, textOut)
+			require.NoError(t, err)
+			require.NoError(t, s.CacheError())
+			require.NoError(t, s.Close())
+			tt.break_(t, cache)
+			s, err = Open(graph, opts, textIn, textOut)
+			require.NoError(t, err)
+			defer s.Close()
+			require.Error(t, s.CacheError())
+			assert.Contains(t, s.CacheError().Error(), tt.wantErr)
+			assert.Equal(t, tt.wantFused, s.Fused())
+			got := runText(t, s)
+			for i := range want {
+				require.InDelta(t, want[i], got[i], 1e-5, "value %d", i)
+			}
+			if tt.wantFused > 0 {
+				s2, err := Open(graph, opts, textIn, textOut)
+				require.NoError(t, err)
+				assert.NoError(t, s2.CacheError(), "the rebuilt entry loads")
+				require.NoError(t, s2.Close())
+				assert.Len(t, entryFiles(cache, ".weights"), 1, "the broken entry's weights are gone")
+			}
+		})
+	}
+}

@@ -84,13 +84,14 @@ type Want struct {
 
 // Session is an open ONNX graph. It is safe for concurrent use.
 type Session struct {
-	path    string
-	loaded  string   // the file ONNX Runtime loaded: path, or its optimized copy
-	fused   int      // SkipLayerNormalization nodes made by graphfuse
-	inputs  []string // resolved names, in Want order; "" for absent optional ones
-	outputs []string
-	sess    *ort.DynamicAdvancedSession
-	present []bool
+	path     string
+	loaded   string   // the file ONNX Runtime loaded: path, or its optimized copy
+	fused    int      // SkipLayerNormalization nodes made by graphfuse
+	cacheErr error    // why the optimized-graph cache was not used, or rebuilt
+	inputs   []string // resolved names, in Want order; "" for absent optional ones
+	outputs  []string
+	sess     *ort.DynamicAdvancedSession
+	present  []bool
 }
 
 // Open loads the graph at path after checking it against inputs and outputs.
@@ -120,21 +121,38 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 			feedInfo = append(feedInfo, infoOf(gotIn, n))
 		}
 	}
-	load, fused, err := optimizedGraph(path, opts, feedInfo, outNames)
-	if err != nil {
-		return nil, err
-	}
 	so, err := newSessionOptions(opts)
 	if err != nil {
 		return nil, err
 	}
 	defer so.Destroy()
-	var sess *ort.DynamicAdvancedSession
-	if data, release := flipped(load, path, opts); data != nil {
-		sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, feed, outNames, so)
-		release()
-	} else {
-		sess, err = ort.NewDynamicAdvancedSession(load, feed, outNames, so)
+	open := func(load string) (*ort.DynamicAdvancedSession, error) {
+		if data, release := flipped(load, path, opts); data != nil {
+			defer release()
+			return ort.NewDynamicAdvancedSessionWithONNXData(data, feed, outNames, so)
+		}
+		return ort.NewDynamicAdvancedSession(load, feed, outNames, so)
+	}
+	// The optimized-graph cache only speeds things up: a cache that cannot
+	// be written (disk full, permissions) or whose entry does not load
+	// (its weights file removed by hand) costs a rebuild, then the original
+	// graph, never the tower.
+	load, fused, cacheErr := optimizedGraph(path, opts, feedInfo, outNames)
+	if cacheErr != nil {
+		load, fused = path, 0
+	}
+	sess, err := open(load)
+	if err != nil && load != path {
+		cacheErr = fmt.Errorf("optimized graph %s does not load (rebuilt): %w", load, err)
+		removeEntry(load)
+		if load, fused, err = optimizedGraph(path, opts, feedInfo, outNames); err == nil {
+			sess, err = open(load)
+		}
+		if err != nil {
+			cacheErr = errors.Join(cacheErr, err)
+			load, fused = path, 0
+			sess, err = open(path)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open onnx graph %s: %w", path, err)
@@ -142,8 +160,12 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 	if !opts.SkipHeapTrim {
 		trimHeap()
 	}
-	return &Session{path: path, loaded: load, fused: fused, inputs: inNames, outputs: outNames, sess: sess, present: present}, nil
+	return &Session{path: path, loaded: load, fused: fused, cacheErr: cacheErr, inputs: inNames, outputs: outNames, sess: sess, present: present}, nil
 }
+
+// CacheError returns why the optimized-graph cache was not used, or was
+// rebuilt, when it was asked for; nil otherwise.
+func (s *Session) CacheError() error { return s.cacheErr }
 
 // Has reports whether the graph has the i-th wanted input.
 func (s *Session) Has(i int) bool { return s.present[i] }
