@@ -61,7 +61,8 @@ func oneLine(err error) string {
 
 func metaOf(info vectorizer.Info) Meta {
 	m := func(i vectorizer.ModelInfo) ModelMeta {
-		return ModelMeta{Repo: i.Repo, Revision: i.Revision, File: i.File, Variant: i.Variant}
+		return ModelMeta{Repo: i.Repo, Revision: i.Revision, File: i.File, Variant: i.Variant,
+			FusedLayerNorms: i.FusedLayerNorms, OptimizedError: i.OptimizedError}
 	}
 	return Meta{Text: m(info.Text), Vision: m(info.Vision), Dimensions: info.Dimensions, Runtime: info.Runtime}
 }

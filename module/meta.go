@@ -6,6 +6,10 @@ type ModelMeta struct {
 	Revision string `json:"revision"`
 	File     string `json:"file"`
 	Variant  string `json:"variant"`
+	// FusedLayerNorms and OptimizedError are logged at start-up (see
+	// vectorizer.ModelInfo); /v1/meta leaves them out.
+	FusedLayerNorms int    `json:"-"`
+	OptimizedError  string `json:"-"`
 }
 
 // Meta describes the loaded models, as /v1/meta shows them.

@@ -72,7 +72,16 @@ func (m *Module) Init(ctx context.Context, params moduletools.ModuleInitParams) 
 	m.logger.WithField("action", "startup").WithField("module", Name).
 		WithField("text_model", meta.Text.File).WithField("vision_model", meta.Vision.File).
 		WithField("variant", meta.Text.Variant).WithField("onnxruntime", meta.Runtime).
+		WithField("text_fused_layer_norms", meta.Text.FusedLayerNorms).
+		WithField("vision_fused_layer_norms", meta.Vision.FusedLayerNorms).
 		Info("models loaded")
+	for tower, mm := range map[string]ModelMeta{"text": meta.Text, "vision": meta.Vision} {
+		if mm.OptimizedError != "" {
+			m.logger.WithField("action", "startup").WithField("module", Name).WithField("tower", tower).
+				WithField("error", mm.OptimizedError).
+				Warn("optimized-graph cache: the entry was rebuilt, or the graph loaded unoptimized (slower start, no fusion); see MCLIP_OPTIMIZED_CACHE_DIR")
+		}
+	}
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sirupsen/logrus"
 	logrustest "github.com/sirupsen/logrus/hooks/test"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelgen"
+	"github.com/mclip-go/mclip/modelgen/modeltest"
 )
 
 const dim = 4
@@ -508,4 +510,33 @@ func TestMetaInfoAndClose(t *testing.T) {
 	require.NoError(t, m.Close())
 	require.NoError(t, m.Close())
 	assert.Equal(t, 1, enc.closed)
+}
+
+// Start-up logs the fused layer norms, and warns, without failing, when the
+// optimized-graph cache cannot be used.
+func TestInitLogsOptimizedCache(t *testing.T) {
+	dir := modeltest.Tiny(t, 2)
+	t.Setenv(config.EnvModelDir, dir.Root)
+	t.Setenv(config.EnvThreads, "1")
+	blocked := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(blocked, nil, 0o644))
+	t.Setenv(config.EnvOptimizedDir, blocked) // a file where the directory should be
+	logger, hook := logrustest.NewNullLogger()
+	m := New()
+	require.NoError(t, m.Init(context.Background(), moduletools.NewInitParams(nil, nil, nil, logger, nil)))
+	defer m.Close()
+	var loaded, warned int
+	for _, e := range hook.AllEntries() {
+		switch {
+		case e.Message == "models loaded":
+			loaded++
+			assert.Equal(t, 0, e.Data["text_fused_layer_norms"])
+		case strings.HasPrefix(e.Message, "optimized-graph cache"):
+			warned++
+			assert.Equal(t, logrus.WarnLevel, e.Level)
+			assert.Contains(t, e.Data["error"], blocked)
+		}
+	}
+	assert.Equal(t, 1, loaded)
+	assert.Equal(t, 2, warned, "one per tower")
 }

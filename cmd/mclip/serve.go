@@ -174,7 +174,14 @@ func loadForServe(ctx context.Context, cfg config.Config, pull bool, stderr io.W
 	info := v.Info()
 	log.Info("models loaded", "duration", time.Since(start).Round(time.Millisecond),
 		"text", info.Text.File, "vision", info.Vision.File, "variant", info.Text.Variant,
-		"dimensions", info.Dimensions, "onnxruntime", info.Runtime)
+		"dimensions", info.Dimensions, "onnxruntime", info.Runtime,
+		"text_fused_layer_norms", info.Text.FusedLayerNorms, "vision_fused_layer_norms", info.Vision.FusedLayerNorms)
+	for tower, mi := range map[string]vectorizer.ModelInfo{"text": info.Text, "vision": info.Vision} {
+		if mi.OptimizedError != "" {
+			log.Warn("optimized-graph cache: the entry was rebuilt, or the graph loaded unoptimized (slower start, no fusion); see MCLIP_OPTIMIZED_CACHE_DIR",
+				"tower", tower, "error", mi.OptimizedError)
+		}
+	}
 	return v, meta, nil
 }
 
