@@ -3,7 +3,10 @@ package onnxsession
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -85,7 +88,49 @@ func optimizedGraph(path string, opts Options, feed []ort.InputOutputInfo, outpu
 		os.Remove(keep)
 		return fail(err)
 	}
+	src := source{Path: abs, Size: st.Size(), ModTime: st.ModTime().UnixNano()}
+	if b, err := json.Marshal(src); err == nil {
+		_ = os.WriteFile(cached+".source", b, 0o644)
+	}
+	pruneStale(opts.OptimizedCacheDir, src)
 	return cached, fused, nil
+}
+
+// source identifies the graph file a cache entry was built from; it is
+// written beside the entry as NAME.opt.onnx.source.
+type source struct {
+	Path    string `json:"path"`
+	Size    int64  `json:"size"`
+	ModTime int64  `json:"modTime"`
+}
+
+// pruneStale removes the entries built from an earlier version of cur's
+// file (a model updated in place) or from a file that is gone, so that the
+// cache does not keep a model-sized entry per update. Entries of the
+// current file with other settings stay.
+func pruneStale(dir string, cur source) {
+	sidecars, err := filepath.Glob(filepath.Join(dir, "*.opt.onnx.source"))
+	if err != nil {
+		return
+	}
+	for _, sc := range sidecars {
+		b, err := os.ReadFile(sc)
+		if err != nil {
+			continue
+		}
+		var s source
+		if json.Unmarshal(b, &s) != nil || s.Path == "" {
+			continue
+		}
+		_, statErr := os.Stat(s.Path)
+		stale := errors.Is(statErr, fs.ErrNotExist) || (s.Path == cur.Path && (s.Size != cur.Size || s.ModTime != cur.ModTime))
+		if stale {
+			graph := strings.TrimSuffix(sc, ".source")
+			removeEntry(graph)
+			os.Remove(sc)
+			os.Remove(graph + ".lock")
+		}
+	}
 }
 
 // removeEntry deletes a cache entry: the graph and the weights file beside

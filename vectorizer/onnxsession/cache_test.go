@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -298,4 +299,41 @@ func TestOptimizedCacheFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A model updated in place gets a new entry, and the entries of its
+// earlier version go; entries of the current version with other settings
+// stay.
+func TestOptimizedCachePrunesStaleEntries(t *testing.T) {
+	graph := modeltest.Tiny(t, 8, modelgen.TowerText).Text(modelstore.TextONNXFP32)
+	cache := t.TempDir()
+	open := func(opts Options) {
+		t.Helper()
+		opts.IntraOpThreads, opts.OptimizedCacheDir = 1, cache
+		s, err := Open(graph, opts, textIn, textOut)
+		require.NoError(t, err)
+		require.NoError(t, s.CacheError())
+		require.NoError(t, s.Close())
+	}
+	count := func(suffix string) int {
+		m, err := filepath.Glob(filepath.Join(cache, "*"+suffix))
+		require.NoError(t, err)
+		return len(m)
+	}
+	open(Options{})
+	open(Options{SkipFusion: true})
+	require.Equal(t, 2, count(".opt.onnx"))
+	require.Equal(t, 2, count(".weights"))
+
+	// The model is updated: same path, new time.
+	later := time.Now().Add(time.Hour)
+	require.NoError(t, os.Chtimes(graph, later, later))
+	open(Options{})
+	assert.Equal(t, 1, count(".opt.onnx"), "both entries of the earlier version went")
+	assert.Equal(t, 1, count(".weights"))
+	assert.Equal(t, 1, count(".source"))
+	open(Options{SkipFusion: true})
+	open(Options{})
+	assert.Equal(t, 2, count(".opt.onnx"), "entries of the current version with other settings stay")
+	assert.Equal(t, 2, count(".weights"))
 }
