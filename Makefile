@@ -82,9 +82,11 @@ test-integration: weaviate weaviate-stock build
 	$(GO) test -count=1 -v ./integration/...
 
 ## bench: the benchmark suite on full-size generated models (cached in
-## .cache/bench-models); writes bench/results. BENCH_QUICK=1: a smoke run on
-## tiny models, one repetition, results in a temporary directory.
-bench: ort
+## .cache/bench-models); writes bench/results. It builds the binaries it
+## measures (mclip, weaviate-mclip, weaviate-stock) from this checkout first.
+## BENCH_QUICK=1: a smoke run on tiny models, one repetition, results in a
+## temporary directory.
+bench: ort build weaviate weaviate-stock
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/mclip-bench ./bench/cmd/mclip-bench
 	$(BIN)/mclip-bench -root $(ROOT)
 
