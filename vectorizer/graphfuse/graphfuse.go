@@ -87,7 +87,8 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 		return nil, 0, errors.New("model has no graph")
 	}
 	var nodes []*node
-	consts := map[string]bool{}
+	inits := map[string]bool{}  // initializers: ready before every node
+	consts := map[string]bool{} // initializers and Constant nodes' outputs
 	uses := map[string]int{}
 	graphOutputs := map[string]bool{}
 	err = walk(graph, func(num protowire.Number, v []byte, raw []byte) error {
@@ -113,6 +114,7 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 				return fmt.Errorf("initializer: %w", err)
 			}
 			consts[name] = true
+			inits[name] = true
 		case graphOutput:
 			name, err := stringField(v, valueInfoName)
 			if err != nil {
@@ -133,11 +135,14 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 			producer[o] = n
 		}
 	}
+	// The fused node takes the Add's place, where its inputs are ready
+	// and which precedes every reader of the sum and of the norm, so the
+	// nodes stay in topological order; the LayerNormalization goes.
 	replace := map[*node][]byte{}
 	drop := map[*node]bool{}
 	for _, ln := range nodes {
-		add := fusable(ln, producer, consts, uses, graphOutputs)
-		if add == nil || drop[add] {
+		add := fusable(ln, producer, inits, consts, uses, graphOutputs)
+		if add == nil || replace[add] != nil {
 			continue
 		}
 		eps := float32(onnxDefaultEpsilon)
@@ -155,15 +160,15 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 		if uses[add.outputs[0]] > 1 {
 			sum = add.outputs[0]
 		}
-		replace[ln] = appendSkipLayerNorm(nil, ln.name+"/SkipLayerNorm", []string{add.inputs[0], add.inputs[1], ln.inputs[1], bias}, ln.outputs[0], sum, eps)
-		drop[add] = true
+		replace[add] = appendSkipLayerNorm(nil, ln.name+"/SkipLayerNorm", []string{add.inputs[0], add.inputs[1], ln.inputs[1], bias}, ln.outputs[0], sum, eps)
+		drop[ln] = true
 	}
 	if len(replace) == 0 {
 		return model, 0, nil
 	}
 
 	// The graph: every field as it was, in order, but for the rewritten
-	// nodes.
+	// pairs.
 	g := make([]byte, 0, len(graph))
 	i := 0
 	if err := walk(graph, func(num protowire.Number, v []byte, raw []byte) error {
@@ -222,7 +227,7 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 
 // fusable returns the Add that ln normalizes, when the pair can become one
 // SkipLayerNormalization; else nil.
-func fusable(ln *node, producer map[string]*node, consts map[string]bool, uses map[string]int, outputs map[string]bool) *node {
+func fusable(ln *node, producer map[string]*node, inits, consts map[string]bool, uses map[string]int, outputs map[string]bool) *node {
 	if ln.op != "LayerNormalization" || (ln.domain != "" && ln.domain != "ai.onnx") {
 		return nil
 	}
@@ -241,7 +246,9 @@ func fusable(ln *node, producer map[string]*node, consts map[string]bool, uses m
 	if st, ok := ln.ints["stash_type"]; ok && st != 1 {
 		return nil
 	}
-	if !consts[ln.inputs[1]] || (len(ln.inputs) > 2 && ln.inputs[2] != "" && !consts[ln.inputs[2]]) {
+	// Scale and bias must be initializers: the fused node moves up to the
+	// Add's place, before a Constant node that might come after it.
+	if !inits[ln.inputs[1]] || (len(ln.inputs) > 2 && ln.inputs[2] != "" && !inits[ln.inputs[2]]) {
 		return nil
 	}
 	x := ln.inputs[0]

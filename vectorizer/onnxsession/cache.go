@@ -19,7 +19,7 @@ import (
 
 // fuseVersion changes whenever graphfuse rewrites graphs differently, so
 // that cached graphs are rebuilt.
-const fuseVersion = 2
+const fuseVersion = 3
 
 // optimizedGraph returns the graph file to load: path itself without
 // opts.OptimizedCacheDir; else its optimized copy there, built on first
