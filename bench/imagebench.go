@@ -32,13 +32,7 @@ func pixels(enc *vision.Encoder, n int) []float32 {
 }
 
 func (r *runner) encodeImages(enc *vision.Encoder, images [][]byte) error {
-	_, errs := enc.Encode(r.ctx, images)
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return firstErr(errsOf(enc.Encode(r.ctx, images)))
 }
 
 // imageSection measures inference alone per batch against the ceiling,

@@ -39,13 +39,7 @@ func (r *runner) openText(variant modelstore.Variant, sess onnxsession.Options) 
 
 // encodeTexts is one Encode call that fails on any item's error.
 func (r *runner) encodeTexts(enc *text.Encoder, texts []string) error {
-	_, errs := enc.Encode(r.ctx, texts)
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return firstErr(errsOf(enc.Encode(r.ctx, texts)))
 }
 
 // textSection measures sentences/s per length and batch against the
@@ -121,18 +115,6 @@ func (r *runner) textSection() error {
 	return r.latency(enc, sets[0].texts[0])
 }
 
-// Inputs and outputs of the text graph, as package text wants them.
-var (
-	textInputs = []onnxsession.Want{
-		{Names: []string{"input_ids"}, Type: ort.TensorElementDataTypeInt64, Rank: 2},
-		{Names: []string{"attention_mask"}, Type: ort.TensorElementDataTypeInt64, Rank: 2},
-		{Names: []string{"token_type_ids"}, Type: ort.TensorElementDataTypeInt64, Rank: 2, Optional: true},
-	}
-	textOutputs = []onnxsession.Want{
-		{Names: []string{"last_hidden_state", "token_embeddings"}, Type: ort.TensorElementDataTypeFloat, Rank: 3},
-	}
-)
-
 // bareText is the text graph called with ready tensors: the floor under
 // Encoder's single-query latency.
 type bareText struct {
@@ -142,7 +124,7 @@ type bareText struct {
 }
 
 func openBareText(graph string, opts onnxsession.Options, ids []int64, hidden int) (*bareText, error) {
-	sess, err := onnxsession.Open(graph, opts, textInputs, textOutputs)
+	sess, err := text.OpenGraph(graph, opts)
 	if err != nil {
 		return nil, err
 	}

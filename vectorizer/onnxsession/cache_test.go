@@ -39,6 +39,15 @@ func matMulGraph(t *testing.T) (string, []float32) {
 	return path, w
 }
 
+// cacheFiles lists the files of the cache directory whose names end in
+// suffix.
+func cacheFiles(t *testing.T, dir, suffix string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*"+suffix))
+	require.NoError(t, err)
+	return m
+}
+
 func TestOptimizedCache(t *testing.T) {
 	path, w := matMulGraph(t)
 	cache := filepath.Join(t.TempDir(), "cache")
@@ -64,19 +73,9 @@ func TestOptimizedCache(t *testing.T) {
 	assert.Equal(t, w[32:64], first, "row 1 of W")
 	entries, err := os.ReadDir(cache)
 	require.NoError(t, err)
-	var graphs, weights int
-	for _, e := range entries {
-		switch {
-		case strings.HasSuffix(e.Name(), ".opt.onnx"):
-			graphs++
-		case strings.HasSuffix(e.Name(), ".weights"):
-			weights++
-		case strings.HasSuffix(e.Name(), ".tmp"):
-			t.Errorf("temporary file left: %s", e.Name())
-		}
-	}
-	assert.Equal(t, 1, graphs)
-	assert.Equal(t, 1, weights)
+	assert.Len(t, cacheFiles(t, cache, ".opt.onnx"), 1)
+	assert.Len(t, cacheFiles(t, cache, ".weights"), 1)
+	assert.Empty(t, cacheFiles(t, cache, ".tmp"), "temporary files left")
 	assert.Equal(t, first, run(), "second start, from the cache")
 	entries2, err := os.ReadDir(cache)
 	require.NoError(t, err)
@@ -220,19 +219,8 @@ func TestOptimizedCacheConcurrentStarts(t *testing.T) {
 	for n := range fused {
 		assert.Equal(t, 5, n)
 	}
-	entries, err := os.ReadDir(cache)
-	require.NoError(t, err)
-	var graphs, weights int
-	for _, e := range entries {
-		switch {
-		case strings.HasSuffix(e.Name(), ".opt.onnx"):
-			graphs++
-		case strings.HasSuffix(e.Name(), ".weights"):
-			weights++
-		}
-	}
-	assert.Equal(t, 1, graphs)
-	assert.Equal(t, 1, weights, "one build, so one weights file")
+	assert.Len(t, cacheFiles(t, cache, ".opt.onnx"), 1)
+	assert.Len(t, cacheFiles(t, cache, ".weights"), 1, "one build, so one weights file")
 }
 
 // The cache only speeds starts up: an entry that no longer loads is
@@ -245,11 +233,6 @@ func TestOptimizedCacheFailures(t *testing.T) {
 	require.NoError(t, err)
 	want := runText(t, plain)
 	require.NoError(t, plain.Close())
-	entryFiles := func(dir, suffix string) []string {
-		m, err := filepath.Glob(filepath.Join(dir, "*"+suffix))
-		require.NoError(t, err)
-		return m
-	}
 	tests := []struct {
 		name      string
 		break_    func(t *testing.T, cache string)
@@ -257,12 +240,12 @@ func TestOptimizedCacheFailures(t *testing.T) {
 		wantErr   string
 	}{
 		{"weights file removed", func(t *testing.T, cache string) {
-			for _, w := range entryFiles(cache, ".weights") {
+			for _, w := range cacheFiles(t, cache, ".weights") {
 				require.NoError(t, os.Remove(w))
 			}
 		}, 5, "does not load (rebuilt)"},
 		{"graph file corrupt", func(t *testing.T, cache string) {
-			for _, g := range entryFiles(cache, ".opt.onnx") {
+			for _, g := range cacheFiles(t, cache, ".opt.onnx") {
 				require.NoError(t, os.WriteFile(g, []byte("not a graph"), 0o644))
 			}
 		}, 5, "does not load (rebuilt)"},
@@ -295,7 +278,7 @@ func TestOptimizedCacheFailures(t *testing.T) {
 				require.NoError(t, err)
 				assert.NoError(t, s2.CacheError(), "the rebuilt entry loads")
 				require.NoError(t, s2.Close())
-				assert.Len(t, entryFiles(cache, ".weights"), 1, "the broken entry's weights are gone")
+				assert.Len(t, cacheFiles(t, cache, ".weights"), 1, "the broken entry's weights are gone")
 			}
 		})
 	}
@@ -315,11 +298,7 @@ func TestOptimizedCachePrunesStaleEntries(t *testing.T) {
 		require.NoError(t, s.CacheError())
 		require.NoError(t, s.Close())
 	}
-	count := func(suffix string) int {
-		m, err := filepath.Glob(filepath.Join(cache, "*"+suffix))
-		require.NoError(t, err)
-		return len(m)
-	}
+	count := func(suffix string) int { return len(cacheFiles(t, cache, suffix)) }
 	open(Options{})
 	open(Options{SkipFusion: true})
 	require.Equal(t, 2, count(".opt.onnx"))

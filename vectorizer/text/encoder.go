@@ -95,6 +95,13 @@ var (
 	}
 )
 
+// OpenGraph opens a text graph, checked against the inputs and outputs the
+// tower feeds and reads (for callers that feed it themselves, such as the
+// benchmarks' bare model call).
+func OpenGraph(path string, opts onnxsession.Options) (*onnxsession.Session, error) {
+	return onnxsession.Open(path, opts, graphInputs, graphOutputs)
+}
+
 // Load opens the text tower of a model directory.
 func Load(dir modelstore.Dir, opts Options) (*Encoder, error) {
 	if opts.BatchSize <= 0 {
@@ -117,7 +124,7 @@ func Load(dir modelstore.Dir, opts Options) (*Encoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("text model: %w", err)
 	}
-	sess, err := onnxsession.Open(graph, opts.Session, graphInputs, graphOutputs)
+	sess, err := OpenGraph(graph, opts.Session)
 	if err != nil {
 		denseSess.Close()
 		return nil, fmt.Errorf("text model: %w", err)
