@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer"
 )
 
 // variantSection measures int8 against fp32, interleaved: speed on text
@@ -132,7 +133,7 @@ func (r *runner) cosineRows(section, what string, a, b [][]float32) {
 	cos := make([]float64, len(a))
 	lo := math.Inf(1)
 	for i := range a {
-		cos[i] = cosine(a[i], b[i])
+		cos[i] = vectorizer.Cosine(a[i], b[i])
 		lo = min(lo, cos[i])
 	}
 	var mean float64
@@ -143,16 +144,6 @@ func (r *runner) cosineRows(section, what string, a, b [][]float32) {
 	r.res.add(section, Row{Metric: fmt.Sprintf("int8 quality, %s vectors: mean cosine to fp32", what), Value: mean, Unit: "cosine",
 		Target: ">= 0.99", Pass: atLeast(mean, 0.99),
 		Note: fmt.Sprintf("%d %ss on the generated (random-weight) model; lowest %.4f", len(cos), what, lo)})
-}
-
-func cosine(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	return ab / math.Sqrt(aa*bb)
 }
 
 func firstErr(errs []error) error {

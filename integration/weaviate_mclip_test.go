@@ -662,15 +662,7 @@ func mean(vecs ...[]float32) []float32 {
 	return out
 }
 
-func cosineDistance(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	return 1 - ab/math.Sqrt(aa*bb)
-}
+func cosineDistance(a, b []float32) float64 { return 1 - vectorizer.Cosine(a, b) }
 
 func indexOf(xs []string, x string) int {
 	for i, v := range xs {

@@ -185,7 +185,7 @@ func runSimilarity(ctx context.Context, args []string, stdout, stderr io.Writer)
 			if t.Vector == nil || im.Vector == nil {
 				continue
 			}
-			c := cosine(t.Vector, im.Vector)
+			c := vectorizer.Cosine(t.Vector, im.Vector)
 			row[j] = &c
 			if c > bestScore {
 				best, bestScore = j, c
@@ -319,19 +319,6 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
-}
-
-func cosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
 }
 
 func vectorCell(v []float32, errText string) string {
