@@ -278,15 +278,7 @@ func (r *runner) startStack(st stack) (host string, ready time.Duration, stop fu
 // importBatch posts objects to /v1/batch/objects and fails on any
 // object's error.
 func importBatch(host string, objs []map[string]any) error {
-	var out []struct {
-		Result struct {
-			Errors *struct {
-				Error []struct {
-					Message string `json:"message"`
-				} `json:"error"`
-			} `json:"errors"`
-		} `json:"result"`
-	}
+	var out []harness.BatchResult
 	if err := postJSON("http://"+host+"/v1/batch/objects", map[string]any{"objects": objs}, &out); err != nil {
 		return fmt.Errorf("batch import: %w", err)
 	}
@@ -294,8 +286,8 @@ func importBatch(host string, objs []map[string]any) error {
 		return fmt.Errorf("batch import: %d results for %d objects", len(out), len(objs))
 	}
 	for i, o := range out {
-		if o.Result.Errors != nil && len(o.Result.Errors.Error) > 0 {
-			return fmt.Errorf("batch import: object %d: %s", i, o.Result.Errors.Error[0].Message)
+		if msg := o.Err(); msg != "" {
+			return fmt.Errorf("batch import: object %d: %s", i, msg)
 		}
 	}
 	return nil

@@ -242,29 +242,6 @@ func (s *server) graphQL(ctx context.Context, query string) (json.RawMessage, []
 	return r.Data, msgs, nil
 }
 
-// batchResult is one object of POST /v1/batch/objects' answer.
-type batchResult struct {
-	ID     string `json:"id"`
-	Result struct {
-		Errors *struct {
-			Error []struct {
-				Message string `json:"message"`
-			} `json:"error"`
-		} `json:"errors"`
-	} `json:"result"`
-}
-
-func (r batchResult) err() string {
-	if r.Result.Errors == nil {
-		return ""
-	}
-	var msgs []string
-	for _, e := range r.Result.Errors.Error {
-		msgs = append(msgs, e.Message)
-	}
-	return strings.Join(msgs, "; ")
-}
-
 // batch imports objects over REST and returns each one's error text by id.
 func (s *server) batch(ctx context.Context, body []byte) (map[string]string, error) {
 	status, out, err := s.do(ctx, "POST", "/v1/batch/objects", body)
@@ -274,13 +251,13 @@ func (s *server) batch(ctx context.Context, body []byte) (map[string]string, err
 	if status != http.StatusOK {
 		return nil, fmt.Errorf("batch: status %d: %s", status, clip(out))
 	}
-	var res []batchResult
+	var res []harness.BatchResult
 	if err := json.Unmarshal(out, &res); err != nil {
 		return nil, fmt.Errorf("batch answer: %w: %s", err, clip(out))
 	}
 	errs := make(map[string]string, len(res))
 	for _, r := range res {
-		errs[r.ID] = r.err()
+		errs[r.ID] = r.Err()
 	}
 	return errs, nil
 }
