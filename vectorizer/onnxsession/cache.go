@@ -166,13 +166,7 @@ func saveOptimized(path, out, weights string, opts Options) error {
 			return fmt.Errorf("session options: %w", err)
 		}
 	}
-	var sess *ort.DynamicAdvancedSession
-	if data, release := flipped(path, path, opts); data != nil {
-		sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, nil, nil, so)
-		release()
-	} else {
-		sess, err = ort.NewDynamicAdvancedSession(path, nil, nil, so)
-	}
+	sess, err := newSession(path, path, opts, so, nil, nil)
 	if err != nil {
 		return fmt.Errorf("optimize %s: %w", path, err)
 	}

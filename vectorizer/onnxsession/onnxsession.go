@@ -130,11 +130,7 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 	}
 	defer so.Destroy()
 	open := func(load string) (*ort.DynamicAdvancedSession, error) {
-		if data, release := flipped(load, path, opts); data != nil {
-			defer release()
-			return ort.NewDynamicAdvancedSessionWithONNXData(data, feed, outNames, so)
-		}
-		return ort.NewDynamicAdvancedSession(load, feed, outNames, so)
+		return newSession(load, path, opts, so, feed, outNames)
 	}
 	// The optimized-graph cache only speeds things up: a cache that cannot
 	// be written (disk full, permissions) or whose entry does not load
@@ -391,6 +387,17 @@ func inputOutputInfo(path string) (in, out []ort.InputOutputInfo, err error) {
 // flipWanted reports whether Open flips quantized weights to int8.
 func flipWanted(opts Options) bool {
 	return !opts.KeepUint8Weights && signedWeightsWanted() && (opts.Provider == "" || strings.EqualFold(opts.Provider, "cpu"))
+}
+
+// newSession opens load (path itself, or its optimized copy) with so; a
+// graph whose quantized weights are flipped (see flipped) is handed to ONNX
+// Runtime from memory.
+func newSession(load, path string, opts Options, so *ort.SessionOptions, inputs, outputs []string) (*ort.DynamicAdvancedSession, error) {
+	if data, release := flipped(load, path, opts); data != nil {
+		defer release()
+		return ort.NewDynamicAdvancedSessionWithONNXData(data, inputs, outputs, so)
+	}
+	return ort.NewDynamicAdvancedSession(load, inputs, outputs, so)
 }
 
 // flipped returns the graph's bytes with its uint8 MatMulInteger weights
