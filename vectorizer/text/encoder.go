@@ -80,7 +80,6 @@ type Encoder struct {
 	opts  Options
 	sess  *onnxsession.Session
 	dense *onnxsession.Session // the Dense layer, a graph of its own (see dense.go)
-	graph string
 }
 
 // Inputs and outputs of the text graph.
@@ -129,7 +128,7 @@ func Load(dir modelstore.Dir, opts Options) (*Encoder, error) {
 		denseSess.Close()
 		return nil, fmt.Errorf("text model: %w", err)
 	}
-	return &Encoder{Preparer: prep, opts: opts, sess: sess, dense: denseSess, graph: graph}, nil
+	return &Encoder{Preparer: prep, opts: opts, sess: sess, dense: denseSess}, nil
 }
 
 // Close releases the ONNX sessions.
@@ -139,7 +138,7 @@ func (e *Encoder) Close() error { return errors.Join(e.sess.Close(), e.dense.Clo
 func (e *Encoder) Dimensions() int { return e.settings.DenseOut }
 
 // GraphPath is the ONNX file in use.
-func (e *Encoder) GraphPath() string { return e.graph }
+func (e *Encoder) GraphPath() string { return e.sess.Path() }
 
 // Session returns the ONNX session (for what it loaded and fused).
 func (e *Encoder) Session() *onnxsession.Session { return e.sess }

@@ -47,12 +47,11 @@ var (
 
 // Encoder turns images into vectors. It is safe for concurrent use.
 type Encoder struct {
-	opts  Options
-	prep  clipprep.Config
-	sess  *onnxsession.Session
-	graph string
-	dim   int
-	sem   chan struct{} // Workers slots for decoding and preprocessing
+	opts Options
+	prep clipprep.Config
+	sess *onnxsession.Session
+	dim  int
+	sem  chan struct{} // Workers slots for decoding and preprocessing
 }
 
 // Load opens the vision tower of a model directory: its
@@ -81,7 +80,7 @@ func Load(dir modelstore.Dir, variant modelstore.Variant, opts Options) (*Encode
 	if err != nil {
 		return nil, fmt.Errorf("vision model: %w", err)
 	}
-	return &Encoder{opts: opts, prep: prep, sess: sess, graph: graph, dim: dim, sem: make(chan struct{}, opts.Workers)}, nil
+	return &Encoder{opts: opts, prep: prep, sess: sess, dim: dim, sem: make(chan struct{}, opts.Workers)}, nil
 }
 
 // projectionDim reads CLIPConfig's projection_dim (512 when absent, as
@@ -113,7 +112,7 @@ func (e *Encoder) Close() error { return e.sess.Close() }
 func (e *Encoder) Dimensions() int { return e.dim }
 
 // GraphPath is the ONNX file in use.
-func (e *Encoder) GraphPath() string { return e.graph }
+func (e *Encoder) GraphPath() string { return e.sess.Path() }
 
 // Session returns the ONNX session (for what it loaded and fused).
 func (e *Encoder) Session() *onnxsession.Session { return e.sess }
