@@ -49,7 +49,7 @@ images: ort-tgz
 ## image-test: on this machine (as root: setup/podman installs podman and
 ## the base images), build the images and the stock-Weaviate stand-in, then
 ## run both compose quickstarts for real (integration/containers)
-image-test: ort-tgz
+image-test: ort ort-tgz
 	@if [ "$$(id -u)" = 0 ]; then setup/podman; fi
 	deploy/docker/build --stock
 	MCLIP_IMAGE_TEST=1 $(GO) test -count=1 -timeout 30m -v ./integration/containers/
