@@ -123,8 +123,10 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-## test: every test (unit, golden, numeric, integration)
-test: ort vet weaviate weaviate-stock build
+## test: every test (unit, golden, numeric, integration), and the container
+## images built and run for real (image-test, last: it reuses the Go build
+## cache the other builds warmed)
+test: ort vet weaviate weaviate-stock build image-test
 	$(GO) test -count=1 ./...
 
 ## fuzz-short: each fuzz target for FUZZTIME (the seed corpora run in every
