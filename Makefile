@@ -13,7 +13,13 @@ ORT_TGZ_SHA256 := c3779c01c59832f8c03e2c392ac3af10bf08579f1822e8b1c63cc451edb302
 ORT_DIR   := $(ROOT)/third_party/onnxruntime
 ORT_LIB   := $(ORT_DIR)/libonnxruntime.so.1
 
-LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LIB)
+# `mclip version`, `mclip serve`'s /meta and weaviate-mclip's /v1/meta show these.
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+
+LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LIB) \
+	-X github.com/mclip-go/mclip/version.Version=$(VERSION) \
+	-X github.com/mclip-go/mclip/version.Commit=$(COMMIT)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
 .PHONY: setup build ort test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench

@@ -200,3 +200,21 @@ func parseVersion(v string) ([3]int, bool) {
 	}
 	return out, true
 }
+
+// Probe finds the library as Init would and reads its version without
+// initialising ONNX Runtime (for `mclip version`). After Init it reports the
+// loaded library.
+func Probe() (path, version string, err error) {
+	if ort.IsInitialized() {
+		return usedPath, ort.GetVersion(), nil
+	}
+	path, err = Locate("")
+	if err != nil {
+		return "", "", err
+	}
+	version, err = probeVersion(path)
+	if err != nil {
+		return path, "", fmt.Errorf("load onnx runtime from %s: %w; %s", path, err, FixHint)
+	}
+	return path, version, nil
+}

@@ -113,3 +113,32 @@ func TestAtLeast(t *testing.T) {
 		assert.Equal(t, tt.want, AtLeast(tt.v, tt.min), "%s >= %s", tt.v, tt.min)
 	}
 }
+
+func TestProbe(t *testing.T) {
+	notALib := filepath.Join(t.TempDir(), "libonnxruntime.so.1")
+	require.NoError(t, os.WriteFile(notALib, []byte("not an ELF file"), 0o644))
+	old := fakeOldRuntime(t)
+	tests := []struct {
+		name        string
+		env         string
+		wantVersion string
+		wantErr     string
+	}{
+		{"a library: its version, nothing initialised", old, "1.10.0", ""},
+		{"not a library", notALib, "", "make ort"},
+		{"missing", "/nonexistent/libonnxruntime.so.1", "", "/nonexistent/libonnxruntime.so.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(EnvVar, tt.env)
+			_, v, err := Probe()
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantVersion, v)
+		})
+	}
+}
