@@ -6,8 +6,9 @@ GO        ?= go
 ROOT      := $(CURDIR)
 BIN       := $(ROOT)/bin
 
-# ONNX Runtime comes from the npm package onnxruntime-node (its Linux x64
-# build of libonnxruntime.so.1); no Debian package exists.
+# ONNX Runtime comes from the npm package onnxruntime-node (its Linux x64 or
+# arm64 build of libonnxruntime.so.1, by `uname -m`: setup/ort-platform); no
+# Debian package exists.
 ORT_VERSION := 1.27.0
 ORT_TGZ_SHA256 := c3779c01c59832f8c03e2c392ac3af10bf08579f1822e8b1c63cc451edb302a2
 ORT_DIR   := $(ROOT)/third_party/onnxruntime
@@ -34,11 +35,13 @@ setup:
 ort: setup $(ORT_LIB)
 
 $(ORT_LIB): | setup
+	@bash $(ROOT)/setup/ort-platform >/dev/null
 	@mkdir -p $(ORT_DIR)/.dl
 	cd $(ORT_DIR)/.dl && npm pack --silent onnxruntime-node@$(ORT_VERSION) >/dev/null
 	echo "$(ORT_TGZ_SHA256)  $(ORT_DIR)/.dl/onnxruntime-node-$(ORT_VERSION).tgz" | sha256sum -c --quiet -
-	tar -xzf $(ORT_DIR)/.dl/onnxruntime-node-$(ORT_VERSION).tgz -C $(ORT_DIR)/.dl package/bin/napi-v6/linux/x64/libonnxruntime.so.1
-	mv $(ORT_DIR)/.dl/package/bin/napi-v6/linux/x64/libonnxruntime.so.1 $(ORT_LIB)
+	plat="$$(bash $(ROOT)/setup/ort-platform)" && \
+	tar -xzf $(ORT_DIR)/.dl/onnxruntime-node-$(ORT_VERSION).tgz -C $(ORT_DIR)/.dl package/bin/napi-v6/linux/$$plat/libonnxruntime.so.1 && \
+	mv $(ORT_DIR)/.dl/package/bin/napi-v6/linux/$$plat/libonnxruntime.so.1 $(ORT_LIB)
 	rm -rf $(ORT_DIR)/.dl
 
 ## build: the mclip CLI at bin/mclip

@@ -250,3 +250,40 @@ func TestRealList(t *testing.T) {
 	out, err := exec.Command("bash", "check").CombinedOutput()
 	assert.NoError(t, err, string(out))
 }
+
+func TestOrtPlatform(t *testing.T) {
+	tests := []struct {
+		machine, want string
+		code          int
+	}{
+		{"x86_64", "x64\n", 0},
+		{"amd64", "x64\n", 0},
+		{"aarch64", "arm64\n", 0},
+		{"arm64", "arm64\n", 0},
+		{"riscv64", "", 1},
+		{"armv7l", "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.machine, func(t *testing.T) {
+			cmd := exec.Command("bash", "ort-platform", tt.machine)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			assert.Equal(t, tt.code, code, stderr.String())
+			assert.Equal(t, tt.want, string(out))
+			if tt.code != 0 {
+				assert.Contains(t, stderr.String(), "no ONNX Runtime build for "+tt.machine)
+				assert.Contains(t, stderr.String(), "ONNXRUNTIME_LIB")
+			}
+		})
+	}
+	// without an argument: this machine
+	out, err := exec.Command("bash", "ort-platform").Output()
+	if err == nil {
+		assert.Contains(t, []string{"x64\n", "arm64\n"}, string(out))
+	}
+}

@@ -5,7 +5,9 @@
 // at build time (the Makefile sets DefaultPath with -ldflags), beside the
 // running executable (../third_party/onnxruntime and ./), and in
 // third_party/onnxruntime of the nearest enclosing Go module of the working
-// directory (so `go test` finds what `make ort` provisioned).
+// directory (so `go test` finds what `make ort` provisioned), and last as
+// libonnxruntime.so.1 wherever the dynamic loader finds it (a system-wide
+// ONNX Runtime: LD_LIBRARY_PATH, ld.so.cache, /usr/lib).
 package ortlib
 
 import (
@@ -102,7 +104,10 @@ func Locate(explicit string) (string, error) {
 			return c, nil
 		}
 	}
-	return "", fmt.Errorf("onnx runtime library %s not found (looked in %s): %s", LibName, strings.Join(candidates, ", "), FixHint)
+	if p, err := systemLibrary(LibName); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("onnx runtime library %s not found (looked in %s, and the dynamic loader's path): %s", LibName, strings.Join(candidates, ", "), FixHint)
 }
 
 func checkFile(p, source string) (string, error) {
