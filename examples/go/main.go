@@ -18,6 +18,8 @@ import (
 	"log"
 	"os"
 
+	"github.com/go-openapi/strfmt"
+	"github.com/google/uuid"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/graphql"
 	wvgrpc "github.com/weaviate/weaviate-go-client/v5/weaviate/grpc"
@@ -76,13 +78,14 @@ func run(ctx context.Context, mode, host, grpcHost, imagePath string) error {
 		{Class: class, Properties: map[string]any{"text": "湯気の立つ一杯のコーヒー"}},
 	}
 	var image string
+	imageID := strfmt.UUID(uuid.NewString()) // to recognise the image among the results
 	if imagePath != "" {
 		b, err := os.ReadFile(imagePath)
 		if err != nil {
 			return err
 		}
 		image = base64.StdEncoding.EncodeToString(b)
-		objects = append(objects, &models.Object{Class: class, Properties: map[string]any{"image": image}})
+		objects = append(objects, &models.Object{Class: class, ID: imageID, Properties: map[string]any{"image": image}})
 	}
 	res, err := client.Batch().ObjectsBatcher().WithObjects(objects...).Do(ctx)
 	if err != nil {
@@ -126,7 +129,7 @@ func run(ctx context.Context, mode, host, grpcHost, imagePath string) error {
 		if err != nil {
 			return fmt.Errorf("nearImage: %w", err)
 		}
-		if len(hits) == 0 || hits[0]["_additional"].(map[string]any)["id"] != res[len(res)-1].ID.String() {
+		if len(hits) == 0 || hits[0]["_additional"].(map[string]any)["id"] != imageID.String() {
 			return fmt.Errorf("nearImage with the imported image did not find it first: %v", hits)
 		}
 		fmt.Printf("nearImage: the imported image comes first (distance %.4f)\n", hits[0]["_additional"].(map[string]any)["distance"])

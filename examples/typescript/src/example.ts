@@ -86,7 +86,8 @@ try {
   }
 
   if (image) {
-    const byImage = await docs.query.nearImage(image, { limit: 1, returnMetadata: ['distance'] });
+    // nearImage takes a Buffer (a string would be read as a file path)
+    const byImage = await docs.query.nearImage(Buffer.from(image, 'base64'), { limit: 1, returnMetadata: ['distance'] });
     const best = byImage.objects[0];
     if (!best || best.uuid !== res.uuids[objects.length - 1]) {
       throw new Error(`nearImage with the imported image did not find it first: ${JSON.stringify(best)}`);
