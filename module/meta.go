@@ -1,5 +1,7 @@
 package module
 
+import "github.com/mclip-go/mclip/version"
+
 // ModelMeta describes one loaded tower.
 type ModelMeta struct {
 	Repo     string `json:"repo"`
@@ -20,8 +22,8 @@ type Meta struct {
 	Runtime    string    `json:"onnxruntime"`
 }
 
-// MetaInfo reports the models, their dimensions and the ONNX Runtime
-// version under the module's entry of /v1/meta.
+// MetaInfo reports the models, their dimensions, the ONNX Runtime version
+// and mclip's version and commit under the module's entry of /v1/meta.
 func (m *Module) MetaInfo() (map[string]any, error) {
 	model := func(mm ModelMeta) map[string]any {
 		return map[string]any{"repo": mm.Repo, "revision": mm.Revision, "file": mm.File, "variant": mm.Variant}
@@ -32,5 +34,7 @@ func (m *Module) MetaInfo() (map[string]any, error) {
 		"visionModel": model(m.meta.Vision),
 		"dimensions":  m.meta.Dimensions,
 		"onnxruntime": m.meta.Runtime,
+		"version":     version.Get().Version,
+		"commit":      version.Get().Commit,
 	}, nil
 }
