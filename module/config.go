@@ -27,6 +27,9 @@ func (m *Module) ValidateClass(_ context.Context, class *models.Class, cfg modul
 	if err != nil {
 		return err
 	}
+	if sc, ok := s.(*stockClipSettings); ok && class != nil && sc.inferenceURL() != "" {
+		m.noteIgnoredInferenceURL(class.Class, []string{sc.inferenceURL()})
+	}
 	return s.validate(class)
 }
 

@@ -39,6 +39,12 @@ type Module struct {
 	nearTextSearcher         modulecapabilities.Searcher[[]float32]
 	nearTextTransformer      modulecapabilities.TextTransform
 
+	// classes, stop and ignoredURLs serve the multi2vec-clip replacement's
+	// start-up note on the inferenceUrl settings it ignores (register.go).
+	classes     ClassLister
+	stop        chan struct{}
+	ignoredURLs sync.Map
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -78,6 +84,10 @@ func (m *Module) Init(ctx context.Context, params moduletools.ModuleInitParams) 
 	}
 	m.enc, m.meta = enc, meta
 	m.initNearImage()
+	if m.classes != nil {
+		m.stop = make(chan struct{})
+		go m.watchIgnoredInferenceURLs()
+	}
 	m.logger.WithField("action", "startup").WithField("module", m.Name()).
 		WithField("text_model", meta.Text.File).WithField("vision_model", meta.Vision.File).
 		WithField("variant", meta.Text.Variant).WithField("onnxruntime", meta.Runtime).
@@ -112,6 +122,9 @@ func (m *Module) InitExtension(modules []modulecapabilities.Module) error {
 // Close releases the models.
 func (m *Module) Close() error {
 	m.closeOnce.Do(func() {
+		if m.stop != nil {
+			close(m.stop)
+		}
 		if m.enc != nil {
 			m.closeErr = m.enc.Close()
 		}

@@ -122,6 +122,11 @@ func TestClipFlavorFailsWhereStockPanics(t *testing.T) {
 func TestClipFlavorSettings(t *testing.T) {
 	m := newTestClipModule(t, &fakeEncoder{})
 	assert.Equal(t, "multi2vec-clip", m.Name())
+	meta, err := m.MetaInfo()
+	require.NoError(t, err)
+	assert.Equal(t, "multi2vec-clip", meta["name"])
+	assert.Contains(t, meta["servedBy"], "mclip, in-process")
+	assert.Equal(t, dim, meta["dimensions"])
 	tests := []struct {
 		name     string
 		settings map[string]any
