@@ -103,7 +103,9 @@ func TestReplaceMulti2VecClip(t *testing.T) {
 		logs := srv.Logs()
 		assert.Contains(t, logs, "multi2vec-clip is served in-process by mclip")
 		assert.Contains(t, logs, "CLIP_INFERENCE_API is ignored")
-		require.Eventually(t, func() bool { return strings.Contains(srv.Logs(), "collection "+artClass+": the multi2vec-clip setting inferenceUrl") },
+		require.Eventually(t, func() bool {
+			return strings.Contains(srv.Logs(), "collection "+artClass+": the multi2vec-clip setting inferenceUrl")
+		},
 			30*time.Second, 200*time.Millisecond, "no note on Art's inferenceUrl")
 		assert.Equal(t, 1, strings.Count(srv.Logs(), "collection "+artClass+": the multi2vec-clip setting inferenceUrl"))
 		assert.NotContains(t, srv.Logs(), "collection "+multiClass+": ")
@@ -281,7 +283,7 @@ func (s *replaceSuite) quirks(t *testing.T) map[string]bool {
 			"title": "t", "tags": []string{"x", "y"}, "image": s.images[0]}},
 		// no image: image_v gets an empty vector
 		"named vector without its fields": {"class": multiClass, "properties": map[string]any{"title": "t", "caption": "c"}},
-		"none of the fields": {"class": artClass, "properties": map[string]any{"n": -1}},
+		"none of the fields":              {"class": artClass, "properties": map[string]any{"n": -1}},
 	} {
 		status, body := call(t, "POST", s.api+"/objects", obj)
 		out[name] = status != http.StatusOK
