@@ -16,7 +16,7 @@ ORT_LIB   := $(ORT_DIR)/libonnxruntime.so.1
 LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LIB)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: build ort test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench
+.PHONY: tsclient build ort test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench
 
 ## ort: provision libonnxruntime.so.1 into third_party/onnxruntime
 ort: $(ORT_LIB)
@@ -77,8 +77,16 @@ run: weaviate build
 		GRPC_PORT=$(RUN_GRPC_PORT) \
 		$(BIN)/weaviate-mclip --host 127.0.0.1 --port $(RUN_PORT) --scheme http
 
+## tsclient: the official TypeScript client (weaviate-client, pinned in
+## integration/tsclient/package-lock.json) for the multi2vec-clip test
+TSCLIENT := integration/tsclient
+tsclient: $(TSCLIENT)/node_modules/.package-lock.json
+
+$(TSCLIENT)/node_modules/.package-lock.json: $(TSCLIENT)/package.json $(TSCLIENT)/package-lock.json
+	cd $(TSCLIENT) && npm ci --silent --no-audit --no-fund
+
 ## test-integration: the end-to-end tests against bin/weaviate-mclip
-test-integration: weaviate weaviate-stock build
+test-integration: weaviate weaviate-stock build tsclient
 	$(GO) test -count=1 -v ./integration/...
 
 ## bench: the benchmark suite on full-size generated models (cached in
@@ -96,7 +104,7 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
 ## test: every test (unit, golden, numeric, integration)
-test: ort vet weaviate weaviate-stock build
+test: ort vet weaviate weaviate-stock build tsclient
 	$(GO) test -count=1 ./...
 
 ## fuzz-short: each fuzz target for FUZZTIME (the seed corpora run in every

@@ -7,6 +7,9 @@ import (
 	"maps"
 	"math"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +134,9 @@ func TestReplaceMulti2VecClip(t *testing.T) {
 	})
 	t.Run("switched: the Go client creates and queries a multi2vec-clip collection", func(t *testing.T) {
 		s.goClient(t, w)
+	})
+	t.Run("switched: the TypeScript client's multi2VecClip creates and queries a collection", func(t *testing.T) {
+		s.tsClient(t, w)
 	})
 	assert.Equal(t, requestsBefore, s.mclipRequests(t), "the switched server sent nothing to mclip serve")
 	afterSwitch := s.snapshot(t)
@@ -507,4 +513,56 @@ func (s *replaceSuite) goClient(t *testing.T, w *harness.Weaviate) {
 	require.Empty(t, got.Errors)
 	assert.Len(t, got.Data["Get"].(map[string]any)["ClientMade"].([]any), 1)
 	require.NoError(t, client.Schema().ClassDeleter().WithClassName("ClientMade").Do(ctx))
+}
+
+// tsClient runs integration/tsclient/multi2vecclip.mjs: the official
+// TypeScript client (weaviate-client, `make tsclient` installs it) creates
+// a collection with its multi2VecClip helper (a weighted named vector),
+// inserts and searches on the switched server.
+func (s *replaceSuite) tsClient(t *testing.T, w *harness.Weaviate) {
+	dir := filepath.Join(harness.RepoRoot(t), "integration", "tsclient")
+	node, err := exec.LookPath("node")
+	if _, statErr := os.Stat(filepath.Join(dir, "node_modules", "weaviate-client")); err != nil || statErr != nil {
+		if ci := strings.ToLower(os.Getenv("CI")); ci == "true" || ci == "1" {
+			t.Fatalf("node or weaviate-client missing (CI=true): run `make tsclient`")
+		}
+		t.Skip("node or weaviate-client missing: run `make tsclient`")
+	}
+	titles, err := json.Marshal(replaceTitles)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "multi2vecclip.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		fmt.Sprintf("WEAVIATE_HTTP_PORT=%d", w.HTTPPort), fmt.Sprintf("WEAVIATE_GRPC_PORT=%d", w.GRPCPort),
+		"IMAGES="+strings.Join(s.images[:4], ","), "TITLES="+string(titles))
+	out, err := cmd.Output()
+	var stderr []byte
+	if ee, ok := err.(*exec.ExitError); ok {
+		stderr = ee.Stderr
+	}
+	require.NoError(t, err, "%s%s", out, stderr)
+	var res struct {
+		Inserted   int    `json:"inserted"`
+		Vectorizer string `json:"vectorizer"`
+		NearText   []struct {
+			Title    string  `json:"title"`
+			Distance float64 `json:"distance"`
+		} `json:"nearText"`
+		NearImage []struct {
+			Title    string  `json:"title"`
+			Distance float64 `json:"distance"`
+		} `json:"nearImage"`
+	}
+	require.NoError(t, json.Unmarshal(out, &res), "%s", out)
+	assert.Equal(t, len(replaceTitles), res.Inserted)
+	assert.Equal(t, "multi2vec-clip", res.Vectorizer)
+	require.Len(t, res.NearText, 3, "%s", out)
+	require.Len(t, res.NearImage, 3, "%s", out)
+	for i := 1; i < 3; i++ {
+		assert.LessOrEqual(t, res.NearText[i-1].Distance, res.NearText[i].Distance)
+		assert.LessOrEqual(t, res.NearImage[i-1].Distance, res.NearImage[i].Distance)
+	}
+	assert.Contains(t, replaceTitles, res.NearText[0].Title)
 }
