@@ -28,7 +28,7 @@ func (m *Module) ValidateClass(_ context.Context, class *models.Class, cfg modul
 		return err
 	}
 	if sc, ok := s.(*stockClipSettings); ok && class != nil && sc.inferenceURL() != "" {
-		m.noteIgnoredInferenceURL(class.Class, []string{sc.inferenceURL()})
+		m.noteIgnoredInferenceURL("validate_class", class.Class, []string{sc.inferenceURL()})
 	}
 	return s.validate(class)
 }

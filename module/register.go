@@ -102,7 +102,7 @@ func (m *Module) watchIgnoredInferenceURLs() {
 		if classes, ok := m.classes(); ok {
 			for _, c := range classes {
 				if urls := clipInferenceURLs(c); len(urls) > 0 {
-					m.noteIgnoredInferenceURL(c.Class, urls)
+					m.noteIgnoredInferenceURL("startup", c.Class, urls)
 				}
 			}
 			return
@@ -115,12 +115,13 @@ func (m *Module) watchIgnoredInferenceURLs() {
 	}
 }
 
-// noteIgnoredInferenceURL logs one line per collection.
-func (m *Module) noteIgnoredInferenceURL(class string, urls []string) {
+// noteIgnoredInferenceURL logs one line per collection: at start-up for
+// the collections there, at validation for those created later.
+func (m *Module) noteIgnoredInferenceURL(action, class string, urls []string) {
 	if _, seen := m.ignoredURLs.LoadOrStore(class, true); seen || m.logger == nil {
 		return
 	}
-	m.logger.WithField("action", "startup").WithField("module", m.Name()).
+	m.logger.WithField("action", action).WithField("module", m.Name()).
 		WithField("collection", class).WithField("inferenceUrl", strings.Join(urls, ",")).
 		Warnf("collection %s: the %s setting inferenceUrl is accepted and ignored: the module runs in-process (%s=true)",
 			class, ClipName, config.EnvReplaceClip)

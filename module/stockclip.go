@@ -119,7 +119,7 @@ func (s *stockClipSettings) combine(_ objectInputs, textVecs, imageVecs [][]floa
 	vectors = append(vectors, imageVecs...)
 	if s.weights != nil && len(vectors) > len(s.weights) {
 		return nil, fmt.Errorf("the object has %d values to vectorize (%d texts, text[] elements counted one by one, and %d images) "+
-			"but the weights list %d: multi2vec-clip pairs weights with values by position and fails such an object too",
+			"but only %d weights are configured: multi2vec-clip pairs weights with values by position and fails such an object too",
 			len(vectors), len(textVecs), len(imageVecs), len(s.weights))
 	}
 	return libvectorizer.CombineVectorsWithWeights(vectors, s.weights), nil

@@ -110,7 +110,7 @@ func TestClipFlavorFailsWhereStockPanics(t *testing.T) {
 	vecs, _, errs := m.VectorizeBatch(context.Background(), []*models.Object{bad, good}, []bool{false, false}, cfg)
 	require.Len(t, errs, 1)
 	assert.ErrorContains(t, errs[0], "multi2vec-clip: the object has 3 values to vectorize")
-	assert.ErrorContains(t, errs[0], "but the weights list 2")
+	assert.ErrorContains(t, errs[0], "but only 2 weights are configured")
 	want, _, err := clipvectorizer.New(clipClient{}).Object(context.Background(), good, cfg)
 	require.NoError(t, err)
 	assert.Equal(t, want, vecs[1])
