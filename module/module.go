@@ -1,7 +1,9 @@
 // Package module is the Weaviate module multi2vec-mclip: the multilingual
 // CLIP text tower (sentence-transformers' clip-ViT-B-32-multilingual-v1) and
 // the CLIP ViT-B/32 image tower, run in process through ONNX Runtime. Its
-// collection settings are multi2vec-clip's.
+// collection settings are multi2vec-clip's. The same module also serves the
+// name multi2vec-clip with Weaviate's multi2vec-clip vectors (NewClip,
+// under MCLIP_REPLACE_MULTI2VEC_CLIP; see flavor.go and stockclip.go).
 package module
 
 import (
