@@ -5,6 +5,7 @@ import (
 
 	"github.com/weaviate/weaviate/entities/models"
 	"github.com/weaviate/weaviate/entities/moduletools"
+	"github.com/weaviate/weaviate/entities/schema"
 )
 
 // ClipName is Weaviate's multi2vec-clip, which weaviate-mclip serves
@@ -26,6 +27,10 @@ type vectorSettings interface {
 	properties() ([]string, error)
 	// validate checks the settings against the class.
 	validate(class *models.Class) error
+	// mistyped is the error of each field whose property has a data type
+	// the flavor cannot vectorize, by property name (checked when objects
+	// are vectorized).
+	mistyped(dataTypes map[string]schema.DataType) map[string]error
 }
 
 // flavor is what the module's two names differ in: the name, and how a

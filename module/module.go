@@ -173,7 +173,8 @@ func (m *Module) VectorizeBatch(ctx context.Context, objs []*models.Object, skip
 		}
 		return make([][]float32, len(objs)), nil, errs
 	}
-	vectors, errs = batchVectorizer{enc: m.enc, name: m.Name()}.vectorizeBatch(ctx, objs, skipObject, s)
+	vectors, errs = batchVectorizer{enc: m.enc, name: m.Name()}.vectorizeBatch(ctx, objs, skipObject, s,
+		s.mistyped(cfg.PropertiesDataTypes()))
 	return vectors, nil, errs
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/weaviate/weaviate/entities/models"
 	"github.com/weaviate/weaviate/entities/moduletools"
+	"github.com/weaviate/weaviate/entities/schema"
 	clipvectorizer "github.com/weaviate/weaviate/modules/multi2vec-clip/vectorizer"
 	libvectorizer "github.com/weaviate/weaviate/usecases/vectorizer"
 )
@@ -128,6 +129,10 @@ func (s *stockClipSettings) combine(_ objectInputs, textVecs, imageVecs [][]floa
 func (s *stockClipSettings) properties() ([]string, error) { return s.cs.Properties() }
 
 func (s *stockClipSettings) validate(*models.Class) error { return s.cs.Validate() }
+
+// mistyped is empty: multi2vec-clip checks no data types; a value that is
+// not a string or a []string is skipped (see inputs).
+func (s *stockClipSettings) mistyped(map[string]schema.DataType) map[string]error { return nil }
 
 // inferenceURL is the per-collection inferenceUrl setting (ignored).
 func (s *stockClipSettings) inferenceURL() string { return s.cs.InferenceURL() }
