@@ -1,6 +1,9 @@
 package module
 
-import "github.com/mclip-go/mclip/version"
+import (
+	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/version"
+)
 
 // ModelMeta describes one loaded tower.
 type ModelMeta struct {
@@ -28,13 +31,17 @@ func (m *Module) MetaInfo() (map[string]any, error) {
 	model := func(mm ModelMeta) map[string]any {
 		return map[string]any{"repo": mm.Repo, "revision": mm.Revision, "file": mm.File, "variant": mm.Variant}
 	}
-	return map[string]any{
-		"name":        Name,
+	info := map[string]any{
+		"name":        m.Name(),
 		"textModel":   model(m.meta.Text),
 		"visionModel": model(m.meta.Vision),
 		"dimensions":  m.meta.Dimensions,
 		"onnxruntime": m.meta.Runtime,
 		"version":     version.Get().Version,
 		"commit":      version.Get().Commit,
-	}, nil
+	}
+	if m.Name() == ClipName {
+		info["servedBy"] = "mclip, in-process (" + config.EnvReplaceClip + "=true); CLIP_INFERENCE_API is not used"
+	}
+	return info, nil
 }
