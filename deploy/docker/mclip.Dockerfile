@@ -16,14 +16,18 @@ COPY . .
 ARG ORT_VERSION=1.27.0
 ARG ORT_TGZ_SHA256=c3779c01c59832f8c03e2c392ac3af10bf08579f1822e8b1c63cc451edb302a2
 RUN echo "${ORT_TGZ_SHA256}  third_party/onnxruntime/onnxruntime-node-${ORT_VERSION}.tgz" | sha256sum -c - && \
-    tar -xzf third_party/onnxruntime/onnxruntime-node-${ORT_VERSION}.tgz -C /tmp package/bin/napi-v6/linux/x64/libonnxruntime.so.1 && \
-    install -D -m 0644 /tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1 /out/usr/local/lib/libonnxruntime.so.1
+    plat="$(bash setup/ort-platform)" && \
+    tar -xzf third_party/onnxruntime/onnxruntime-node-${ORT_VERSION}.tgz -C /tmp package/bin/napi-v6/linux/$plat/libonnxruntime.so.1 && \
+    install -D -m 0644 /tmp/package/bin/napi-v6/linux/$plat/libonnxruntime.so.1 /out/usr/local/lib/libonnxruntime.so.1
 # GOPROXY/GOFLAGS come in as build args (offline builds: GOPROXY=off with the
 # module cache mounted at /go/pkg/mod).
 ARG GOPROXY
 ARG GOFLAGS
+# What `mclip version` and /meta show (deploy/docker/build passes git's).
+ARG VERSION=devel
+ARG COMMIT=unknown
 RUN go build -trimpath \
-      -ldflags '-X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=/usr/local/lib/libonnxruntime.so.1' \
+      -ldflags "-X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=/usr/local/lib/libonnxruntime.so.1 -X github.com/mclip-go/mclip/version.Version=$VERSION -X github.com/mclip-go/mclip/version.Commit=$COMMIT" \
       -o /out/usr/local/bin/mclip ./cmd/mclip && \
     install -D -m 0755 deploy/docker/entrypoint /out/usr/local/bin/mclip-entrypoint
 # The optional baked-in model directory (an empty directory otherwise).

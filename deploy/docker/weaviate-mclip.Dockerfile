@@ -17,13 +17,17 @@ COPY . .
 ARG ORT_VERSION=1.27.0
 ARG ORT_TGZ_SHA256=c3779c01c59832f8c03e2c392ac3af10bf08579f1822e8b1c63cc451edb302a2
 RUN echo "${ORT_TGZ_SHA256}  third_party/onnxruntime/onnxruntime-node-${ORT_VERSION}.tgz" | sha256sum -c - && \
-    tar -xzf third_party/onnxruntime/onnxruntime-node-${ORT_VERSION}.tgz -C /tmp package/bin/napi-v6/linux/x64/libonnxruntime.so.1 && \
-    install -D -m 0644 /tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1 /out/usr/local/lib/libonnxruntime.so.1
+    plat="$(bash setup/ort-platform)" && \
+    tar -xzf third_party/onnxruntime/onnxruntime-node-${ORT_VERSION}.tgz -C /tmp package/bin/napi-v6/linux/$plat/libonnxruntime.so.1 && \
+    install -D -m 0644 /tmp/package/bin/napi-v6/linux/$plat/libonnxruntime.so.1 /out/usr/local/lib/libonnxruntime.so.1
 ARG GOPROXY
 ARG GOFLAGS
+# What `mclip version` and /meta show (deploy/docker/build passes git's).
+ARG VERSION=devel
+ARG COMMIT=unknown
 ARG FLAVOR=mclip
-ENV LDFLAGS='-X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=/usr/local/lib/libonnxruntime.so.1'
-RUN go run ./cmd/weaviate-mclip -root /src -out _build && \
+RUN LDFLAGS="-X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=/usr/local/lib/libonnxruntime.so.1 -X github.com/mclip-go/mclip/version.Version=$VERSION -X github.com/mclip-go/mclip/version.Commit=$COMMIT" && \
+    go run ./cmd/weaviate-mclip -root /src -out _build && \
     if [ "$FLAVOR" = stock ]; then \
       mkdir -p _build/stock && cp go.mod _build/stock/go.mod && \
       cat go.sum _build/go.sum | sort -u > _build/stock/go.sum && \
