@@ -108,6 +108,8 @@ const (
 	WebP Format = "webp"
 	BMP  Format = "bmp"
 	TIFF Format = "tiff"
+	// PPM is the PNM family (PBM, PGM, PPM), named as Pillow names it.
+	PPM Format = "ppm"
 )
 
 // Sniff names the format of data by its magic bytes.
@@ -127,6 +129,8 @@ func Sniff(data []byte) (Format, error) {
 		return BMP, nil
 	case bytes.HasPrefix(data, []byte("II*\x00")), bytes.HasPrefix(data, []byte("MM\x00*")):
 		return TIFF, nil
+	case sniffPNM(data):
+		return PPM, nil
 	}
 	head := data[:min(len(data), 12)]
 	return "", fmt.Errorf("%w (want JPEG, PNG, GIF, WebP, BMP or TIFF; data starts with %q)", ErrUnsupported, head)
@@ -153,6 +157,8 @@ func Decode(data []byte, opts Options) (img *RGB, err error) {
 		img, err = decodeWebP(data, opts.maxPixels())
 	case GIF:
 		img, err = decodeGIF(data, opts.maxPixels())
+	case PPM:
+		img, err = decodePNM(data, opts.maxPixels())
 	default:
 		img, err = decodeStd(f, data, opts.maxPixels())
 	}

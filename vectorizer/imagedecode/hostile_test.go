@@ -107,6 +107,20 @@ func TestDecodeHostile(t *testing.T) {
 		{"webp truncated", webp[:len(webp)/2], Options{}, ErrTruncated, "decode webp: truncated data"},
 		{"webp huge declared", webpVP8LWithSize(16000, 16000), Options{}, ErrTooLarge, "decode webp: image too large"},
 		{"webp header only", webp[:16], Options{}, nil, "decode webp:"},
+		{"pnm huge declared", []byte("P6 90000 90000 255\n"), Options{}, ErrTooLarge, "decode ppm: image too large: 90000x90000"},
+		{"pnm truncated", readImage(t, "pnm_p6.ppm")[:1000], Options{}, ErrTruncated, "decode ppm: truncated data"},
+		{"pnm 16-bit truncated", readImage(t, "pnm_p6_max65535.ppm")[:1000], Options{}, ErrTruncated, "decode ppm: truncated data"},
+		{"pnm header only", []byte("P5\n# c\n12 "), Options{}, ErrTruncated, "decode ppm: truncated data: end of data in the header"},
+		{"pnm maxval 0", []byte("P5 1 1 0\n\x00"), Options{}, ErrCorrupt, "maxval 0 not in 1..65535"},
+		{"pnm maxval 65536", []byte("P5 1 1 65536\n\x00\x00"), Options{}, ErrCorrupt, "maxval 65536"},
+		{"pnm bad width", []byte("P6 1x 1 255\n\x00\x00\x00"), Options{}, ErrCorrupt, `bad header number "1x"`},
+		{"pnm long token", []byte("P6 00000000001 1 255\n"), Options{}, ErrCorrupt, "header token too long"},
+		{"pnm 0x0", []byte("P6 0 0 255\n"), Options{}, ErrZeroSize, "decode ppm: zero-sized image"},
+		{"pbm plain bad bit", []byte("P1 2 1\n0 2\n"), Options{}, ErrCorrupt, "invalid PBM token"},
+		{"pbm plain short", []byte("P1 2 2\n0 1 1\n"), Options{}, ErrTruncated, "decode ppm: truncated data"},
+		{"pgm plain above maxval", []byte("P2 2 1 10\n3 11\n"), Options{}, ErrCorrupt, "sample 11 above maxval 10"},
+		{"pgm plain bad sample", []byte("P2 2 1 10\n3 x\n"), Options{}, ErrCorrupt, `bad sample "x"`},
+		{"ppm plain short", []byte("P3 1 1 255\n3 4\n"), Options{}, ErrTruncated, "decode ppm: truncated data"},
 		{"over byte limit", png, Options{MaxBytes: 100}, ErrTooLarge, "exceed the limit of 100"},
 		{"over pixel budget", png, Options{MaxPixels: 320*240 - 1}, ErrTooLarge, "320x240 is 76800 pixels"},
 	}
@@ -129,7 +143,8 @@ func TestSniff(t *testing.T) {
 		want Format
 	}{
 		{"jpeg_gray.jpg", JPEG}, {"png_l8.png", PNG}, {"gif_gray.gif", GIF}, {"webp_lossless.webp", WebP},
-		{"bmp_l.bmp", BMP}, {"tiff_l.tif", TIFF},
+		{"bmp_l.bmp", BMP}, {"tiff_l.tif", TIFF}, {"pnm_p1.pbm", PPM}, {"pnm_p4.pbm", PPM},
+		{"pnm_p2.pgm", PPM}, {"pnm_p5.pgm", PPM}, {"pnm_p3.ppm", PPM}, {"pnm_p6.ppm", PPM},
 	} {
 		f, err := Sniff(readImage(t, tt.file))
 		require.NoError(t, err, tt.file)

@@ -109,6 +109,45 @@ def write_png(path, samples, ctype, depth, interlace=False, palette=None, trns=N
         f.write(data)
 
 
+# --- a PNM writer for the variants Pillow cannot write (ASCII, odd maxval) ---
+
+def write_pnm(path, magic, samples, maxval=None, comment=True):
+    """samples: (h, w) or (h, w, 3) integers; bits for P1/P4 (1 is black)."""
+    h, w = samples.shape[:2]
+    head = b"P%d\n" % magic
+    if comment:
+        head += b"# written by regen.py\n"
+    head += b"%d %d\n" % (w, h)
+    if magic not in (1, 4):
+        head += b"%d\n" % maxval
+    flat = samples.reshape(h, -1)
+    if magic == 1:
+        # No separators between bits on some rows, a comment mid-data.
+        rows = [b"".join(b"%d" % v for v in r) if y % 2 else b" ".join(b"%d" % v for v in r)
+                for y, r in enumerate(flat)]
+        rows.insert(len(rows) // 2, b"# a comment in the data")
+        body = b"\n".join(rows) + b"\n"
+    elif magic in (2, 3):
+        rows = [b" ".join(b"%d" % v for v in r) for r in flat]
+        rows.insert(len(rows) // 2, b"# a comment in the data")
+        body = b"\n".join(rows) + b"\n"
+    elif magic == 4:
+        body = np.packbits(flat.astype(np.uint8), axis=1).tobytes()
+    else:
+        body = flat.astype(">u2" if maxval > 255 else np.uint8).tobytes()
+    with open(path, "wb") as f:
+        f.write(head + body)
+
+
+def pillow_high_byte(path):
+    """mclip's decode of a 16-bit grayscale image: the high byte of Pillow's
+    mode "I" value, where Pillow 9's convert("RGB") clips it to 255."""
+    with Image.open(path) as im:
+        assert im.mode == "I", (path, im.mode)
+        a = np.asarray(im).astype(np.int64)
+    return np.repeat((a >> 8).astype(np.uint8)[..., None], 3, axis=2)
+
+
 # --- the images ---
 
 def build(imgdir):
@@ -234,6 +273,29 @@ def build(imgdir):
     g16 = noise(37, 29, 60, c=1, hi=65536)[..., 0]
     save("tiff_gray16.tif", Image.fromarray(g16.astype(np.uint16), "I;16"))
     override["tiff_gray16.tif"] = np.repeat((g16 >> 8).astype(np.uint8)[..., None], 3, axis=2)
+    # PNM: Pillow writes P4, P5 (8 and 16 bit) and P6; the rest by hand.
+    pn = noise(37, 29, 70)
+    save("pnm_p4.pbm", rgb.convert("1"))
+    save("pnm_p5.pgm", rgb.convert("L"))
+    save("pnm_p6.ppm", rgb)
+    save("pnm_p5_16.pgm", Image.fromarray(g16.astype(np.int32), "I"))
+    pnm = lambda name, *a, **kw: write_pnm(os.path.join(imgdir, name), *a, **kw)
+    pnm("pnm_p1.pbm", 1, noise(37, 29, 71, c=1, hi=2)[..., 0])
+    pnm("pnm_p4_odd.pbm", 4, noise(37, 29, 72, c=1, hi=2)[..., 0])
+    pnm("pnm_p2.pgm", 2, pn[..., 0], 255)
+    pnm("pnm_p2_max100.pgm", 2, noise(37, 29, 73, c=1, hi=101)[..., 0], 100)
+    pnm("pnm_p2_max1000.pgm", 2, noise(37, 29, 74, c=1, hi=1001)[..., 0], 1000)
+    pnm("pnm_p3.ppm", 3, pn, 255)
+    pnm("pnm_p3_max7.ppm", 3, noise(37, 29, 75, hi=8), 7)
+    pnm("pnm_p3_max4095.ppm", 3, noise(37, 29, 76, hi=4096), 4095)
+    pnm("pnm_p5_max100.pgm", 5, noise(37, 29, 77, c=1, hi=101)[..., 0], 100)
+    pnm("pnm_p5_max1000.pgm", 5, noise(37, 29, 78, c=1, hi=1001)[..., 0], 1000)
+    pnm("pnm_p5_max65535.pgm", 5, noise(37, 29, 79, c=1, hi=65536)[..., 0], 65535, comment=False)
+    pnm("pnm_p6_max100.ppm", 6, noise(37, 29, 80, hi=101), 100)
+    pnm("pnm_p6_max1000.ppm", 6, noise(37, 29, 81, hi=1001), 1000)
+    pnm("pnm_p6_max65535.ppm", 6, noise(37, 29, 82, hi=65536), 65535)
+    for name in ("pnm_p5_16.pgm", "pnm_p2_max1000.pgm", "pnm_p5_max1000.pgm", "pnm_p5_max65535.pgm"):
+        override[name] = pillow_high_byte(os.path.join(imgdir, name))
     return override
 
 
