@@ -1,38 +1,47 @@
-// Package imagedecode turns encoded images (JPEG, PNG, GIF, WebP, BMP, TIFF)
-// into packed 8-bit RGB pixels that match what Pillow 9's
+// Package imagedecode turns encoded images (JPEG, PNG, GIF, WebP, BMP, TIFF,
+// PBM/PGM/PPM) into packed 8-bit RGB pixels that match what Pillow 9's
 // Image.open(...).convert("RGB") gives, so that the CLIP vectors computed from
 // them equal sentence-transformers' ones.
 //
-// JPEG and WebP are decoded by libjpeg-turbo and libwebp through cgo (Debian
-// packages libjpeg62-turbo-dev and libwebp-dev at build time), the libraries
-// Pillow itself uses: with the same settings (islow IDCT, fancy chroma
-// upsampling, libwebp's default YUV->RGB) the pixels are identical to
-// Pillow's. The pure-Go decoders were measured against Pillow side by side
-// and rejected (purego_test.go): image/jpeg upsamples chroma by nearest
-// neighbour and x/image/webp converts YUV with its own formulas, which puts
-// them 50-99 levels away from Pillow on 4:2:0/4:2:2 JPEGs and lossy WebP
-// (3 on 4:4:4), where libjpeg-turbo and libwebp give 0. They are also
-// slower: a 640x480 JPEG takes 1.9 ms with libjpeg-turbo (to RGB) against
-// 4.9 ms with image/jpeg (to YCbCr only), 4000x3000 64 ms against 188 ms, a
-// 320x240 lossy WebP 0.9 ms against 2.3 ms. Porting libjpeg-turbo's fancy
-// upsampling and both libraries' YUV->RGB tables to Go would fix parity,
-// not speed. PNG, GIF, BMP and TIFF go through Go's decoders (identical
-// pixels; the conversion to RGB follows Pillow's rules, see toRGB).
+// JPEG, WebP and TIFF are decoded by libjpeg-turbo, libwebp and libtiff
+// through cgo (Debian packages libjpeg62-turbo-dev, libwebp-dev and
+// libtiff-dev at build time), the libraries Pillow itself uses: with the
+// same settings (islow IDCT, fancy chroma upsampling, libwebp's default
+// YUV->RGB, libtiff's codecs and Pillow's own unpacking of the samples) the
+// pixels are identical to Pillow's. The pure-Go decoders were measured
+// against Pillow side by side and rejected (purego_test.go): image/jpeg
+// upsamples chroma by nearest neighbour and x/image/webp converts YUV with
+// its own formulas, which puts them 50-99 levels away from Pillow on
+// 4:2:0/4:2:2 JPEGs and lossy WebP (3 on 4:4:4), where libjpeg-turbo and
+// libwebp give 0. They are also slower: a 640x480 JPEG takes 1.9 ms with
+// libjpeg-turbo (to RGB) against 4.9 ms with image/jpeg (to YCbCr only),
+// 4000x3000 64 ms against 188 ms, a 320x240 lossy WebP 0.9 ms against
+// 2.3 ms. Porting libjpeg-turbo's fancy upsampling and both libraries'
+// YUV->RGB tables to Go would fix parity, not speed; x/image/tiff lacks
+// JPEG and CCITT compression. PNG, GIF and BMP go through Go's decoders
+// (identical pixels; the conversion to RGB follows Pillow's rules, see
+// toRGB), the PNM family through a Go port of Pillow's reader (pnm.go).
 //
 // Deliberate differences from Pillow 9:
-//   - 16-bit grayscale (PNG/TIFF "I;16") becomes 8-bit by taking the high
-//     byte, as Pillow does for 16-bit RGB(A); Pillow 9 clips those values to
-//     255 instead, which makes nearly every such image white.
+//   - 16-bit grayscale (PNG/TIFF "I;16", PGM with maxval > 255) becomes
+//     8-bit by taking the high byte, as Pillow does for 16-bit RGB(A);
+//     Pillow 9 clips those values to 255 instead, which makes nearly every
+//     such image white. 16-bit min-is-white TIFFs are also inverted, which
+//     Pillow does not do.
+//   - Uncompressed YCbCr TIFFs are converted to RGB as Pillow's own
+//     libtiff path does for compressed ones; Pillow 9.4's raw path fails
+//     on them ("image file is truncated").
 //   - EXIF orientation is ignored by default, as Pillow does for JPEG, PNG
 //     and WebP; Options.ApplyEXIF rotates the pixels as
 //     ImageOps.exif_transpose would. TIFFs are always oriented, because
 //     Pillow 9 transposes them on load (and exif_transpose on a TIFF that
 //     is not loaded yet then transposes twice; mclip does it once).
 //
-// Animated GIF and WebP give their first frame, as Pillow does. Not
-// supported (a clear ErrUnsupported): a GIF whose first frame reaches
-// outside its logical screen, RLE-compressed BMP and JPEG-in-TIFF (Go's
-// decoders lack them).
+// Animated GIF and WebP give their first frame, multi-page TIFF its first
+// page, as Pillow does. Not supported (a clear ErrUnsupported): a GIF
+// whose first frame reaches outside its logical screen, RLE-compressed BMP
+// (Go's decoder lacks it), TIFFs with signed, floating-point or 12-bit
+// samples or LAB colour (Pillow cannot convert those to RGB either).
 //
 // Every decoder runs under recover, dimensions read from headers are checked
 // against the pixel budget before any pixel memory is allocated, and errors
@@ -159,6 +168,8 @@ func Decode(data []byte, opts Options) (img *RGB, err error) {
 		img, err = decodeGIF(data, opts.maxPixels())
 	case PPM:
 		img, err = decodePNM(data, opts.maxPixels())
+	case TIFF:
+		img, err = decodeTIFF(data, opts.maxPixels())
 	default:
 		img, err = decodeStd(f, data, opts.maxPixels())
 	}

@@ -104,6 +104,13 @@ func TestDecodeHostile(t *testing.T) {
 		{"bmp huge declared", bmpWithSize(t, 50000, 50000), Options{}, ErrTooLarge, "decode bmp: image too large"},
 		{"bmp truncated", readImage(t, "bmp_rgb.bmp")[:1000], Options{}, ErrTruncated, "decode bmp: truncated data"},
 		{"tiff truncated", readImage(t, "tiff_rgb_lzw.tif")[:300], Options{}, nil, "decode tiff:"},
+		{"tiff jpeg truncated", readImage(t, "tiff_ycbcr_jpeg.tif")[:4000], Options{}, nil, "decode tiff:"},
+		{"tiff header only", []byte("II*\x00\x08\x00\x00\x00"), Options{}, nil, "decode tiff:"},
+		{"tiff lab", tiffWithTags(t, "tiff_rgb.tif", map[uint16]uint32{262: 8}), Options{}, ErrUnsupported, "photometric interpretation 8"},
+		{"tiff 12-bit", tiffWithTags(t, "tiff_gray16.tif", map[uint16]uint32{258: 12}), Options{}, ErrUnsupported, "12-bit grayscale"},
+		{"tiff tiled huge", tiffWithTags(t, "tiff_rgb_tiled_zip.tif", map[uint16]uint32{256: 100000, 257: 100000}), Options{}, nil, "decode tiff:"},
+		{"tiff g4 huge", tiffWithTags(t, "tiff_1bit_group4.tif", map[uint16]uint32{256: 60000, 257: 60000}), Options{}, ErrTooLarge, "decode tiff: image too large"},
+		{"tiff g4 lying size", tiffWithTags(t, "tiff_1bit_group4.tif", map[uint16]uint32{257: 5000}), Options{}, nil, "decode tiff:"},
 		{"webp truncated", webp[:len(webp)/2], Options{}, ErrTruncated, "decode webp: truncated data"},
 		{"webp huge declared", webpVP8LWithSize(16000, 16000), Options{}, ErrTooLarge, "decode webp: image too large"},
 		{"webp header only", webp[:16], Options{}, nil, "decode webp:"},
@@ -186,14 +193,19 @@ func TestOrient(t *testing.T) {
 // tiffWithSize patches the ImageWidth and ImageLength tags of an
 // uncompressed little-endian TIFF.
 func tiffWithSize(t testing.TB, w, h uint32) []byte {
-	b := bytes.Clone(readImage(t, "tiff_rgb.tif"))
+	return tiffWithTags(t, "tiff_rgb.tif", map[uint16]uint32{256: w, 257: h})
+}
+
+// tiffWithTags patches the values of existing one-value SHORT or LONG tags
+// of a little-endian TIFF.
+func tiffWithTags(t testing.TB, file string, v map[uint16]uint32) []byte {
+	b := bytes.Clone(readImage(t, file))
 	require.Equal(t, "II*\x00", string(b[:4]))
 	ifd := int(binary.LittleEndian.Uint32(b[4:]))
 	n := int(binary.LittleEndian.Uint16(b[ifd:]))
 	for i := 0; i < n; i++ {
 		e := ifd + 2 + 12*i
 		tag, typ := binary.LittleEndian.Uint16(b[e:]), binary.LittleEndian.Uint16(b[e+2:])
-		v := map[uint16]uint32{256: w, 257: h}
 		if val, ok := v[tag]; ok {
 			if typ == 3 {
 				binary.LittleEndian.PutUint16(b[e+2:], 4) // LONG

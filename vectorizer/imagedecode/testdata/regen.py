@@ -1,7 +1,8 @@
 """Generates the imagedecode/clipprep test images and their Pillow goldens.
 
 Run through regen.sh with Debian's /usr/bin/python3 (Pillow 9.x on Debian's
-libjpeg-turbo and libwebp, numpy). Writes:
+libjpeg-turbo, libwebp and libtiff, numpy) and tiffcp (Debian package
+libtiff-tools, for TIFF layouts Pillow cannot write). Writes:
 
   images/<name>          the test images, every format the decoder supports
   golden/<name>.png      Pillow's decoded RGB, for lossy formats (compared
@@ -23,6 +24,7 @@ import io
 import json
 import os
 import struct
+import subprocess
 import sys
 import time
 import zlib
@@ -146,6 +148,70 @@ def pillow_high_byte(path):
         assert im.mode == "I", (path, im.mode)
         a = np.asarray(im).astype(np.int64)
     return np.repeat((a >> 8).astype(np.uint8)[..., None], 3, axis=2)
+
+
+# --- a minimal TIFF writer (one uncompressed strip) for the layouts Pillow
+# cannot write; tiffcp (libtiff-tools) recompresses and re-lays them out ---
+
+def write_tiff(path, w, h, bps, spp, photometric, data, colormap=None, extrasamples=None):
+    tags = [(256, 4, [w]), (257, 4, [h]), (258, 3, [bps] * spp), (259, 3, [1]), (262, 3, [photometric]),
+            (273, 4, [0]), (277, 3, [spp]), (278, 4, [h]), (279, 4, [len(data)])]
+    if colormap is not None:
+        tags.append((320, 3, list(colormap)))
+    if extrasamples is not None:
+        tags.append((338, 3, list(extrasamples)))
+    tags.sort()
+    size = {3: 2, 4: 4}
+    ifd_off = 8
+    extra_off = ifd_off + 2 + 12 * len(tags) + 4
+    extra = b""
+    entries = b""
+    for tag, typ, vals in tags:
+        payload = b"".join(struct.pack("<H" if typ == 3 else "<I", v) for v in vals)
+        if tag == 273:
+            continue
+        if len(payload) <= 4:
+            entries += struct.pack("<HHI", tag, typ, len(vals)) + payload.ljust(4, b"\0")
+        else:
+            entries += struct.pack("<HHII", tag, typ, len(vals), extra_off + len(extra))
+            extra += payload
+    data_off = extra_off + len(extra)
+    entries = b""
+    extra = b""
+    for tag, typ, vals in tags:
+        if tag == 273:
+            vals = [data_off]
+        payload = b"".join(struct.pack("<H" if typ == 3 else "<I", v) for v in vals)
+        if len(payload) <= 4:
+            entries += struct.pack("<HHI", tag, typ, len(vals)) + payload.ljust(4, b"\0")
+        else:
+            entries += struct.pack("<HHII", tag, typ, len(vals), extra_off + len(extra))
+            extra += payload
+    out = b"II*\0" + struct.pack("<I", ifd_off) + struct.pack("<H", len(tags)) + entries + b"\0\0\0\0" + extra + data
+    with open(path, "wb") as f:
+        f.write(out)
+
+
+def pack_bits(samples, bps):
+    """Packs (h, w) samples of bps < 8 MSB-first into byte-aligned rows."""
+    bits = np.unpackbits(samples.astype(np.uint8)[..., None], axis=-1)[..., 8 - bps:]
+    return np.packbits(bits.reshape(samples.shape[0], -1), axis=1).tobytes()
+
+
+def tiffcp(src, dst, *args):
+    subprocess.run(["tiffcp", *args, src, dst], check=True)
+
+
+def pillow_read_libtiff(path):
+    """Pillow's decode through its libtiff path, for the uncompressed
+    YCbCr that its raw path misreads as RGB."""
+    from PIL import TiffImagePlugin
+    TiffImagePlugin.READ_LIBTIFF = True
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    finally:
+        TiffImagePlugin.READ_LIBTIFF = False
 
 
 # --- the images ---
@@ -273,6 +339,43 @@ def build(imgdir):
     g16 = noise(37, 29, 60, c=1, hi=65536)[..., 0]
     save("tiff_gray16.tif", Image.fromarray(g16.astype(np.uint16), "I;16"))
     override["tiff_gray16.tif"] = np.repeat((g16 >> 8).astype(np.uint8)[..., None], 3, axis=2)
+    # TIFF: every compression and photometric Pillow reads through libtiff.
+    tif = lambda name: os.path.join(imgdir, name)
+    save("tiff_rgb_jpeg.tif", rgb, compression="jpeg", quality=90)
+    save("tiff_1bit_group3.tif", rgb.convert("1"), compression="group3")
+    save("tiff_1bit_group4.tif", rgb.convert("1"), compression="group4")
+    save("tiff_cmyk.tif", rgb.convert("CMYK"))
+    save("tiff_cmyk_lzw.tif", Image.fromarray(noise(37, 29, 61, c=4), "CMYK"), compression="tiff_lzw")
+    save("tiff_la_deflate.tif", rgb.convert("LA"), compression="tiff_adobe_deflate")
+    save("tiff_ycbcr.tif", rgb.convert("YCbCr"))
+    save("tiff_ycbcr_lzw.tif", rgb.convert("YCbCr"), compression="tiff_lzw")
+    override["tiff_ycbcr.tif"] = pillow_read_libtiff(tif("tiff_ycbcr.tif"))
+    tiffcp(tif("tiff_rgb.tif"), tif("tiff_ycbcr_jpeg.tif"), "-c", "jpeg:90", "-r", "16")
+    tiffcp(tif("tiff_rgb.tif"), tif("tiff_rgb_jpeg_rgb.tif"), "-c", "jpeg:r:90", "-r", "16")
+    tiffcp(tif("tiff_rgb.tif"), tif("tiff_rgb_tiled_zip.tif"), "-t", "-w", "48", "-l", "32", "-c", "zip")
+    tiffcp(tif("tiff_rgb.tif"), tif("tiff_rgb_separate_lzw.tif"), "-p", "separate", "-c", "lzw:2")
+    tiffcp(tif("tiff_rgb.tif"), tif("tiff_rgb_bigendian_packbits.tif"), "-B", "-c", "packbits")
+    tiffcp(tif("tiff_rgb.tif"), tif("tiff_rgb_zip_predictor.tif"), "-c", "zip:2", "-r", "7")
+    tiffcp(tif("tiff_1bit.tif"), tif("tiff_1bit_g3_2d.tif"), "-c", "g3:2d")
+    tiffcp(tif("tiff_1bit.tif"), tif("tiff_1bit_g4_lsb2msb.tif"), "-c", "g4", "-f", "lsb2msb")
+    tiffcp(tif("tiff_p.tif"), tif("tiff_p_tiled_lzw.tif"), "-t", "-c", "lzw")
+    tiffcp(tif("tiff_cmyk.tif"), tif("tiff_cmyk_separate.tif"), "-p", "separate")
+    tiffcp(tif("tiff_l.tif"), tif("tiff_l_jpeg.tif"), "-c", "jpeg", "-r", "16")
+    for bps in (2, 4):
+        g = noise(37, 29, 62 + bps, c=1, hi=1 << bps)[..., 0]
+        write_tiff(tif("tiff_gray%d.tif" % bps), 37, 29, bps, 1, 1, pack_bits(g, bps))
+        write_tiff(tif("tiff_gray%d_miniswhite.tif" % bps), 37, 29, bps, 1, 0, pack_bits(g, bps))
+        cmap = np.random.default_rng(66 + bps).integers(0, 65536, 3 << bps)
+        write_tiff(tif("tiff_pal%d.tif" % bps), 37, 29, bps, 1, 3, pack_bits(g, bps), colormap=cmap)
+    tiffcp(tif("tiff_gray4.tif"), tif("tiff_gray4_lzw.tif"), "-c", "lzw")
+    write_tiff(tif("tiff_l_miniswhite.tif"), 37, 29, 8, 1, 0, noise(37, 29, 70, c=1).tobytes())
+    write_tiff(tif("tiff_rgb16.tif"), 37, 29, 16, 3, 2, noise(37, 29, 71, hi=65536).astype("<u2").tobytes())
+    tiffcp(tif("tiff_rgb16.tif"), tif("tiff_rgb16_bigendian_lzw.tif"), "-B", "-c", "lzw")
+    # Associated (premultiplied) alpha: each colour at most its alpha.
+    a = noise(37, 29, 72, c=1)
+    pre = np.minimum(noise(37, 29, 73), a)
+    write_tiff(tif("tiff_rgba_associated.tif"), 37, 29, 8, 4, 2, np.dstack([pre, a]).tobytes(), extrasamples=[1])
+    write_tiff(tif("tiff_rgbx_2extra.tif"), 37, 29, 8, 5, 2, noise(37, 29, 74, c=5).tobytes(), extrasamples=[0, 0])
     # PNM: Pillow writes P4, P5 (8 and 16 bit) and P6; the rest by hand.
     pn = noise(37, 29, 70)
     save("pnm_p4.pbm", rgb.convert("1"))

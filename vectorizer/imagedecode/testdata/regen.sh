@@ -1,6 +1,7 @@
 #!/bin/sh
 # Regenerates the test images and the Pillow goldens beside this script.
-# Needs Debian's python3 with Pillow 9.x (python3-pil) and numpy; the Go
+# Needs Debian's python3 with Pillow 9.x (python3-pil) and numpy, and
+# tiffcp (libtiff-tools); the Go
 # tests only read the results. "regen.sh bench" prints Pillow's timings for
 # the benchmarks instead.
 set -eu
