@@ -119,7 +119,14 @@ const (
 	TIFF Format = "tiff"
 	// PPM is the PNM family (PBM, PGM, PPM), named as Pillow names it.
 	PPM Format = "ppm"
+	ICO Format = "ico"
+	CUR Format = "cur"
+	PCX Format = "pcx"
+	TGA Format = "tga"
 )
+
+// readable lists what Decode reads, for errors.
+const readable = "want JPEG, PNG, GIF, WebP, BMP, TIFF, PBM/PGM/PPM, ICO, CUR, TGA or PCX"
 
 // Sniff names the format of data by its magic bytes.
 func Sniff(data []byte) (Format, error) {
@@ -140,9 +147,28 @@ func Sniff(data []byte) (Format, error) {
 		return TIFF, nil
 	case sniffPNM(data):
 		return PPM, nil
+	case sniffICO(data):
+		return ICO, nil
+	case sniffCUR(data):
+		return CUR, nil
+	case sniffPCX(data):
+		return PCX, nil
+	}
+	name := unsupportedFormat(data)
+	switch {
+	case name != "":
+	case sniffTGA(data):
+		// Last: TGA has no magic number.
+		return TGA, nil
+	case bytes.HasPrefix(data, []byte{0, 0, 2, 0}):
+		// A cursor whose directory is broken (sniffCUR): say so.
+		return CUR, nil
 	}
 	head := data[:min(len(data), 12)]
-	return "", fmt.Errorf("%w (want JPEG, PNG, GIF, WebP, BMP or TIFF; data starts with %q)", ErrUnsupported, head)
+	if name != "" {
+		return "", fmt.Errorf("%w: %s (%s; data starts with %q)", ErrUnsupported, name, readable, head)
+	}
+	return "", fmt.Errorf("%w (%s; data starts with %q)", ErrUnsupported, readable, head)
 }
 
 // Decode decodes an image and converts it to RGB as Pillow's convert("RGB").
@@ -170,6 +196,14 @@ func Decode(data []byte, opts Options) (img *RGB, err error) {
 		img, err = decodePNM(data, opts.maxPixels())
 	case TIFF:
 		img, err = decodeTIFF(data, opts.maxPixels())
+	case ICO:
+		img, err = decodeICO(data, opts.maxPixels())
+	case CUR:
+		img, err = decodeCUR(data, opts.maxPixels())
+	case PCX:
+		img, err = decodePCX(data, opts.maxPixels())
+	case TGA:
+		img, err = decodeTGA(data, opts.maxPixels())
 	default:
 		img, err = decodeStd(f, data, opts.maxPixels())
 	}

@@ -86,7 +86,12 @@ func TestDecodeHostile(t *testing.T) {
 	}{
 		{"empty", nil, Options{}, ErrEmpty, "decode image: empty input"},
 		{"unknown format", []byte("GIF90a not an image"), Options{}, ErrUnsupported, "decode image: unsupported image format"},
-		{"svg", []byte("<svg xmlns='http://www.w3.org/2000/svg'/>"), Options{}, ErrUnsupported, "<svg"},
+		{"svg", []byte("<svg xmlns='http://www.w3.org/2000/svg'/>"), Options{}, ErrUnsupported, "unsupported image format: SVG (want JPEG"},
+		{"svg with xml declaration", []byte("<?xml version='1.0'?>\n<svg/>"), Options{}, ErrUnsupported, "unsupported image format: SVG"},
+		{"psd", []byte("8BPS\x00\x01\x00\x00\x00\x00\x00\x00"), Options{}, ErrUnsupported, "decode image: unsupported image format: PSD ("},
+		{"jpeg 2000", []byte("\x00\x00\x00\x0cjP  \r\n\x87\n\x00\x00"), Options{}, ErrUnsupported, "unsupported image format: JPEG 2000"},
+		{"mp4", []byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00"), Options{}, ErrUnsupported, "unsupported image format: ISO media (isom)"},
+		{"pam", []byte("P7\nWIDTH 1\n"), Options{}, ErrUnsupported, "unsupported image format: PAM"},
 		{"jpeg truncated in scan", jpeg[:len(jpeg)/2], Options{}, ErrTruncated, "decode jpeg: truncated data"},
 		{"jpeg header only", jpeg[:20], Options{}, nil, "decode jpeg:"},
 		{"jpeg corrupt", append(bytes.Clone(jpeg[:200]), bytes.Repeat([]byte{0xFF, 0x00, 0x12}, 100)...), Options{}, nil, "decode jpeg:"},
@@ -128,6 +133,20 @@ func TestDecodeHostile(t *testing.T) {
 		{"pgm plain above maxval", []byte("P2 2 1 10\n3 11\n"), Options{}, ErrCorrupt, "sample 11 above maxval 10"},
 		{"pgm plain bad sample", []byte("P2 2 1 10\n3 x\n"), Options{}, ErrCorrupt, `bad sample "x"`},
 		{"ppm plain short", []byte("P3 1 1 255\n3 4\n"), Options{}, ErrTruncated, "decode ppm: truncated data"},
+		{"ico truncated directory", []byte("\x00\x00\x01\x00\x03\x00\x10\x10"), Options{}, ErrTruncated, "decode ico: truncated data: icon directory of 3 entries"},
+		{"ico no entries", []byte("\x00\x00\x01\x00\x00\x00"), Options{}, ErrCorrupt, "no images in the icon directory"},
+		{"ico offset past end", icoWithOffset(t, "ico_dib.ico", 1<<30), Options{}, ErrTruncated, "icon image at offset 1073741824"},
+		{"ico png entry truncated", readImage(t, "ico_png.ico")[:3100], Options{}, ErrTruncated, "decode ico: png entry: truncated data"},
+		{"ico dib truncated", readImage(t, "ico_dib_8bit_odd.ico")[:600], Options{}, ErrTruncated, "decode ico: bitmap entry: truncated data"},
+		{"ico dib huge declared", icoDIBWithSize(t, 60000, 120000), Options{}, ErrTooLarge, "decode ico: bitmap entry: image too large: 60000x60000"},
+		{"cur truncated", readImage(t, "cur_dib.cur")[:300], Options{}, nil, "decode cur:"},
+		{"tga truncated", readImage(t, "tga_rgb.tga")[:5000], Options{}, ErrTruncated, "decode tga: truncated data"},
+		{"tga rle truncated", readImage(t, "tga_rgb_rle.tga")[:5000], Options{}, ErrTruncated, "decode tga: truncated data"},
+		{"tga huge declared", tgaWithSize(t, 65535, 65535), Options{}, ErrTooLarge, "decode tga: image too large: 65535x65535"},
+		{"pcx truncated", readImage(t, "pcx_rgb.pcx")[:5000], Options{}, ErrTruncated, "decode pcx: truncated data"},
+		{"pcx header only", readImage(t, "pcx_rgb.pcx")[:100], Options{}, ErrTruncated, "decode pcx: truncated data: PCX header"},
+		{"pcx huge declared", pcxWithSize(t, 65535, 65535), Options{}, ErrTooLarge, "decode pcx: image too large: 65535x65535"},
+		{"pcx unknown mode", pcxWithBits(t, 4), Options{}, ErrUnsupported, "PCX version 5 with 4 bits and 1 planes"},
 		{"over byte limit", png, Options{MaxBytes: 100}, ErrTooLarge, "exceed the limit of 100"},
 		{"over pixel budget", png, Options{MaxPixels: 320*240 - 1}, ErrTooLarge, "320x240 is 76800 pixels"},
 	}
@@ -151,6 +170,8 @@ func TestSniff(t *testing.T) {
 	}{
 		{"jpeg_gray.jpg", JPEG}, {"png_l8.png", PNG}, {"gif_gray.gif", GIF}, {"webp_lossless.webp", WebP},
 		{"bmp_l.bmp", BMP}, {"tiff_l.tif", TIFF}, {"pnm_p1.pbm", PPM}, {"pnm_p4.pbm", PPM},
+		{"ico_png.ico", ICO}, {"ico_dib.ico", ICO}, {"cur_dib.cur", CUR}, {"tga_rgb.tga", TGA}, {"tga_p.tga", TGA},
+		{"tga_l_rle.tga", TGA}, {"pcx_rgb.pcx", PCX}, {"pcx_1bit.pcx", PCX},
 		{"pnm_p2.pgm", PPM}, {"pnm_p5.pgm", PPM}, {"pnm_p3.ppm", PPM}, {"pnm_p6.ppm", PPM},
 	} {
 		f, err := Sniff(readImage(t, tt.file))
@@ -213,5 +234,46 @@ func tiffWithTags(t testing.TB, file string, v map[uint16]uint32) []byte {
 			binary.LittleEndian.PutUint32(b[e+8:], val)
 		}
 	}
+	return b
+}
+
+// icoWithOffset points every directory entry of an icon at off.
+func icoWithOffset(t testing.TB, file string, off uint32) []byte {
+	b := bytes.Clone(readImage(t, file))
+	n := int(binary.LittleEndian.Uint16(b[4:]))
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint32(b[6+16*i+12:], off)
+	}
+	return b
+}
+
+// icoDIBWithSize patches the bitmap header of a one-entry DIB icon.
+func icoDIBWithSize(t testing.TB, w, h int32) []byte {
+	b := bytes.Clone(readImage(t, "ico_dib_8bit_odd.ico"))
+	off := binary.LittleEndian.Uint32(b[6+12:])
+	binary.LittleEndian.PutUint32(b[off+4:], uint32(w))
+	binary.LittleEndian.PutUint32(b[off+8:], uint32(h))
+	return b
+}
+
+func tgaWithSize(t testing.TB, w, h uint16) []byte {
+	b := bytes.Clone(readImage(t, "tga_rgb.tga"))
+	binary.LittleEndian.PutUint16(b[12:], w)
+	binary.LittleEndian.PutUint16(b[14:], h)
+	return b
+}
+
+func pcxWithSize(t testing.TB, w, h uint16) []byte {
+	b := bytes.Clone(readImage(t, "pcx_rgb.pcx"))
+	binary.LittleEndian.PutUint16(b[4:], 0)
+	binary.LittleEndian.PutUint16(b[6:], 0)
+	binary.LittleEndian.PutUint16(b[8:], w-1)
+	binary.LittleEndian.PutUint16(b[10:], h-1)
+	return b
+}
+
+func pcxWithBits(t testing.TB, bits byte) []byte {
+	b := bytes.Clone(readImage(t, "pcx_l.pcx"))
+	b[3] = bits
 	return b
 }

@@ -214,6 +214,104 @@ def pillow_read_libtiff(path):
         TiffImagePlugin.READ_LIBTIFF = False
 
 
+# --- ICO/CUR, TGA and PCX writers for what Pillow cannot write ---
+
+def dib_entry(im):
+    """An icon's DIB: Pillow's BMP without its file header, height doubled,
+    followed by an AND mask (rows padded to 32 bits)."""
+    buf = io.BytesIO()
+    im.save(buf, "BMP")
+    dib = bytearray(buf.getvalue()[14:])
+    w, h = im.size
+    struct.pack_into("<i", dib, 8, 2 * h)
+    mask_row = ((w + 31) // 32) * 4
+    dib += bytes(np.random.default_rng(w * h).integers(0, 256, mask_row * h).astype(np.uint8))
+    return bytes(dib)
+
+
+def png_entry(im):
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def write_icon(path, entries, kind=1):
+    """entries: (directory width, height, bpp, image bytes)."""
+    out = struct.pack("<HHH", 0, kind, len(entries))
+    off = 6 + 16 * len(entries)
+    body = b""
+    for w, h, bpp, data in entries:
+        out += struct.pack("<BBBBHHII", w % 256, h % 256, 0, 0, 1, bpp, len(data), off + len(body))
+        body += data
+    with open(path, "wb") as f:
+        f.write(out + body)
+
+
+def tga_rle(pixels, bpp):
+    """RLE packets over the whole pixel stream, so runs cross rows."""
+    px = [pixels[i:i + bpp] for i in range(0, len(pixels), bpp)]
+    out, i = b"", 0
+    while i < len(px):
+        j = i
+        while j + 1 < len(px) and px[j + 1] == px[i] and j - i < 127:
+            j += 1
+        if j > i:
+            out += bytes([0x80 | (j - i)]) + px[i]
+            i = j + 1
+            continue
+        j = i
+        while j + 1 < len(px) and px[j + 1] != px[j] and j - i < 127:
+            j += 1
+        out += bytes([j - i]) + b"".join(px[i:j + 1])
+        i = j + 1
+    return out
+
+
+def write_tga(path, w, h, imagetype, depth, pixels, flags=0, cmap=None, cmap_start=0, cmap_depth=24, rle=False):
+    cm = b"" if cmap is None else cmap
+    n = 0 if cmap is None else len(cmap) // (cmap_depth // 8)
+    head = struct.pack("<BBBHHBHHHHBB", 4, cmap is not None, imagetype | (8 if rle else 0), cmap_start, n,
+                       cmap_depth if cmap is not None else 0, 0, 0, w, h, depth, flags)
+    body = tga_rle(pixels, max(depth // 8, 1)) if rle else pixels
+    with open(path, "wb") as f:
+        f.write(head + b"mclp" + cm + body)
+
+
+def pcx_rle(line):
+    out, i = b"", 0
+    while i < len(line):
+        j = i
+        while j + 1 < len(line) and line[j + 1] == line[i] and j - i < 62:
+            j += 1
+        n = j - i + 1
+        if n > 1 or line[i] >= 0xC0:
+            out += bytes([0xC0 | n, line[i]])
+        else:
+            out += bytes([line[i]])
+        i = j + 1
+    return out
+
+
+def write_pcx_planes(path, idx, planes, palette):
+    """A 1-bit, 2 or 4 plane PCX of palette indices (h, w)."""
+    h, w = idx.shape
+    stride = (w + 7) // 8
+    stride += stride % 2
+    head = struct.pack("<BBBBHHHHHH", 10, 5, 1, 1, 0, 0, w - 1, h - 1, 72, 72)
+    head += bytes(np.asarray(palette, np.uint8).reshape(-1)[:48]).ljust(48, b"\0")
+    head += b"\0" + bytes([planes]) + struct.pack("<HH", stride, 1)
+    head = head.ljust(128, b"\0")
+    body = b""
+    for row in idx:
+        line = b""
+        for p in range(planes):
+            bits = ((row >> p) & 1).astype(np.uint8)
+            line += np.packbits(bits).tobytes().ljust(stride, b"\0")
+        body += pcx_rle(line)
+    with open(path, "wb") as f:
+        f.write(head + body)
+
+
 # --- the images ---
 
 def build(imgdir):
@@ -376,6 +474,70 @@ def build(imgdir):
     pre = np.minimum(noise(37, 29, 73), a)
     write_tiff(tif("tiff_rgba_associated.tif"), 37, 29, 8, 4, 2, np.dstack([pre, a]).tobytes(), extrasamples=[1])
     write_tiff(tif("tiff_rgbx_2extra.tif"), 37, 29, 8, 5, 2, noise(37, 29, 74, c=5).tobytes(), extrasamples=[0, 0])
+    # ICO: PNG entries written by Pillow; DIB entries (1, 8, 24, 32 bit) by
+    # hand; the largest entry wins, then the deepest, then the last.
+    icon = Image.fromarray(photo(48, 48, 90))
+    icon.save(tif("ico_png.ico"), sizes=[(16, 16), (32, 32), (48, 48)])
+    Image.fromarray(photo(256, 256, 91)).save(tif("ico_png_256.ico"), sizes=[(256, 256), (32, 32)])
+    d32 = Image.fromarray(photo(32, 32, 92))
+    write_icon(tif("ico_dib.ico"), [
+        (16, 16, 8, dib_entry(Image.fromarray(photo(16, 16, 93)).quantize(50))),
+        (32, 32, 24, dib_entry(d32)),
+        (32, 32, 32, dib_entry(Image.fromarray(np.dstack([photo(32, 32, 94), noise(32, 32, 95, c=1)]), "RGBA"))),
+        (24, 24, 1, dib_entry(Image.fromarray(photo(24, 24, 96)).convert("1"))),
+    ])
+    write_icon(tif("ico_dib_8bit_odd.ico"), [(37, 29, 8, dib_entry(Image.fromarray(photo(37, 29, 97)).quantize(30)))])
+    write_icon(tif("ico_1bit.ico"), [(37, 29, 1, dib_entry(Image.fromarray(photo(37, 29, 98)).convert("1")))])
+    write_icon(tif("ico_mixed.ico"), [(32, 32, 24, dib_entry(d32)), (40, 40, 32, png_entry(Image.fromarray(photo(40, 40, 99))))])
+    # CUR: DIB entries only; the first unless a later one is wider and higher.
+    write_icon(tif("cur_dib.cur"), [
+        (32, 32, 24, dib_entry(d32)),
+        (48, 40, 8, dib_entry(Image.fromarray(photo(48, 40, 100)).quantize(64))),
+        (48, 48, 24, dib_entry(Image.fromarray(photo(48, 48, 101)))),
+    ], kind=2)
+    # TGA: Pillow writes 1, L, LA, P, RGB, RGBA, raw or RLE, either row
+    # order; 16-bit colour, 16-bit maps, offset maps, mirroring by hand.
+    small_rgba = Image.fromarray(np.dstack([small, noise(64, 48, 102, c=1)]), "RGBA")
+    save("tga_rgb.tga", rgb)
+    save("tga_rgb_rle.tga", rgb, compression="tga_rle")
+    save("tga_rgba_rle_topdown.tga", small_rgba, compression="tga_rle", orientation=1)
+    save("tga_rgba.tga", small_rgba)
+    save("tga_l.tga", rgb.convert("L"))
+    save("tga_l_rle.tga", rgb.convert("L"), compression="tga_rle")
+    save("tga_la.tga", rgb.convert("LA"))
+    save("tga_p.tga", rgb.quantize(100))
+    save("tga_p_rle.tga", rgb.quantize(16), compression="tga_rle")
+    save("tga_1bit.tga", rgb.convert("1"))
+    c16 = noise(37, 29, 103, c=1, hi=65536)[..., 0].astype("<u2")
+    write_tga(tif("tga_rgb16.tga"), 37, 29, 2, 16, c16.tobytes())
+    write_tga(tif("tga_rgb16_rle_mirrored.tga"), 37, 29, 2, 16, (c16 & 0xFFE0).tobytes(), flags=0x30, rle=True)
+    pidx = noise(37, 29, 104, c=1, hi=40)[..., 0] + 8
+    cmap16 = noise(40, 1, 105, c=1, hi=65536)[..., 0].astype("<u2").tobytes()
+    write_tga(tif("tga_p_map16_start8.tga"), 37, 29, 1, 8, pidx.astype(np.uint8).tobytes(), cmap=cmap16,
+              cmap_start=8, cmap_depth=16)
+    cmap24 = noise(48, 1, 106, c=3).tobytes()
+    write_tga(tif("tga_p_map24_mirrored_rle.tga"), 37, 29, 1, 8, (pidx // 4 * 4).astype(np.uint8).tobytes(),
+              cmap=cmap24, flags=0x10, rle=True)
+    # Pillow 9.4 fails on 32-bit colour maps ("unrecognized raw mode" for
+    # its BGRA palette); mclip reads them: B, G, R, A entries, alpha dropped.
+    cmap32 = noise(48, 1, 106, c=4)[0]
+    write_tga(tif("tga_p_map32.tga"), 37, 29, 1, 8, pidx.astype(np.uint8).tobytes(), cmap=cmap32.tobytes(),
+              cmap_depth=32, flags=0x20)
+    override["tga_p_map32.tga"] = cmap32[pidx][..., 2::-1]
+    write_tga(tif("tga_rgb24_rle_runs.tga"), 37, 29, 2, 24, np.repeat(noise(1, 29, 107), 37, axis=1).tobytes(),
+              flags=0x20, rle=True)
+    # PCX: Pillow writes 1, L, P, RGB; 2 and 4 bit planes by hand.
+    save("pcx_rgb.pcx", rgb)
+    save("pcx_rgb_odd.pcx", Image.fromarray(photo(37, 29, 108)))
+    save("pcx_l.pcx", rgb.convert("L"))
+    save("pcx_p.pcx", rgb.quantize(200))
+    save("pcx_1bit.pcx", rgb.convert("1"))
+    save("pcx_1bit_odd.pcx", Image.fromarray(photo(37, 29, 109)).convert("1"))
+    for planes in (2, 4):
+        idx = noise(37, 29, 110 + planes, c=1, hi=1 << planes)[..., 0]
+        write_pcx_planes(tif("pcx_%dplanes.pcx" % planes), idx, planes, noise(16, 1, 115, c=3))
+    idx = noise(16, 9, 116, c=1, hi=16)[..., 0]
+    write_pcx_planes(tif("pcx_4planes_w16.pcx"), idx, 4, noise(16, 1, 117, c=3))
     # PNM: Pillow writes P4, P5 (8 and 16 bit) and P6; the rest by hand.
     pn = noise(37, 29, 70)
     save("pnm_p4.pbm", rgb.convert("1"))
@@ -462,7 +624,7 @@ def regen():
         with Image.open(os.path.join(imgdir, name)) as src:
             fmt = src.format.lower()
             if name in override:
-                rgb = Image.fromarray(override[name], "RGB")
+                rgb = Image.fromarray(np.ascontiguousarray(override[name]), "RGB")
             else:
                 rgb = src.convert("RGB")
         e = {"file": name, "format": fmt, "width": rgb.width, "height": rgb.height,
