@@ -123,10 +123,13 @@ const (
 	CUR Format = "cur"
 	PCX Format = "pcx"
 	TGA Format = "tga"
+	// HEIF and AVIF are beyond Pillow 9.4 (see heif.go).
+	HEIF Format = "heif"
+	AVIF Format = "avif"
 )
 
 // readable lists what Decode reads, for errors.
-const readable = "want JPEG, PNG, GIF, WebP, BMP, TIFF, PBM/PGM/PPM, ICO, CUR, TGA or PCX"
+const readable = "want JPEG, PNG, GIF, WebP, BMP, TIFF, PBM/PGM/PPM, ICO, CUR, TGA, PCX, HEIF/HEIC or AVIF"
 
 // Sniff names the format of data by its magic bytes.
 func Sniff(data []byte) (Format, error) {
@@ -153,6 +156,8 @@ func Sniff(data []byte) (Format, error) {
 		return CUR, nil
 	case sniffPCX(data):
 		return PCX, nil
+	case sniffISO(data) != "":
+		return sniffISO(data), nil
 	}
 	name := unsupportedFormat(data)
 	switch {
@@ -204,6 +209,10 @@ func Decode(data []byte, opts Options) (img *RGB, err error) {
 		img, err = decodePCX(data, opts.maxPixels())
 	case TGA:
 		img, err = decodeTGA(data, opts.maxPixels())
+	case HEIF:
+		img, err = decodeHEIF(data, opts.maxPixels())
+	case AVIF:
+		img, err = decodeAVIF(data, opts.maxPixels())
 	default:
 		img, err = decodeStd(f, data, opts.maxPixels())
 	}

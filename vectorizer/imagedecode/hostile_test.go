@@ -147,6 +147,12 @@ func TestDecodeHostile(t *testing.T) {
 		{"pcx header only", readImage(t, "pcx_rgb.pcx")[:100], Options{}, ErrTruncated, "decode pcx: truncated data: PCX header"},
 		{"pcx huge declared", pcxWithSize(t, 65535, 65535), Options{}, ErrTooLarge, "decode pcx: image too large: 65535x65535"},
 		{"pcx unknown mode", pcxWithBits(t, 4), Options{}, ErrUnsupported, "PCX version 5 with 4 bits and 1 planes"},
+		{"heif truncated", readImage(t, "heif_photo.heic")[:1000], Options{}, nil, "decode heif:"},
+		{"heif header only", readImage(t, "heif_photo.heic")[:40], Options{}, nil, "decode heif:"},
+		{"heif over pixel budget", readImage(t, "heif_photo.heic"), Options{MaxPixels: 1000}, ErrTooLarge, "decode heif: image too large"},
+		{"avif truncated", readImage(t, "avif_photo.avif")[:600], Options{}, nil, "decode avif:"},
+		{"avif header only", readImage(t, "avif_photo.avif")[:40], Options{}, nil, "decode avif:"},
+		{"avif over pixel budget", readImage(t, "avif_photo.avif"), Options{MaxPixels: 1000}, ErrTooLarge, "decode avif:"},
 		{"over byte limit", png, Options{MaxBytes: 100}, ErrTooLarge, "exceed the limit of 100"},
 		{"over pixel budget", png, Options{MaxPixels: 320*240 - 1}, ErrTooLarge, "320x240 is 76800 pixels"},
 	}
@@ -172,6 +178,7 @@ func TestSniff(t *testing.T) {
 		{"bmp_l.bmp", BMP}, {"tiff_l.tif", TIFF}, {"pnm_p1.pbm", PPM}, {"pnm_p4.pbm", PPM},
 		{"ico_png.ico", ICO}, {"ico_dib.ico", ICO}, {"cur_dib.cur", CUR}, {"tga_rgb.tga", TGA}, {"tga_p.tga", TGA},
 		{"tga_l_rle.tga", TGA}, {"pcx_rgb.pcx", PCX}, {"pcx_1bit.pcx", PCX},
+		{"heif_photo.heic", HEIF}, {"avif_photo.avif", AVIF}, {"avif_alpha.avif", AVIF},
 		{"pnm_p2.pgm", PPM}, {"pnm_p5.pgm", PPM}, {"pnm_p3.ppm", PPM}, {"pnm_p6.ppm", PPM},
 	} {
 		f, err := Sniff(readImage(t, tt.file))

@@ -2,7 +2,10 @@
 
 Run through regen.sh with Debian's /usr/bin/python3 (Pillow 9.x on Debian's
 libjpeg-turbo, libwebp and libtiff, numpy) and tiffcp (Debian package
-libtiff-tools, for TIFF layouts Pillow cannot write). Writes:
+libtiff-tools, for TIFF layouts Pillow cannot write), heif-enc/heif-convert
+(libheif-examples) and avifenc/avifdec (libavif-bin) for HEIF and AVIF, which
+Pillow 9.4 does not read: their expected pixels are the libraries' own
+command-line decoders' output. Writes:
 
   images/<name>          the test images, every format the decoder supports
   golden/<name>.png      Pillow's decoded RGB, for lossy formats (compared
@@ -312,6 +315,82 @@ def write_pcx_planes(path, idx, planes, palette):
         f.write(head + body)
 
 
+# --- HEIF and AVIF, beyond Pillow 9.4: made by heif-enc and avifenc, the
+# expected pixels are what heif-convert and avifdec decode (Debian packages
+# libheif-examples and libavif-bin) ---
+
+# AVIF transformations avifdec leaves alone: name -> (irot, imir). MIAF:
+# rotate angle*90 degrees anti-clockwise, then mirror (mode 0: top and
+# bottom exchanged, 1: left and right).
+AVIF_TRANSFORMS = {}
+
+
+def cli_png(cmd, src, suffix):
+    out = src + suffix
+    subprocess.run(cmd + [src, out], check=True, stdout=subprocess.DEVNULL)
+    with Image.open(out) as im:
+        a = np.asarray(im.convert("RGB"))
+    os.remove(out)
+    return a
+
+
+def cli_decode(path):
+    name = os.path.basename(path)
+    if name.endswith(".heic"):
+        return cli_png(["heif-convert"], path, ".tmp.png")
+    a = cli_png(["avifdec"], path, ".tmp.png")
+    irot, imir = AVIF_TRANSFORMS.get(name, (None, None))
+    if irot:
+        a = np.rot90(a, irot)
+    if imir == 0:
+        a = a[::-1]
+    elif imir == 1:
+        a = a[:, ::-1]
+    return np.ascontiguousarray(a)
+
+
+def build_heif_avif(imgdir):
+    src = os.path.join(imgdir, "heif_src.tmp.png")
+    src_odd = os.path.join(imgdir, "heif_src_odd.tmp.png")
+    src_alpha = os.path.join(imgdir, "heif_src_alpha.tmp.png")
+    Image.fromarray(photo(64, 48, 120)).save(src)
+    Image.fromarray(photo(37, 29, 121)).save(src_odd)
+    Image.fromarray(np.dstack([photo(40, 30, 122), noise(40, 30, 123, c=1)]), "RGBA").save(src_alpha)
+    out = lambda n: os.path.join(imgdir, n)
+    heif = lambda n, s, *a: subprocess.run(["heif-enc", "-q", "80", *a, "-o", out(n), s], check=True, stdout=subprocess.DEVNULL)
+    heif("heif_photo.heic", src)
+    heif("heif_odd.heic", src_odd)
+    heif("heif_alpha.heic", src_alpha)
+    heif("heif_lossless.heic", src, "-L")
+
+    def avif(n, s, *a, irot=None, imir=None):
+        args = ["avifenc", "-s", "8", "-j", "1", *a]
+        if irot is not None:
+            args += ["--irot", str(irot)]
+        if imir is not None:
+            args += ["--imir", str(imir)]
+        subprocess.run(args + [s, out(n)], check=True, stdout=subprocess.DEVNULL)
+        AVIF_TRANSFORMS[n] = (irot, imir)
+
+    avif("avif_photo.avif", src)
+    avif("avif_odd_444.avif", src_odd, "-y", "444")
+    avif("avif_alpha.avif", src_alpha)
+    avif("avif_lossless.avif", src, "-l")
+    avif("avif_irot1_imir0.avif", src_odd, irot=1, imir=0)
+    avif("avif_irot3.avif", src_odd, irot=3)
+    avif("avif_irot2_imir1.avif", src, irot=2, imir=1)
+    for f in (src, src_odd, src_alpha):
+        os.remove(f)
+
+
+def write_heif_cross_check(imgdir, gdir):
+    """libheif also reads AVIF and applies irot/imir itself: its decode of
+    a transformed AVIF checks AVIF_TRANSFORMS' reading of the spec."""
+    name = "avif_irot1_imir0.avif"
+    a = cli_png(["heif-convert"], os.path.join(imgdir, name), ".tmp.png")
+    Image.fromarray(a).save(os.path.join(gdir, name + ".libheif.png"))
+
+
 # --- the images ---
 
 def build(imgdir):
@@ -618,15 +697,21 @@ def regen():
         for f in os.listdir(d):
             os.remove(os.path.join(d, f))
     override = build(imgdir)
+    build_heif_avif(imgdir)
+    write_heif_cross_check(imgdir, gdir)
     cfg = load_config()
     entries = []
     for name in sorted(os.listdir(imgdir)):
-        with Image.open(os.path.join(imgdir, name)) as src:
-            fmt = src.format.lower()
-            if name in override:
-                rgb = Image.fromarray(np.ascontiguousarray(override[name]), "RGB")
-            else:
-                rgb = src.convert("RGB")
+        if name.endswith((".heic", ".avif")):
+            fmt = "heif" if name.endswith(".heic") else "avif"
+            rgb = Image.fromarray(cli_decode(os.path.join(imgdir, name)), "RGB")
+        else:
+            with Image.open(os.path.join(imgdir, name)) as src:
+                fmt = src.format.lower()
+                if name in override:
+                    rgb = Image.fromarray(np.ascontiguousarray(override[name]), "RGB")
+                else:
+                    rgb = src.convert("RGB")
         e = {"file": name, "format": fmt, "width": rgb.width, "height": rgb.height,
              "lossy": is_lossy(name), "decode_sha256": sha(rgb.tobytes())}
         if e["lossy"]:
