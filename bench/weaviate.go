@@ -257,6 +257,7 @@ func (r *runner) startStack(st stack) (host string, ready time.Duration, stop fu
 		"RAFT_INTERNAL_RPC_PORT":                  fmt.Sprint(ports[4]),
 		"RAFT_BOOTSTRAP_EXPECT":                   "1",
 		"GRPC_PORT":                               fmt.Sprint(ports[5]),
+		"GO_PROFILING_DISABLE":                    "true", // else on every interface, :6060 for all stacks
 	}
 	for k, v := range modules {
 		env[k] = v

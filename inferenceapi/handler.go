@@ -121,8 +121,17 @@ func (s *Server) meta(w http.ResponseWriter) {
 
 // vectorizeRequest is the body Weaviate's multi2vec-clip client sends.
 type vectorizeRequest struct {
-	Texts  []string `json:"texts"`
-	Images []string `json:"images"`
+	Texts  []string
+	Images []string
+}
+
+// vectorizeBody is vectorizeRequest as decoded, with its nulls kept apart:
+// encoding/json would turn a null body into an empty request and a null
+// item into "", where the Python container refuses both (422). A null
+// field stands for an absent one, as it always has here.
+type vectorizeBody struct {
+	Texts  []*string `json:"texts"`
+	Images []*string `json:"images"`
 }
 
 // apiError is a failed request: its status, the message Weaviate shows its
@@ -300,14 +309,26 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request) (vectorizeReques
 	if r.ContentLength > s.opts.MaxBodyBytes {
 		return req, tooLarge
 	}
+	body := new(vectorizeBody)
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
-	err := dec.Decode(&req)
+	err := dec.Decode(&body)
 	if err == nil {
 		if _, extra := dec.Token(); extra != io.EOF {
 			err = errTrailing
 		}
 	}
+	bad := func(msg string) *apiError { return &apiError{http.StatusBadRequest, msg, "bad_request"} }
 	if err == nil {
+		if body == nil {
+			return req, bad(`the body must be a JSON object {"texts": [...], "images": [...]}, not null`)
+		}
+		var aerr *apiError
+		if req.Texts, aerr = nonNullStrings("texts", body.Texts, bad); aerr != nil {
+			return req, aerr
+		}
+		if req.Images, aerr = nonNullStrings("images", body.Images, bad); aerr != nil {
+			return req, aerr
+		}
 		return req, nil
 	}
 	var (
@@ -315,7 +336,6 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request) (vectorizeReques
 		syntaxErr *json.SyntaxError
 		typeErr   *json.UnmarshalTypeError
 	)
-	bad := func(msg string) *apiError { return &apiError{http.StatusBadRequest, msg, "bad_request"} }
 	switch {
 	case errors.As(err, &maxErr):
 		return req, tooLarge
@@ -342,6 +362,22 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request) (vectorizeReques
 }
 
 var errTrailing = errors.New("data after the JSON object")
+
+// nonNullStrings is a decoded field's strings, or an error naming the
+// first null item.
+func nonNullStrings(field string, list []*string, bad func(string) *apiError) ([]string, *apiError) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	out := make([]string, len(list))
+	for i, p := range list {
+		if p == nil {
+			return nil, bad(fmt.Sprintf("%s[%d]: null: want a string", field, i))
+		}
+		out[i] = *p
+	}
+	return out, nil
+}
 
 // authorized checks the bearer token or basic-auth password, if one is set.
 func (s *Server) authorized(r *http.Request) bool {

@@ -40,16 +40,20 @@ func TestMakeRun(t *testing.T) {
 	defer hub.Close()
 
 	cache, data := t.TempDir(), t.TempDir()
-	port, grpcPort := harness.FreePort(t), harness.FreePort(t)
+	ports := weaviatePorts{
+		rest: harness.FreePort(t), grpc: harness.FreePort(t), gossip: harness.FreePort(t),
+		data: harness.FreePort(t), raft: harness.FreePort(t), raftRPC: harness.FreePort(t),
+	}
+	port, grpcPort := ports.rest, ports.grpc
 	env := map[string]string{
 		"HF_ENDPOINT":              hub.URL,
 		"MCLIP_CACHE_DIR":          cache,
 		"GOFLAGS":                  os.Getenv("GOFLAGS"),
 		"CI":                       os.Getenv("CI"),
-		"CLUSTER_GOSSIP_BIND_PORT": fmt.Sprint(harness.FreePort(t)),
-		"CLUSTER_DATA_BIND_PORT":   fmt.Sprint(harness.FreePort(t)),
-		"RAFT_PORT":                fmt.Sprint(harness.FreePort(t)),
-		"RAFT_INTERNAL_RPC_PORT":   fmt.Sprint(harness.FreePort(t)),
+		"CLUSTER_GOSSIP_BIND_PORT": fmt.Sprint(ports.gossip),
+		"CLUSTER_DATA_BIND_PORT":   fmt.Sprint(ports.data),
+		"RAFT_PORT":                fmt.Sprint(ports.raft),
+		"RAFT_INTERNAL_RPC_PORT":   fmt.Sprint(ports.raftRPC),
 		"DISABLE_TELEMETRY":        "true",
 	}
 	for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY"} {
@@ -78,6 +82,11 @@ func TestMakeRun(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, hubtest.SHA256(want), e.SHA256, rel)
 	}
+	// the sockets are the documented ones: nothing beyond loopback but
+	// what Weaviate forces there, no profiling server
+	assert.ElementsMatch(t, wantListeners(ports), listeners(t, srv))
+	assertNoProfilingServer(t, srv.Logs())
+
 	logs := srv.Logs()
 	assert.Contains(t, logs, "Try:")
 	assert.Contains(t, logs, fmt.Sprintf("http://127.0.0.1:%d", port))

@@ -193,6 +193,44 @@ func TestStockWeaviateUsesMclipServe(t *testing.T) {
 	assert.Nil(t, mixed[2].Result.Errors)
 	assert.Len(t, objectVector(t, api, "Caption", mixed[2].ID), 512)
 
+	// Auto-schema, the reference for multi2vec-mclip's (autoschema_test.go):
+	// stock multi2vec-clip takes a collection whose fields do not exist
+	// yet; the first insert creates them, the image as a text property,
+	// and the object gets its vector.
+	status, body = call(t, "POST", api+"/schema", map[string]any{
+		"class": "AutoPicture", "vectorizer": "multi2vec-clip",
+		"moduleConfig": map[string]any{"multi2vec-clip": map[string]any{
+			"imageFields": []string{"image"}, "textFields": []string{"title"},
+		}},
+	})
+	require.Equal(t, http.StatusOK, status, "create a class before its properties: %s", body)
+	status, body = call(t, "POST", api+"/objects", map[string]any{
+		"class": "AutoPicture", "properties": map[string]any{"image": images[2], "title": titles[1]},
+	})
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	var created struct{ ID string }
+	require.NoError(t, json.Unmarshal(body, &created))
+	status, body = call(t, "GET", api+"/schema/AutoPicture", nil)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	var autoClass struct {
+		Properties []struct {
+			Name     string   `json:"name"`
+			DataType []string `json:"dataType"`
+		} `json:"properties"`
+	}
+	require.NoError(t, json.Unmarshal(body, &autoClass))
+	types := map[string][]string{}
+	for _, p := range autoClass.Properties {
+		types[p.Name] = p.DataType
+	}
+	assert.Equal(t, map[string][]string{"image": {"text"}, "title": {"text"}}, types)
+	auto := vectorizeDirect(t, mclipURL, token, []string{titles[1]}, []string{images[2]})
+	wantAuto := make([]float32, len(auto.TextVectors[0]))
+	for i := range wantAuto {
+		wantAuto[i] = (auto.TextVectors[0][i] + auto.ImageVectors[0][i]) / 2
+	}
+	assertClose(t, wantAuto, objectVector(t, api, "AutoPicture", created.ID), "auto-schema object vector")
+
 	// Weaviate's concurrent single-object requests shared model calls.
 	status, body = call(t, "GET", mclipURL+"/metrics", nil)
 	require.Equal(t, http.StatusOK, status)

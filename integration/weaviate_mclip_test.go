@@ -87,6 +87,7 @@ func TestWeaviateMclip(t *testing.T) {
 	t.Run("inserts and batch store the facade's vectors", s.testVectors)
 	t.Run("search", s.testSearch)
 	t.Run("named vectors", s.testNamedVectors)
+	t.Run("auto-schema", s.testAutoSchema)
 	t.Run("zero-shot classification", s.testZeroShot)
 	t.Run("bad input", s.testBadInput)
 	t.Run("still serving", func(t *testing.T) {

@@ -149,7 +149,7 @@ func (m *Module) VectorizeBatch(ctx context.Context, objs []*models.Object, skip
 		}
 		return make([][]float32, len(objs)), nil, errs
 	}
-	vectors, errs = batchVectorizer{enc: m.enc}.vectorizeBatch(ctx, objs, skipObject, s)
+	vectors, errs = batchVectorizer{enc: m.enc}.vectorizeBatch(ctx, objs, skipObject, s, s.mistyped(cfg.PropertiesDataTypes()))
 	return vectors, nil, errs
 }
 

@@ -59,6 +59,25 @@ func (s *classSettings) inputs(obj *models.Object) objectInputs {
 	return out
 }
 
+// mistypedValues is the error of each mistyped field the object has a
+// value for.
+func mistypedValues(obj *models.Object, mistyped map[string]error) error {
+	if len(mistyped) == 0 {
+		return nil
+	}
+	props, ok := obj.Properties.(map[string]any)
+	if !ok {
+		return nil
+	}
+	var out []error
+	for _, name := range moduletools.SortStringKeys(props) {
+		if err, bad := mistyped[name]; bad && props[name] != nil {
+			out = append(out, err)
+		}
+	}
+	return errors.Join(out...)
+}
+
 func textValues(v any) []string {
 	switch t := v.(type) {
 	case string:
@@ -118,9 +137,11 @@ type batchVectorizer struct {
 
 // vectorizeBatch returns a vector for each object (nil where skipped or
 // where the object has none of the fields) and the errors of the objects
-// that failed, by index.
+// that failed, by index. mistyped are the fields whose property has a data
+// type their kind does not take (classSettings.mistyped): an object with a
+// value for one of them fails.
 func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Object, skip []bool,
-	s *classSettings,
+	s *classSettings, mistyped map[string]error,
 ) ([][]float32, map[int]error) {
 	vectors := make([][]float32, len(objs))
 	errs := map[int]error{}
@@ -128,6 +149,10 @@ func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Obje
 	var texts, images []string
 	for i, obj := range objs {
 		if (i < len(skip) && skip[i]) || obj == nil {
+			continue
+		}
+		if err := mistypedValues(obj, mistyped); err != nil {
+			errs[i] = err
 			continue
 		}
 		inputs[i] = s.inputs(obj)

@@ -235,12 +235,16 @@ func isCI() bool {
 	return v == "true" || v == "1"
 }
 
-// Weaviate describes a Weaviate server started on free loopback ports.
+// Weaviate describes a Weaviate server started on free ports.
 type Weaviate struct {
 	*Server
 	Config             Config
 	HTTPPort, GRPCPort int
-	DataDir            string
+	// GossipPort (TCP and UDP), DataPort, RaftPort and RaftRPCPort are
+	// the cluster's ports, free ones so that servers run side by side
+	// (unless the env given to NewWeaviate sets others).
+	GossipPort, DataPort, RaftPort, RaftRPCPort int
+	DataDir                                     string
 }
 
 // HTTPHost is host:port of the REST and GraphQL API.
@@ -264,7 +268,16 @@ func StartWeaviate(t testing.TB, binary string, env map[string]string) *Weaviate
 // Launch(w.Config) starts it where a test expects it to fail.
 func NewWeaviate(t testing.TB, binary string, env map[string]string) *Weaviate {
 	t.Helper()
-	w := &Weaviate{HTTPPort: FreePort(t), GRPCPort: FreePort(t), DataDir: t.TempDir()}
+	w := &Weaviate{
+		HTTPPort: FreePort(t), GRPCPort: FreePort(t),
+		GossipPort: FreePort(t), DataPort: FreePort(t), RaftPort: FreePort(t), RaftRPCPort: FreePort(t),
+		DataDir: t.TempDir(),
+	}
+	// Weaviate binds the REST API to --host and the gossip and Raft ports
+	// to CLUSTER_BIND_ADDR; gRPC and the data port are on every interface
+	// whatever it is told (README: Ports). Its profiling and debug server
+	// would be on every interface too, and on one fixed port for all
+	// servers side by side: it is off.
 	base := map[string]string{
 		"PERSISTENCE_DATA_PATH":                   w.DataDir,
 		"AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "true",
@@ -275,12 +288,13 @@ func NewWeaviate(t testing.TB, binary string, env map[string]string) *Weaviate {
 		"CLUSTER_HOSTNAME":                        "node1",
 		"CLUSTER_BIND_ADDR":                       "127.0.0.1",
 		"CLUSTER_ADVERTISE_ADDR":                  "127.0.0.1",
-		"CLUSTER_GOSSIP_BIND_PORT":                fmt.Sprint(FreePort(t)),
-		"CLUSTER_DATA_BIND_PORT":                  fmt.Sprint(FreePort(t)),
-		"RAFT_PORT":                               fmt.Sprint(FreePort(t)),
-		"RAFT_INTERNAL_RPC_PORT":                  fmt.Sprint(FreePort(t)),
+		"CLUSTER_GOSSIP_BIND_PORT":                fmt.Sprint(w.GossipPort),
+		"CLUSTER_DATA_BIND_PORT":                  fmt.Sprint(w.DataPort),
+		"RAFT_PORT":                               fmt.Sprint(w.RaftPort),
+		"RAFT_INTERNAL_RPC_PORT":                  fmt.Sprint(w.RaftRPCPort),
 		"RAFT_BOOTSTRAP_EXPECT":                   "1",
 		"GRPC_PORT":                               fmt.Sprint(w.GRPCPort),
+		"GO_PROFILING_DISABLE":                    "true",
 		"GOMAXPROCS":                              fmt.Sprint(runtime.NumCPU()),
 	}
 	for k, v := range env {

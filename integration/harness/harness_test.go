@@ -101,4 +101,11 @@ func TestNewWeaviate(t *testing.T) {
 	assert.Equal(t, fmt.Sprintf("127.0.0.1:%d", w.HTTPPort), w.HTTPHost())
 	assert.Contains(t, w.Config.Args, fmt.Sprint(w.HTTPPort))
 	assert.NotEqual(t, w.HTTPPort, w.GRPCPort)
+	for env, port := range map[string]int{
+		"CLUSTER_GOSSIP_BIND_PORT": w.GossipPort, "CLUSTER_DATA_BIND_PORT": w.DataPort,
+		"RAFT_PORT": w.RaftPort, "RAFT_INTERNAL_RPC_PORT": w.RaftRPCPort,
+	} {
+		assert.Equal(t, fmt.Sprint(port), w.Config.Env[env], env)
+	}
+	assert.Equal(t, "true", w.Config.Env["GO_PROFILING_DISABLE"], "the profiling server binds every interface")
 }

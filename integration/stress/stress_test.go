@@ -118,10 +118,12 @@ func shared(t testing.TB) (*models, *server, int) {
 		}
 		st.cleanup = append(st.cleanup, func() { _ = st.m.vec.Close() })
 		// The pprof port stays bound while the harness picks the others,
-		// so that it cannot pick it too.
+		// so that it cannot pick it too. The harness turns the profiling
+		// server off (it binds every interface); these tests read the
+		// goroutine count from it, so they turn it on, on a free port.
 		var ports portHolder
 		st.profPort = ports.one(t)
-		env := map[string]string{"GO_PROFILING_PORT": fmt.Sprint(st.profPort)}
+		env := map[string]string{"GO_PROFILING_DISABLE": "false", "GO_PROFILING_PORT": fmt.Sprint(st.profPort)}
 		for k, v := range st.m.env {
 			env[k] = v
 		}
