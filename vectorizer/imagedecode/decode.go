@@ -1,7 +1,10 @@
 // Package imagedecode turns encoded images (JPEG, PNG, GIF, WebP, BMP, TIFF,
-// PBM/PGM/PPM) into packed 8-bit RGB pixels that match what Pillow 9's
+// PBM/PGM/PPM, ICO/CUR, TGA, PCX, and beyond Pillow HEIF/HEIC and AVIF)
+// into packed 8-bit RGB pixels that match what Pillow 9's
 // Image.open(...).convert("RGB") gives, so that the CLIP vectors computed from
-// them equal sentence-transformers' ones.
+// them equal sentence-transformers' ones. HEIF and AVIF, which Pillow 9.4
+// does not read, go through libheif and libavif (heif.go) and match their
+// command-line decoders.
 //
 // JPEG, WebP and TIFF are decoded by libjpeg-turbo, libwebp and libtiff
 // through cgo (Debian packages libjpeg62-turbo-dev, libwebp-dev and
@@ -20,7 +23,8 @@
 // YUV->RGB tables to Go would fix parity, not speed; x/image/tiff lacks
 // JPEG and CCITT compression. PNG, GIF and BMP go through Go's decoders
 // (identical pixels; the conversion to RGB follows Pillow's rules, see
-// toRGB), the PNM family through a Go port of Pillow's reader (pnm.go).
+// toRGB); PNM, ICO/CUR, TGA and PCX through Go ports of Pillow's readers
+// (pnm.go, ico.go, tga.go, pcx.go).
 //
 // Deliberate differences from Pillow 9:
 //   - 16-bit grayscale (PNG/TIFF "I;16", PGM with maxval > 255) becomes
@@ -30,7 +34,8 @@
 //     Pillow does not do.
 //   - Uncompressed YCbCr TIFFs are converted to RGB as Pillow's own
 //     libtiff path does for compressed ones; Pillow 9.4's raw path fails
-//     on them ("image file is truncated").
+//     on them ("image file is truncated"). TGAs with 32-bit colour maps,
+//     which Pillow 9.4 fails on, are read.
 //   - EXIF orientation is ignored by default, as Pillow does for JPEG, PNG
 //     and WebP; Options.ApplyEXIF rotates the pixels as
 //     ImageOps.exif_transpose would. TIFFs are always oriented, because
