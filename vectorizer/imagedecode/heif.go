@@ -86,7 +86,9 @@ static int mclip_avif_run(const unsigned char *data, size_t len, uint32_t max_pi
 	// libavif's own limit (16384x16384 by default) only makes parsing fail
 	// ("BMFF parsing failed"); the caller checks the size against its
 	// budget after parsing, before any pixel memory is allocated.
-	if (max_pixels > d->imageSizeLimit) d->imageSizeLimit = max_pixels;
+	// When decoding, the size has been checked: the exact budget then also
+	// bounds the AV1 decoder's frames (libavif passes it to dav1d).
+	if (out != NULL || max_pixels > d->imageSizeLimit) d->imageSizeLimit = max_pixels;
 	d->imageCountLimit = 1 << 16;
 	d->ignoreExif = AVIF_TRUE;
 	d->ignoreXMP = AVIF_TRUE;
@@ -251,6 +253,12 @@ func decodeHEIF(data []byte, maxPixels int64) (*RGB, error) {
 		return nil, err
 	}
 	if err := checkSize(int(w), int(h), maxPixels); err != nil {
+		return nil, err
+	}
+	if err := checkHEVCFrames(data, maxPixels); err != nil {
+		return nil, err
+	}
+	if err := checkHEIFCanvases(data, maxPixels); err != nil {
 		return nil, err
 	}
 	img := NewRGB(int(w), int(h))

@@ -150,6 +150,8 @@ func TestDecodeHostile(t *testing.T) {
 		{"heif truncated", readImage(t, "heif_photo.heic")[:1000], Options{}, nil, "decode heif:"},
 		{"heif header only", readImage(t, "heif_photo.heic")[:40], Options{}, nil, "decode heif:"},
 		{"heif over pixel budget", readImage(t, "heif_photo.heic"), Options{MaxPixels: 1000}, ErrTooLarge, "decode heif: image too large"},
+		{"heif grid canvas huge", heifGridWithSize(t, 60000, 60000), Options{}, ErrTooLarge, "a 60000x60000 grid or overlay canvas"},
+		{"heif grid data outside idat", heifGridDataOffset(t, 7), Options{}, ErrCorrupt, "grid or overlay item data outside the file"},
 		{"avif truncated", readImage(t, "avif_photo.avif")[:600], Options{}, nil, "decode avif:"},
 		{"avif header only", readImage(t, "avif_photo.avif")[:40], Options{}, nil, "decode avif:"},
 		{"avif over pixel budget", readImage(t, "avif_photo.avif"), Options{MaxPixels: 1000}, ErrTooLarge, "decode avif:"},
@@ -282,5 +284,33 @@ func pcxWithSize(t testing.TB, w, h uint16) []byte {
 func pcxWithBits(t testing.TB, bits byte) []byte {
 	b := bytes.Clone(readImage(t, "pcx_l.pcx"))
 	b[3] = bits
+	return b
+}
+
+// heifGridWithSize patches the output size in the grid item of
+// heif_odd.heic (heif-enc writes the grid descriptor into idat).
+func heifGridWithSize(t testing.TB, w, h uint16) []byte {
+	b := bytes.Clone(readImage(t, "heif_odd.heic"))
+	i := bytes.Index(b, []byte("idat"))
+	require.Positive(t, i)
+	grid := b[i+4:]
+	require.Equal(t, byte(0), grid[1]&1, "16-bit grid sizes")
+	binary.BigEndian.PutUint16(grid[4:], w)
+	binary.BigEndian.PutUint16(grid[6:], h)
+	return b
+}
+
+// heifGridDataOffset moves the grid item's data (the second iloc entry,
+// in idat) to base offset off: libheif 1.15 then reads the canvas size
+// past the end of idat, a 14441x27759 canvas for off 7.
+func heifGridDataOffset(t testing.TB, off uint32) []byte {
+	b := bytes.Clone(readImage(t, "heif_odd.heic"))
+	i := bytes.Index(b, []byte("iloc"))
+	require.Positive(t, i)
+	body := b[i+4:]
+	require.Equal(t, []byte{1, 0, 0, 0, 0x44, 0x40}, body[:6], "iloc v1, 4-byte offsets, lengths and base offsets")
+	item2 := body[8+20:]
+	require.Equal(t, []byte{0, 2, 0, 1}, item2[:4], "item 2 built from idat")
+	binary.BigEndian.PutUint32(item2[6:], off)
 	return b
 }
