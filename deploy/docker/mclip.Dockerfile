@@ -8,8 +8,11 @@ ARG GO_IMAGE=docker.io/library/golang:1.26-bookworm
 ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim
 
 FROM ${GO_IMAGE} AS build
+# The cgo libraries: every package setup/debian-packages checks with pc:.
+COPY setup/debian-packages /tmp/debian-packages
 RUN apt-get update -qq && \
-    apt-get install -y -qq --no-install-recommends gcc libc6-dev pkg-config libjpeg62-turbo-dev libwebp-dev >/dev/null && \
+    apt-get install -y -qq --no-install-recommends gcc libc6-dev pkg-config \
+      $(awk '!/^#/ && / pc:/ {print $1}' /tmp/debian-packages) >/dev/null && \
     rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -30,13 +33,21 @@ RUN go build -trimpath \
       -ldflags "-X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=/usr/local/lib/libonnxruntime.so.1 -X github.com/mclip-go/mclip/version.Version=$VERSION -X github.com/mclip-go/mclip/version.Commit=$COMMIT" \
       -o /out/usr/local/bin/mclip ./cmd/mclip && \
     install -D -m 0755 deploy/docker/entrypoint /out/usr/local/bin/mclip-entrypoint
+# The runtime packages: those that ship the shared libraries the binaries link.
+RUN mkdir -p /pkgs && \
+    for b in /out/usr/local/bin/mclip /out/usr/bin/weaviate; do [ -f "$b" ] && ldd "$b"; done | \
+      awk '/=> \//{print $1}' | sort -u | while read -r so; do dpkg -S "*/$so" | cut -d: -f1; done | \
+      sort -u > /pkgs/runtime-packages && \
+    test -s /pkgs/runtime-packages && cat /pkgs/runtime-packages
 # The optional baked-in model directory (an empty directory otherwise).
 ARG MODEL_DIR=deploy/docker/no-model
 RUN mkdir -p /out/models && cp -a "${MODEL_DIR}/." /out/models/ && rm -f /out/models/.keep
 
 FROM ${BASE_IMAGE}
+COPY --from=build /pkgs/runtime-packages /tmp/runtime-packages
 RUN apt-get update -qq && \
-    apt-get install -y -qq --no-install-recommends libjpeg62-turbo libwebp7 libwebpdemux2 ca-certificates >/dev/null && \
+    apt-get install -y -qq --no-install-recommends ca-certificates $(cat /tmp/runtime-packages) >/dev/null && \
+    rm /tmp/runtime-packages && \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/* && \
     useradd --system --uid 10001 --home-dir /models --shell /usr/sbin/nologin mclip
 COPY --from=build /out/usr/local /usr/local

@@ -9,8 +9,11 @@ ARG GO_IMAGE=docker.io/library/golang:1.26-bookworm
 ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim
 
 FROM ${GO_IMAGE} AS build
+# The cgo libraries: every package setup/debian-packages checks with pc:.
+COPY setup/debian-packages /tmp/debian-packages
 RUN apt-get update -qq && \
-    apt-get install -y -qq --no-install-recommends gcc libc6-dev pkg-config libjpeg62-turbo-dev libwebp-dev >/dev/null && \
+    apt-get install -y -qq --no-install-recommends gcc libc6-dev pkg-config \
+      $(awk '!/^#/ && / pc:/ {print $1}' /tmp/debian-packages) >/dev/null && \
     rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -38,10 +41,19 @@ RUN LDFLAGS="-X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=/usr/loc
       install -D -m 0755 deploy/docker/entrypoint /out/usr/local/bin/mclip-entrypoint; \
     fi
 
+# The runtime packages: those that ship the shared libraries the binaries link.
+RUN mkdir -p /pkgs && \
+    for b in /out/usr/local/bin/mclip /out/usr/bin/weaviate; do [ -f "$b" ] && ldd "$b"; done | \
+      awk '/=> \//{print $1}' | sort -u | while read -r so; do dpkg -S "*/$so" | cut -d: -f1; done | \
+      sort -u > /pkgs/runtime-packages && \
+    test -s /pkgs/runtime-packages && cat /pkgs/runtime-packages
+
 FROM ${BASE_IMAGE}
 ARG FLAVOR=mclip
+COPY --from=build /pkgs/runtime-packages /tmp/runtime-packages
 RUN apt-get update -qq && \
-    apt-get install -y -qq --no-install-recommends libjpeg62-turbo libwebp7 libwebpdemux2 ca-certificates >/dev/null && \
+    apt-get install -y -qq --no-install-recommends ca-certificates $(cat /tmp/runtime-packages) >/dev/null && \
+    rm /tmp/runtime-packages && \
     if [ "$FLAVOR" = stock ]; then apt-get install -y -qq --no-install-recommends wget >/dev/null; fi && \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/* && \
     mkdir -p /var/lib/weaviate /models
