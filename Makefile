@@ -23,7 +23,7 @@ LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LI
 	-X github.com/mclip-go/mclip/version.Commit=$(COMMIT)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: setup tsclient build ort test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench
+.PHONY: setup tsclient build ort ort-tgz images image-test test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench
 
 ## setup: check the prerequisites (Go, the packages in setup/debian-packages);
 ## as root on Debian/Ubuntu install what is missing, otherwise print the
@@ -43,6 +43,31 @@ $(ORT_LIB): | setup
 	tar -xzf $(ORT_DIR)/.dl/onnxruntime-node-$(ORT_VERSION).tgz -C $(ORT_DIR)/.dl package/bin/napi-v6/linux/$$plat/libonnxruntime.so.1 && \
 	mv $(ORT_DIR)/.dl/package/bin/napi-v6/linux/$$plat/libonnxruntime.so.1 $(ORT_LIB)
 	rm -rf $(ORT_DIR)/.dl
+
+## ort-tgz: keep the onnxruntime-node npm tarball in third_party/onnxruntime
+## (the images' build context; their Dockerfiles check its sha256 again)
+ORT_TGZ := $(ORT_DIR)/onnxruntime-node-$(ORT_VERSION).tgz
+ort-tgz: $(ORT_TGZ)
+
+$(ORT_TGZ):
+	@mkdir -p $(ORT_DIR)/.tgz
+	cd $(ORT_DIR)/.tgz && npm pack --silent onnxruntime-node@$(ORT_VERSION) >/dev/null
+	echo "$(ORT_TGZ_SHA256)  $(ORT_DIR)/.tgz/onnxruntime-node-$(ORT_VERSION).tgz" | sha256sum -c --quiet -
+	mv $(ORT_DIR)/.tgz/onnxruntime-node-$(ORT_VERSION).tgz $(ORT_TGZ)
+	rm -rf $(ORT_DIR)/.tgz
+
+## images: the container images localhost/mclip:dev and
+## localhost/weaviate-mclip:dev (podman; see deploy/README.md), with sizes
+images: ort-tgz
+	deploy/docker/build
+
+## image-test: on this machine (as root: setup/podman installs podman and
+## the base images), build the images and the stock-Weaviate stand-in, then
+## run both compose quickstarts for real (integration/containers)
+image-test: ort ort-tgz
+	@if [ "$$(id -u)" = 0 ]; then setup/podman; fi
+	deploy/docker/build --stock
+	MCLIP_IMAGE_TEST=1 $(GO) test -count=1 -timeout 30m -v ./integration/containers/
 
 ## build: the mclip CLI at bin/mclip
 build: setup ort
@@ -121,8 +146,10 @@ vet: setup
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-## test: every test (unit, golden, numeric, integration)
-test: setup ort vet weaviate weaviate-stock build tsclient
+## test: every test (unit, golden, numeric, integration, the client
+## examples), and the container images built and run for real (image-test,
+## last: it reuses the Go build cache the other builds warmed)
+test: setup ort vet weaviate weaviate-stock build tsclient image-test
 	$(GO) test -count=1 ./...
 
 ## fuzz-short: each fuzz target for FUZZTIME (the seed corpora run in every
