@@ -221,7 +221,7 @@ func TestLoadTowersOpensOnlyThoseNamed(t *testing.T) {
 		{"text only, no vision files", textOnly, TowerText, []string{"text"}, ""},
 		{"vision only, no text files", visionOnly, TowerVision, []string{"vision"}, ""},
 		{"both, no vision files", textOnly, BothTowers, []string{"text", "vision"}, "vision model"},
-		{"both, no text files", visionOnly, BothTowers, []string{"text", "vision"}, "text model"},
+		{"both, no text files", visionOnly, BothTowers, []string{"text"}, "text model"},
 		{"none", full, 0, nil, "names no tower"},
 	}
 	real := loaders
