@@ -16,7 +16,7 @@ ORT_LIB   := $(ORT_DIR)/libonnxruntime.so.1
 LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LIB)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: build ort test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench
+.PHONY: build ort test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench bench-photos
 
 ## ort: provision libonnxruntime.so.1 into third_party/onnxruntime
 ort: $(ORT_LIB)
@@ -90,8 +90,17 @@ test-integration: weaviate weaviate-stock build
 ## BENCH_QUICK=1: a smoke run on tiny models, one repetition, results in a
 ## temporary directory.
 bench: ort build weaviate weaviate-stock
+	bench/photos/build.sh $(ROOT)/.cache/photos
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/mclip-bench ./bench/cmd/mclip-bench
 	$(BIN)/mclip-bench -root $(ROOT)
+
+## bench-photos: only the real-photo section of the suite (the corpus of
+## bench/photos/build.sh, from Debian wallpaper packages, into .cache/photos);
+## writes bench/results/photos
+bench-photos: ort
+	bench/photos/build.sh $(ROOT)/.cache/photos
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/mclip-bench ./bench/cmd/mclip-bench
+	$(BIN)/mclip-bench -root $(ROOT) -only photos -out $(ROOT)/bench/results/photos $(BENCH_ARGS)
 
 ## vet: go vet and gofmt
 vet:
