@@ -16,12 +16,19 @@ static inline uint8_t mclip_clip8(int32_t v, int bits) {
 
 #define MCLIP_HBLOCK 64
 
+// AVX2 where the CPU has it (chosen at load time), baseline otherwise.
+#if defined(__x86_64__) && defined(__linux__)
+#define MCLIP_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MCLIP_CLONES
+#endif
+
 // The horizontal pass, rows at a time: a block of MCLIP_HBLOCK rows is
 // transposed (source column x becomes a line of the block's pixels), so
 // that each tap adds a whole line to the accumulators, a loop the compiler
 // vectorizes; then the block's output is transposed back. Each output value
 // is still the sum of the same products, so the result is the same.
-__attribute__((target_clones("avx2", "default")))
+MCLIP_CLONES
 static int mclip_hpass(const uint8_t *src, long srcStride, uint8_t *dst, long dstStride, int rows,
 		int outW, const int32_t *xmin, const int32_t *count, const int32_t *k, int ksize, int bits) {
 	const int32_t half = 1 << (bits - 1);
