@@ -6,43 +6,58 @@ GO        ?= go
 ROOT      := $(CURDIR)
 BIN       := $(ROOT)/bin
 
-# ONNX Runtime comes from the npm package onnxruntime-node (its Linux x64
-# build of libonnxruntime.so.1); no Debian package exists.
+# ONNX Runtime comes from the npm package onnxruntime-node (its Linux x64 or
+# arm64 build of libonnxruntime.so.1, by `uname -m`: setup/ort-platform); no
+# Debian package exists.
 ORT_VERSION := 1.27.0
 ORT_TGZ_SHA256 := c3779c01c59832f8c03e2c392ac3af10bf08579f1822e8b1c63cc451edb302a2
 ORT_DIR   := $(ROOT)/third_party/onnxruntime
 ORT_LIB   := $(ORT_DIR)/libonnxruntime.so.1
 
-LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LIB)
+# `mclip version`, `mclip serve`'s /meta and weaviate-mclip's /v1/meta show these.
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+
+LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LIB) \
+	-X github.com/mclip-go/mclip/version.Version=$(VERSION) \
+	-X github.com/mclip-go/mclip/version.Commit=$(COMMIT)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: build ort test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench bench-photos
+.PHONY: setup tsclient build ort test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench bench-photos
+
+## setup: check the prerequisites (Go, the packages in setup/debian-packages);
+## as root on Debian/Ubuntu install what is missing, otherwise print the
+## command that does. Quiet and quick when everything is there.
+setup:
+	@bash $(ROOT)/setup/check
 
 ## ort: provision libonnxruntime.so.1 into third_party/onnxruntime
-ort: $(ORT_LIB)
+ort: setup $(ORT_LIB)
 
-$(ORT_LIB):
+$(ORT_LIB): | setup
+	@bash $(ROOT)/setup/ort-platform >/dev/null
 	@mkdir -p $(ORT_DIR)/.dl
 	cd $(ORT_DIR)/.dl && npm pack --silent onnxruntime-node@$(ORT_VERSION) >/dev/null
 	echo "$(ORT_TGZ_SHA256)  $(ORT_DIR)/.dl/onnxruntime-node-$(ORT_VERSION).tgz" | sha256sum -c --quiet -
-	tar -xzf $(ORT_DIR)/.dl/onnxruntime-node-$(ORT_VERSION).tgz -C $(ORT_DIR)/.dl package/bin/napi-v6/linux/x64/libonnxruntime.so.1
-	mv $(ORT_DIR)/.dl/package/bin/napi-v6/linux/x64/libonnxruntime.so.1 $(ORT_LIB)
+	plat="$$(bash $(ROOT)/setup/ort-platform)" && \
+	tar -xzf $(ORT_DIR)/.dl/onnxruntime-node-$(ORT_VERSION).tgz -C $(ORT_DIR)/.dl package/bin/napi-v6/linux/$$plat/libonnxruntime.so.1 && \
+	mv $(ORT_DIR)/.dl/package/bin/napi-v6/linux/$$plat/libonnxruntime.so.1 $(ORT_LIB)
 	rm -rf $(ORT_DIR)/.dl
 
 ## build: the mclip CLI at bin/mclip
-build: ort
+build: setup ort
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/mclip ./cmd/mclip
 
 ## weaviate: Weaviate with multi2vec-mclip compiled in, at bin/weaviate-mclip
 ## (a patched copy of the weaviate module under _build/; see cmd/weaviate-mclip)
 WEAVIATE_BUILD := _build
-weaviate: ort
+weaviate: setup ort
 	$(GO) run ./cmd/weaviate-mclip -root $(ROOT) -out $(WEAVIATE_BUILD)
 	$(GO) build -modfile=$(WEAVIATE_BUILD)/go.mod -mod=mod $(GOFLAGS_BUILD) -o $(BIN)/weaviate-mclip github.com/weaviate/weaviate/cmd/weaviate-server
 
 ## weaviate-stock: unpatched Weaviate (same version) at bin/weaviate-stock,
 ## for the tests of `mclip serve` as a multi2vec-clip inference container
-weaviate-stock:
+weaviate-stock: setup
 	@mkdir -p $(WEAVIATE_BUILD)/stock
 	cp go.mod $(WEAVIATE_BUILD)/stock/go.mod
 	cat go.sum $(wildcard $(WEAVIATE_BUILD)/go.sum) $(wildcard $(WEAVIATE_BUILD)/stock/go.sum) | sort -u > $(WEAVIATE_BUILD)/stock/go.sum.new
@@ -55,7 +70,7 @@ weaviate-stock:
 RUN_PORT      ?= 8080
 RUN_GRPC_PORT ?= 50051
 RUN_DATA      ?= $(ROOT)/data
-run: weaviate build
+run: setup weaviate build
 	@set -e; dir="$${MCLIP_MODEL_DIR:-}"; \
 	if [ -z "$$dir" ]; then $(BIN)/mclip models pull; dir="$$($(BIN)/mclip models path)"; fi; \
 	mkdir -p $(RUN_DATA); \
@@ -80,8 +95,16 @@ run: weaviate build
 		GO_PROFILING_DISABLE=true \
 		$(BIN)/weaviate-mclip --host 127.0.0.1 --port $(RUN_PORT) --scheme http
 
+## tsclient: the official TypeScript client (weaviate-client, pinned in
+## integration/tsclient/package-lock.json) for the multi2vec-clip test
+TSCLIENT := integration/tsclient
+tsclient: $(TSCLIENT)/node_modules/.package-lock.json
+
+$(TSCLIENT)/node_modules/.package-lock.json: $(TSCLIENT)/package.json $(TSCLIENT)/package-lock.json
+	cd $(TSCLIENT) && npm ci --silent --no-audit --no-fund
+
 ## test-integration: the end-to-end tests against bin/weaviate-mclip
-test-integration: weaviate weaviate-stock build
+test-integration: weaviate weaviate-stock build tsclient
 	$(GO) test -count=1 -v ./integration/...
 
 ## bench: the benchmark suite on full-size generated models (cached in
@@ -103,12 +126,12 @@ bench-photos: ort
 	$(BIN)/mclip-bench -root $(ROOT) -only photos -out $(ROOT)/bench/results/photos $(BENCH_ARGS)
 
 ## vet: go vet and gofmt
-vet:
+vet: setup
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
 ## test: every test (unit, golden, numeric, integration)
-test: ort vet weaviate weaviate-stock build
+test: setup ort vet weaviate weaviate-stock build tsclient
 	$(GO) test -count=1 ./...
 
 ## fuzz-short: each fuzz target for FUZZTIME (the seed corpora run in every

@@ -1,6 +1,6 @@
 module github.com/mclip-go/mclip
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/go-openapi/strfmt v0.25.0

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/integration/harness"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/ortlib"
@@ -43,6 +44,18 @@ func (r *runner) weaviateSection() error {
 	default:
 		stacks = append(stacks, stack{name: "stock Weaviate + mclip serve", weaviate: stock, module: "multi2vec-clip", mclip: mclip})
 	}
+	// The same multi2vec-clip collection served in-process: what a user
+	// with existing multi2vec-clip collections gets by swapping the binary.
+	const switched = "weaviate-mclip serving multi2vec-clip (" + config.EnvReplaceClip + "=true)"
+	switch {
+	case r.cfg.Quick:
+		r.res.add(section, Row{Metric: switched + " import objects/s", Note: "not measured in a quick run"})
+	case !exists(native):
+		r.res.add(section, Row{Metric: switched + " import objects/s", Note: "not measured: bin/weaviate-mclip absent (`make weaviate`)"})
+	default:
+		stacks = append(stacks, stack{name: switched, weaviate: native, module: "multi2vec-clip",
+			env: map[string]string{config.EnvReplaceClip: "true"}})
+	}
 	if len(stacks) == 0 {
 		return nil
 	}
@@ -54,11 +67,13 @@ func exists(p string) bool {
 	return err == nil
 }
 
-// stack is one way of running Weaviate with mclip: the native module, or
-// stock Weaviate's multi2vec-clip calling `mclip serve`.
+// stack is one way of running Weaviate with mclip: the native module,
+// stock Weaviate's multi2vec-clip calling `mclip serve`, or weaviate-mclip
+// serving multi2vec-clip in-process.
 type stack struct {
 	name, weaviate, module string
-	mclip                  string // `mclip serve` binary, for the stock stack
+	mclip                  string            // `mclip serve` binary, for the stock stack
+	env                    map[string]string // more of Weaviate's environment
 }
 
 func freePort() (int, error) {
@@ -260,6 +275,9 @@ func (r *runner) startStack(st stack) (host string, ready time.Duration, stop fu
 		"GO_PROFILING_DISABLE":                    "true", // else on every interface, :6060 for all stacks
 	}
 	for k, v := range modules {
+		env[k] = v
+	}
+	for k, v := range st.env {
 		env[k] = v
 	}
 	host = fmt.Sprintf("127.0.0.1:%d", ports[0])

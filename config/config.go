@@ -26,6 +26,12 @@ const (
 	EnvProvider      = "MCLIP_EXECUTION_PROVIDER"
 	EnvORTLib        = "ONNXRUNTIME_LIB"
 	EnvOptimizedDir  = "MCLIP_OPTIMIZED_CACHE_DIR"
+	// EnvReplaceClip makes weaviate-mclip serve the module name
+	// multi2vec-clip itself, in-process, instead of Weaviate's HTTP module.
+	EnvReplaceClip = "MCLIP_REPLACE_MULTI2VEC_CLIP"
+	// EnvClipInferenceAPI is Weaviate's multi2vec-clip container URL; it is
+	// read only to say that the switch above makes it unused.
+	EnvClipInferenceAPI = "CLIP_INFERENCE_API"
 )
 
 // Defaults.
@@ -73,6 +79,12 @@ type Config struct {
 	// the model directory when that is writable; "off" turns the cache (and
 	// with it the fusion) off.
 	OptimizedCacheDir string
+	// ReplaceMulti2VecClip makes weaviate-mclip provide the module name
+	// multi2vec-clip in-process, with Weaviate's multi2vec-clip vectors.
+	ReplaceMulti2VecClip bool
+	// ClipInferenceAPI is CLIP_INFERENCE_API as set (unused by mclip; see
+	// ReplaceMulti2VecClip).
+	ClipInferenceAPI string
 }
 
 // OptimizedCacheOff reports whether OptimizedCacheDir turns the cache off.
@@ -159,6 +171,8 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str(EnvProvider, &c.Provider)
 	str(EnvORTLib, &c.ORTLib)
 	str(EnvOptimizedDir, &c.OptimizedCacheDir)
+	boolean(EnvReplaceClip, &c.ReplaceMulti2VecClip)
+	str(EnvClipInferenceAPI, &c.ClipInferenceAPI)
 	c.Variant = strings.ToLower(c.Variant)
 	c.Provider = strings.ToLower(c.Provider)
 	if err := c.Validate(); err != nil {

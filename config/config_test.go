@@ -28,6 +28,9 @@ func TestFromLookup(t *testing.T) {
 			c.MaxPixels, c.MaxImageBytes, c.MaxTextBytes, c.ApplyEXIF = 1000, 2<<20, 4<<10, true
 			c.Provider, c.ORTLib, c.CacheDir, c.OptimizedCacheDir = "cuda", "/lib/libonnxruntime.so", "/c", "/o"
 		}},
+		{name: "multi2vec-clip replaced", env: map[string]string{EnvReplaceClip: "true", EnvClipInferenceAPI: "http://clip:8080"},
+			want: func(c *Config) { c.ReplaceMulti2VecClip, c.ClipInferenceAPI = true, "http://clip:8080" }},
+		{name: "bad replace switch", env: map[string]string{EnvReplaceClip: "yes please"}, wantErr: []string{EnvReplaceClip + `="yes please"`}},
 		{name: "optimized cache off", env: map[string]string{EnvOptimizedDir: "off"}, want: func(c *Config) { c.OptimizedCacheDir = "off" }},
 		{name: "blank values keep defaults", env: map[string]string{EnvVariant: "  ", EnvBatchSize: ""}, want: func(c *Config) {}},
 		{name: "bad values each named", env: map[string]string{

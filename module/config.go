@@ -22,10 +22,13 @@ func (m *Module) PropertyConfigDefaults(_ *schema.DataType) map[string]any {
 // ValidateClass checks a collection's (or a target vector's) settings
 // against its properties.
 func (m *Module) ValidateClass(_ context.Context, class *models.Class, cfg moduletools.ClassConfig) (err error) {
-	defer recoverTo(&err, "validate class")
-	s, err := newClassSettings(cfg)
+	defer m.recoverTo(&err, "validate class")
+	s, err := m.flavor.parse(cfg)
 	if err != nil {
 		return err
+	}
+	if sc, ok := s.(*stockClipSettings); ok && class != nil && sc.inferenceURL() != "" {
+		m.noteIgnoredInferenceURL("validate_class", class.Class, []string{sc.inferenceURL()})
 	}
 	return s.validate(class)
 }

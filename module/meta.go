@@ -1,5 +1,10 @@
 package module
 
+import (
+	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/version"
+)
+
 // ModelMeta describes one loaded tower.
 type ModelMeta struct {
 	Repo     string `json:"repo"`
@@ -20,17 +25,23 @@ type Meta struct {
 	Runtime    string    `json:"onnxruntime"`
 }
 
-// MetaInfo reports the models, their dimensions and the ONNX Runtime
-// version under the module's entry of /v1/meta.
+// MetaInfo reports the models, their dimensions, the ONNX Runtime version
+// and mclip's version and commit under the module's entry of /v1/meta.
 func (m *Module) MetaInfo() (map[string]any, error) {
 	model := func(mm ModelMeta) map[string]any {
 		return map[string]any{"repo": mm.Repo, "revision": mm.Revision, "file": mm.File, "variant": mm.Variant}
 	}
-	return map[string]any{
-		"name":        Name,
+	info := map[string]any{
+		"name":        m.Name(),
 		"textModel":   model(m.meta.Text),
 		"visionModel": model(m.meta.Vision),
 		"dimensions":  m.meta.Dimensions,
 		"onnxruntime": m.meta.Runtime,
-	}, nil
+		"version":     version.Get().Version,
+		"commit":      version.Get().Commit,
+	}
+	if m.Name() == ClipName {
+		info["servedBy"] = "mclip, in-process (" + config.EnvReplaceClip + "=true); CLIP_INFERENCE_API is not used"
+	}
+	return info, nil
 }

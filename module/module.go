@@ -1,7 +1,9 @@
 // Package module is the Weaviate module multi2vec-mclip: the multilingual
 // CLIP text tower (sentence-transformers' clip-ViT-B-32-multilingual-v1) and
 // the CLIP ViT-B/32 image tower, run in process through ONNX Runtime. Its
-// collection settings are multi2vec-clip's.
+// collection settings are multi2vec-clip's. The same module also serves the
+// name multi2vec-clip with Weaviate's multi2vec-clip vectors (NewClip,
+// under MCLIP_REPLACE_MULTI2VEC_CLIP; see flavor.go and stockclip.go).
 package module
 
 import (
@@ -26,7 +28,8 @@ type loadFunc func(ctx context.Context, cfg config.Config) (encoder, Meta, error
 
 // Module is the multi2vec-mclip module.
 type Module struct {
-	load loadFunc
+	flavor flavor
+	load   loadFunc
 
 	enc    encoder
 	meta   Meta
@@ -38,17 +41,31 @@ type Module struct {
 	nearTextSearcher         modulecapabilities.Searcher[[]float32]
 	nearTextTransformer      modulecapabilities.TextTransform
 
+	// classes, stop and ignoredURLs serve the multi2vec-clip replacement's
+	// start-up note on the inferenceUrl settings it ignores (register.go).
+	classes     ClassLister
+	stop        chan struct{}
+	ignoredURLs sync.Map
+
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// New returns the module; it loads the models in Init.
+// New returns the module multi2vec-mclip; it loads the models in Init.
 func New() *Module {
-	return &Module{load: loadVectorizer}
+	return &Module{flavor: mclipFlavor, load: loadVectorizer}
+}
+
+// NewClip returns the module under Weaviate's name multi2vec-clip, with
+// Weaviate's multi2vec-clip vectors (see stockClipSettings): what
+// weaviate-mclip registers under MCLIP_REPLACE_MULTI2VEC_CLIP=true in
+// place of Weaviate's HTTP module. Same models, encoders and batching as New.
+func NewClip() *Module {
+	return &Module{flavor: clipFlavor, load: loadVectorizer}
 }
 
 // Name returns the module's name.
-func (m *Module) Name() string { return Name }
+func (m *Module) Name() string { return m.flavor.name }
 
 // Type says the module vectorizes more than one modality.
 func (m *Module) Type() modulecapabilities.ModuleType { return modulecapabilities.Multi2Vec }
@@ -57,19 +74,23 @@ func (m *Module) Type() modulecapabilities.ModuleType { return modulecapabilitie
 // models. A missing or broken model directory fails here, with one line
 // that says what to run.
 func (m *Module) Init(ctx context.Context, params moduletools.ModuleInitParams) (err error) {
-	defer recoverTo(&err, "init")
+	defer m.recoverTo(&err, "init")
 	m.logger = params.GetLogger()
 	cfg, err := config.FromEnv()
 	if err != nil {
-		return fmt.Errorf("%s: %w", Name, err)
+		return fmt.Errorf("%s: %w", m.Name(), err)
 	}
 	enc, meta, err := m.load(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("%s: %w", Name, err)
+		return fmt.Errorf("%s: %w", m.Name(), err)
 	}
 	m.enc, m.meta = enc, meta
 	m.initNearImage()
-	m.logger.WithField("action", "startup").WithField("module", Name).
+	if m.classes != nil {
+		m.stop = make(chan struct{})
+		go m.watchIgnoredInferenceURLs()
+	}
+	m.logger.WithField("action", "startup").WithField("module", m.Name()).
 		WithField("text_model", meta.Text.File).WithField("vision_model", meta.Vision.File).
 		WithField("variant", meta.Text.Variant).WithField("onnxruntime", meta.Runtime).
 		WithField("text_fused_layer_norms", meta.Text.FusedLayerNorms).
@@ -77,7 +98,7 @@ func (m *Module) Init(ctx context.Context, params moduletools.ModuleInitParams) 
 		Info("models loaded")
 	for tower, mm := range map[string]ModelMeta{"text": meta.Text, "vision": meta.Vision} {
 		if mm.OptimizedError != "" {
-			m.logger.WithField("action", "startup").WithField("module", Name).WithField("tower", tower).
+			m.logger.WithField("action", "startup").WithField("module", m.Name()).WithField("tower", tower).
 				WithField("error", mm.OptimizedError).
 				Warn("optimized-graph cache: the entry was rebuilt, or the graph loaded unoptimized (slower start, no fusion); see MCLIP_OPTIMIZED_CACHE_DIR")
 		}
@@ -103,6 +124,9 @@ func (m *Module) InitExtension(modules []modulecapabilities.Module) error {
 // Close releases the models.
 func (m *Module) Close() error {
 	m.closeOnce.Do(func() {
+		if m.stop != nil {
+			close(m.stop)
+		}
 		if m.enc != nil {
 			m.closeErr = m.enc.Close()
 		}
@@ -114,7 +138,7 @@ func (m *Module) Close() error {
 // the target vector's fields gets nil.
 func (m *Module) VectorizeObject(ctx context.Context, obj *models.Object, cfg moduletools.ClassConfig,
 ) (vec []float32, _ models.AdditionalProperties, err error) {
-	defer recoverTo(&err, "vectorize object")
+	defer m.recoverTo(&err, "vectorize object")
 	vecs, _, errs := m.VectorizeBatch(ctx, []*models.Object{obj}, nil, cfg)
 	if e, ok := errs[0]; ok {
 		return nil, nil, e
@@ -129,7 +153,7 @@ func (m *Module) VectorizeBatch(ctx context.Context, objs []*models.Object, skip
 ) (vectors [][]float32, _ []models.AdditionalProperties, errs map[int]error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err := fmt.Errorf("%s: vectorize batch: internal error: %v", Name, r)
+			err := fmt.Errorf("%s: vectorize batch: internal error: %v", m.Name(), r)
 			m.logPanic(r)
 			vectors, errs = make([][]float32, len(objs)), map[int]error{}
 			for i := range objs {
@@ -139,7 +163,7 @@ func (m *Module) VectorizeBatch(ctx context.Context, objs []*models.Object, skip
 			}
 		}
 	}()
-	s, err := newClassSettings(cfg)
+	s, err := m.flavor.parse(cfg)
 	if err != nil {
 		errs = map[int]error{}
 		for i := range objs {
@@ -149,17 +173,19 @@ func (m *Module) VectorizeBatch(ctx context.Context, objs []*models.Object, skip
 		}
 		return make([][]float32, len(objs)), nil, errs
 	}
-	vectors, errs = batchVectorizer{enc: m.enc}.vectorizeBatch(ctx, objs, skipObject, s, s.mistyped(cfg.PropertiesDataTypes()))
+	vectors, errs = batchVectorizer{enc: m.enc, name: m.Name()}.vectorizeBatch(ctx, objs, skipObject, s,
+		s.mistyped(cfg.PropertiesDataTypes()))
 	return vectors, nil, errs
 }
 
 // VectorizableProperties lists the target vector's text and image fields.
 func (m *Module) VectorizableProperties(cfg moduletools.ClassConfig) (bool, []string, error) {
-	s, err := newClassSettings(cfg)
+	s, err := m.flavor.parse(cfg)
 	if err != nil {
 		return false, nil, err
 	}
-	return false, s.properties(), nil
+	props, err := s.properties()
+	return false, props, err
 }
 
 // VectorizeInput vectorizes a hybrid search's query text.
@@ -169,17 +195,17 @@ func (m *Module) VectorizeInput(ctx context.Context, input string, cfg moduletoo
 
 // Texts vectorizes nearText's concepts: the mean of their vectors.
 func (m *Module) Texts(ctx context.Context, inputs []string, _ moduletools.ClassConfig) (vec []float32, err error) {
-	defer recoverTo(&err, "vectorize texts")
+	defer m.recoverTo(&err, "vectorize texts")
 	vecs, errs, err := encodeSafely(ctx, m.enc.EncodeTexts, inputs)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", Name, err)
+		return nil, fmt.Errorf("%s: %w", m.Name(), err)
 	}
 	if len(vecs) == 0 {
-		return nil, fmt.Errorf("%s: no text to vectorize", Name)
+		return nil, fmt.Errorf("%s: no text to vectorize", m.Name())
 	}
 	for i, e := range errs {
 		if e != nil {
-			return nil, fmt.Errorf("%s: text %d: %w", Name, i, withoutBatchIndex(e, "text", i))
+			return nil, fmt.Errorf("%s: text %d: %w", m.Name(), i, withoutBatchIndex(e, "text", i))
 		}
 	}
 	return libvectorizer.CombineVectors(vecs), nil
@@ -188,31 +214,32 @@ func (m *Module) Texts(ctx context.Context, inputs []string, _ moduletools.Class
 // VectorizeImage vectorizes nearImage's base64 image.
 func (m *Module) VectorizeImage(ctx context.Context, _ string, image string, _ moduletools.ClassConfig,
 ) (vec []float32, err error) {
-	defer recoverTo(&err, "vectorize image")
+	defer m.recoverTo(&err, "vectorize image")
 	vecs, errs, err := encodeSafely(ctx, m.enc.EncodeImagesBase64, []string{image})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", Name, err)
+		return nil, fmt.Errorf("%s: %w", m.Name(), err)
 	}
 	if len(vecs) != 1 {
-		return nil, fmt.Errorf("%s: no image to vectorize", Name)
+		return nil, fmt.Errorf("%s: no image to vectorize", m.Name())
 	}
 	if errs[0] != nil {
-		return nil, fmt.Errorf("%s: image: %w", Name, withoutBatchIndex(errs[0], "image", 0))
+		return nil, fmt.Errorf("%s: image: %w", m.Name(), withoutBatchIndex(errs[0], "image", 0))
 	}
 	return vecs[0], nil
 }
 
 func (m *Module) logPanic(r any) {
 	if m.logger != nil {
-		m.logger.WithField("module", Name).WithField("panic", fmt.Sprint(r)).Error("recovered from a panic")
+		m.logger.WithField("module", m.Name()).WithField("panic", fmt.Sprint(r)).Error("recovered from a panic")
 	}
 }
 
 // recoverTo turns a panic into an error on the request, so that nothing in
 // the module takes Weaviate down.
-func recoverTo(err *error, what string) {
+func (m *Module) recoverTo(err *error, what string) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("%s: %s: internal error: %v", Name, what, r)
+		*err = fmt.Errorf("%s: %s: internal error: %v", m.Name(), what, r)
+		m.logPanic(r)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelgen"
 	"github.com/mclip-go/mclip/modelgen/modeltest"
+	"github.com/mclip-go/mclip/version"
 )
 
 const dim = 4
@@ -559,6 +560,9 @@ func TestMetaInfoAndClose(t *testing.T) {
 	assert.Equal(t, Name, meta["name"])
 	assert.Equal(t, dim, meta["dimensions"])
 	assert.Equal(t, "1.27.0", meta["onnxruntime"])
+	assert.Equal(t, version.Get().Version, meta["version"])
+	assert.Equal(t, version.Get().Commit, meta["commit"])
+	assert.NotEmpty(t, meta["version"])
 	assert.Equal(t, map[string]any{"repo": "Xenova/clip-vit-base-patch32", "revision": "local",
 		"file": "onnx/vision_model.onnx", "variant": "fp32"}, meta["visionModel"])
 	assert.Equal(t, "sentence-transformers/clip-ViT-B-32-multilingual-v1", meta["textModel"].(map[string]any)["repo"])

@@ -282,8 +282,8 @@ func joinTypes(ts []schema.DataType) string {
 }
 
 // properties lists the vectorized properties, texts first, in config order.
-func (s *classSettings) properties() []string {
-	return append(slices.Clone(s.text.names), s.image.names...)
+func (s *classSettings) properties() ([]string, error) {
+	return append(slices.Clone(s.text.names), s.image.names...), nil
 }
 
 // weight returns a field's configured weight; a field of a kind without

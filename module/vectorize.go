@@ -100,6 +100,7 @@ func textValues(v any) []string {
 // combine turns an object's vectors into its vector with multi2vec-clip's
 // arithmetic: without weights the mean, with weights NormalizeWeights and
 // then CombineVectorsWithWeights. Each weight belongs to its own vector.
+// An object with none of the fields gets nil.
 func (s *classSettings) combine(in objectInputs, textVecs, imageVecs [][]float32) ([]float32, error) {
 	vectors := make([][]float32, 0, len(textVecs)+len(imageVecs))
 	vectors = append(vectors, textVecs...)
@@ -133,6 +134,8 @@ func (s *classSettings) combine(in objectInputs, textVecs, imageVecs [][]float32
 // batchVectorizer vectorizes a batch with one text call and one image call.
 type batchVectorizer struct {
 	enc encoder
+	// name prefixes the errors: the module's name.
+	name string
 }
 
 // vectorizeBatch returns a vector for each object (nil where skipped or
@@ -141,7 +144,7 @@ type batchVectorizer struct {
 // type their kind does not take (classSettings.mistyped): an object with a
 // value for one of them fails.
 func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Object, skip []bool,
-	s *classSettings, mistyped map[string]error,
+	s vectorSettings, mistyped map[string]error,
 ) ([][]float32, map[int]error) {
 	vectors := make([][]float32, len(objs))
 	errs := map[int]error{}
@@ -165,29 +168,29 @@ func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Obje
 	}
 	textVecs, textErrs, err := encodeSafely(ctx, b.enc.EncodeTexts, texts)
 	if err != nil {
-		return vectors, failAll(objs, inputs, fmt.Errorf("encode texts: %w", err))
+		return vectors, failAll(b.name, objs, inputs, fmt.Errorf("encode texts: %w", err))
 	}
 	imageVecs, imageErrs, err := encodeSafely(ctx, b.enc.EncodeImagesBase64, images)
 	if err != nil {
-		return vectors, failAll(objs, inputs, fmt.Errorf("encode images: %w", err))
+		return vectors, failAll(b.name, objs, inputs, fmt.Errorf("encode images: %w", err))
 	}
 	ti, ii := 0, 0
 	for i := range objs {
 		in := inputs[i]
-		if in.empty() {
+		if _, failed := errs[i]; failed || (i < len(skip) && skip[i]) || objs[i] == nil {
 			continue
 		}
 		tv, te := textVecs[ti:ti+len(in.texts)], textErrs[ti:ti+len(in.texts)]
 		iv, ie := imageVecs[ii:ii+len(in.images)], imageErrs[ii:ii+len(in.images)]
 		ti += len(in.texts)
 		ii += len(in.images)
-		if err := firstError(in, te, ie, ti-len(in.texts), ii-len(in.images)); err != nil {
+		if err := firstError(b.name, in, te, ie, ti-len(in.texts), ii-len(in.images)); err != nil {
 			errs[i] = err
 			continue
 		}
 		v, err := s.combine(in, tv, iv)
 		if err != nil {
-			errs[i] = fmt.Errorf("%s: %w", Name, err)
+			errs[i] = fmt.Errorf("%s: %w", b.name, err)
 			continue
 		}
 		vectors[i] = v
@@ -197,7 +200,7 @@ func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Obje
 
 // firstError names the property of each failed input; textAt and imageAt
 // are the object's first positions in the batch's text and image calls.
-func firstError(in objectInputs, textErrs, imageErrs []error, textAt, imageAt int) error {
+func firstError(name string, in objectInputs, textErrs, imageErrs []error, textAt, imageAt int) error {
 	var out []error
 	for j, e := range textErrs {
 		if e != nil {
@@ -212,7 +215,7 @@ func firstError(in objectInputs, textErrs, imageErrs []error, textAt, imageAt in
 	if len(out) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%s: %w", Name, errors.Join(out...))
+	return fmt.Errorf("%s: %w", name, errors.Join(out...))
 }
 
 // withoutBatchIndex drops the vectorizer's "image 12: " prefix: the
@@ -224,11 +227,11 @@ func withoutBatchIndex(err error, kind string, i int) error {
 	return err
 }
 
-func failAll(objs []*models.Object, inputs []objectInputs, err error) map[int]error {
+func failAll(name string, objs []*models.Object, inputs []objectInputs, err error) map[int]error {
 	errs := map[int]error{}
 	for i := range objs {
 		if !inputs[i].empty() {
-			errs[i] = fmt.Errorf("%s: %w", Name, err)
+			errs[i] = fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return errs

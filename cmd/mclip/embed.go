@@ -15,9 +15,12 @@ import (
 )
 
 func init() {
-	register("embed", "print the vectors of texts (any language) and images as JSON", runEmbed)
-	register("similarity", "print the cosine similarity of texts against images", runSimilarity)
-	register("tokenize", "print the token ids the text model sees, to diff against Hugging Face", runTokenize)
+	register("embed", "print the vectors of texts (any language) and images as JSON",
+		"mclip embed --text \"ein Hund im Schnee\" --text \"a cat\" dog.jpg cat.jpg", runEmbed)
+	register("similarity", "print the cosine similarity of texts against images",
+		"mclip similarity --text \"A dog in the snow\" --text \"Eine Katze\" dog.jpg cat.jpg\nmclip similarity --format json --texts-file captions.txt photos/*.jpg", runSimilarity)
+	register("tokenize", "print the token ids the text model sees, to diff against Hugging Face",
+		"mclip tokenize --text \"Hello, world!\" --text \"こんにちは世界\"", runTokenize)
 }
 
 type textResult struct {

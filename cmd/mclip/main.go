@@ -19,16 +19,20 @@ import (
 // under their full name ("embed", "models pull").
 type command struct {
 	summary string
+	example string // shown by -h: one or more command lines
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 var commands = map[string]command{}
 
-func register(name, summary string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
+func register(name, summary, example string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
 	if _, dup := commands[name]; dup {
 		panic("mclip: command registered twice: " + name)
 	}
-	commands[name] = command{summary: summary, run: run}
+	if example == "" {
+		panic("mclip: command without an example: " + name)
+	}
+	commands[name] = command{summary: summary, example: example, run: run}
 }
 
 // errExit1 makes main exit 1 without printing anything more: the command has
@@ -50,9 +54,16 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		printVersion(stdout)
+		return 0
+	}
 	name, rest := lookup(args)
 	cmd, ok := commands[name]
 	if !ok {
+		if group := subcommands(args[0]); len(group) > 0 {
+			return groupUsage(args, group, stderr)
+		}
 		fmt.Fprintf(stderr, "mclip: unknown command %q\n\n", strings.Join(args[:min(len(args), 2)], " "))
 		usage(stderr)
 		return 2
@@ -84,6 +95,39 @@ func lookup(args []string) (string, []string) {
 	return args[0], args[1:]
 }
 
+// subcommands returns the sorted names of the commands under group ("models
+// pull", "models list", ... for "models").
+func subcommands(group string) []string {
+	var out []string
+	for n := range commands {
+		if strings.HasPrefix(n, group+" ") {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// groupUsage answers `mclip models` (and `mclip models -h`, `mclip models
+// nonsense`): the group's subcommands.
+func groupUsage(args, group []string, stderr io.Writer) int {
+	code := 2
+	switch {
+	case len(args) == 1:
+		fmt.Fprintf(stderr, "mclip %s: which one?\n\n", args[0])
+	case args[1] == "-h" || args[1] == "--help" || args[1] == "help":
+		code = 0
+	default:
+		fmt.Fprintf(stderr, "mclip: unknown command %q\n\n", args[0]+" "+args[1])
+	}
+	fmt.Fprintf(stderr, "usage: mclip %s <command> [flags]\n\ncommands:\n", args[0])
+	for _, n := range group {
+		fmt.Fprintf(stderr, "  %-16s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintf(stderr, "\nRun `mclip %s <command> -h` for a command's flags and an example.\n", args[0])
+	return code
+}
+
 // usageError marks errors in the command line (exit status 2).
 type usageError struct{ err error }
 
@@ -97,15 +141,36 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and wraps errors as usage errors.
+// parseFlags parses args and wraps errors as usage errors. Flags may come
+// before, between and after the positional arguments (`mclip embed a.jpg
+// --format table`); everything after "--" is positional. -h ends with the
+// command's example.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				if c, ok := commands[strings.TrimPrefix(fs.Name(), "mclip ")]; ok {
+					fmt.Fprintf(fs.Output(), "\nexample:\n  %s\n", strings.ReplaceAll(c.example, "\n", "\n  "))
+				}
+				return err
+			}
+			return usageError{err}
 		}
-		return usageError{err}
+		rest := fs.Args()
+		consumed := len(args) - len(rest)
+		if len(rest) == 0 || (consumed > 0 && args[consumed-1] == "--") {
+			positional = append(positional, rest...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
 	}
-	return nil
+	// leave fs.Args() as the positional arguments, in their order
+	if len(positional) == 0 {
+		return fs.Parse(nil)
+	}
+	return fs.Parse(append([]string{"--"}, positional...))
 }
 
 func usage(w io.Writer) {
@@ -119,5 +184,5 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun `mclip <command> -h` for a command's flags.")
+	fmt.Fprintln(w, "\nRun `mclip <command> -h` for a command's flags and an example; `mclip --version` for the version.")
 }

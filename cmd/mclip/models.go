@@ -11,10 +11,14 @@ import (
 )
 
 func init() {
-	register("models pull", "download the models from the Hugging Face hub into the cache, verified and pinned", runModelsPull)
-	register("models verify", "hash the cached (or --model-dir) model files against the lock file", runModelsVerify)
-	register("models list", "list a variant's model files, their source and state", runModelsList)
-	register("models path", "print the model directory (MODEL_DIR) that --model-dir and MCLIP_MODEL_DIR accept", runModelsPath)
+	register("models pull", "download the models from the Hugging Face hub into the cache, verified and pinned",
+		"mclip models pull\nmclip models pull --variant int8", runModelsPull)
+	register("models verify", "hash the cached (or --model-dir) model files against the lock file",
+		"mclip models verify\nmclip models verify --model-dir /srv/mclip-models", runModelsVerify)
+	register("models list", "list a variant's model files, their source and state",
+		"mclip models list --variant auto", runModelsList)
+	register("models path", "print the model directory (MODEL_DIR) that --model-dir and MCLIP_MODEL_DIR accept",
+		"MCLIP_MODEL_DIR=$(mclip models path) bin/weaviate-mclip ...", runModelsPath)
 }
 
 // storeFlags are the flags the models commands share. Defaults come from the

@@ -11,7 +11,8 @@ import (
 )
 
 func init() {
-	register("models gen", "write a model directory with random weights (tiny for tests, or full size)", runModelsGen)
+	register("models gen", "write a model directory with random weights (tiny for tests, or full size)",
+		"mclip models gen --size tiny --out /tmp/mclip-tiny\nmclip models gen --size full --int8 --out /tmp/mclip-full", runModelsGen)
 }
 
 func runModelsGen(_ context.Context, args []string, stdout, stderr io.Writer) error {

@@ -21,7 +21,8 @@ import (
 )
 
 func init() {
-	register("preprocess", "write the 224x224 crops CLIP sees, with their sha256", runPreprocess)
+	register("preprocess", "write the 224x224 crops CLIP sees, with their sha256",
+		"mclip preprocess --out /tmp/crops photo.jpg scan.png", runPreprocess)
 }
 
 type preprocessResult struct {

@@ -17,6 +17,7 @@ import (
 	"github.com/mclip-go/mclip/inferenceapi"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer"
+	"github.com/mclip-go/mclip/version"
 )
 
 // Environment variables of `mclip serve` (besides the module's).
@@ -28,7 +29,8 @@ const (
 )
 
 func init() {
-	register("serve", "serve the multi2vec-clip inference API (CLIP_INFERENCE_API of stock Weaviate)", runServe)
+	register("serve", "serve the multi2vec-clip inference API (CLIP_INFERENCE_API of stock Weaviate)",
+		"mclip serve --addr 127.0.0.1:8077\nENABLE_MODULES=multi2vec-clip CLIP_INFERENCE_API=http://127.0.0.1:8077 weaviate ...", runServe)
 }
 
 // serveFlags are the settings of `mclip serve`.
@@ -201,6 +203,8 @@ type mclipMeta struct {
 	Dimensions int                  `json:"dimensions"`
 	Runtime    string               `json:"onnxruntime"`
 	BatchSize  int                  `json:"batchSize"`
+	Version    string               `json:"version"`
+	Commit     string               `json:"commit"`
 }
 
 func serveMeta(dir modelstore.Dir, info vectorizer.Info, cfg config.Config) (metaDoc, error) {
@@ -224,6 +228,7 @@ func serveMeta(dir modelstore.Dir, info vectorizer.Info, cfg config.Config) (met
 	}
 	return metaDoc{ClipModel: clip, TextModel: text, Mclip: mclipMeta{
 		Text: info.Text, Vision: info.Vision, Dimensions: info.Dimensions, Runtime: info.Runtime, BatchSize: cfg.BatchSize,
+		Version: version.Get().Version, Commit: version.Get().Commit,
 	}}, nil
 }
 

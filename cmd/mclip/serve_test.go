@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mclip-go/mclip/modelgen"
+	"github.com/mclip-go/mclip/version"
 )
 
 func TestServeUsage(t *testing.T) {
@@ -111,6 +112,8 @@ func TestServeTinyModels(t *testing.T) {
 	assert.NotEmpty(t, meta["text_model"]["model_type"])
 	assert.EqualValues(t, 512, meta["mclip"]["dimensions"])
 	assert.NotEmpty(t, meta["mclip"]["onnxruntime"])
+	assert.Equal(t, version.Get().Version, meta["mclip"]["version"])
+	assert.Equal(t, version.Get().Commit, meta["mclip"]["commit"])
 	assert.NotContains(t, meta["mclip"], "modelDir", "no file paths in responses")
 	assert.Equal(t, "onnx/model.onnx", meta["mclip"]["text"].(map[string]any)["file"])
 

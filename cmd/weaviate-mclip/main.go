@@ -5,7 +5,9 @@
 // weaviate module is copied from the Go module cache into OUT/weaviate, its
 // registerModules is renamed to registerUpstreamModules, and one generated
 // file in package rest defines a registerModules that calls the upstream
-// function and then registers multi2vec-mclip when ENABLE_MODULES names it.
+// function and then module.Register: multi2vec-mclip when ENABLE_MODULES
+// names it, and, under MCLIP_REPLACE_MULTI2VEC_CLIP=true, mclip's
+// multi2vec-clip in place of Weaviate's.
 // OUT/go.mod is this repository's go.mod plus a replace of
 // github.com/weaviate/weaviate by that copy, for
 //

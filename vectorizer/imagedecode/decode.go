@@ -1,38 +1,52 @@
-// Package imagedecode turns encoded images (JPEG, PNG, GIF, WebP, BMP, TIFF)
+// Package imagedecode turns encoded images (JPEG, PNG, GIF, WebP, BMP, TIFF,
+// PBM/PGM/PPM, ICO/CUR, TGA, PCX, and beyond Pillow HEIF/HEIC and AVIF)
 // into packed 8-bit RGB pixels that match what Pillow 9's
 // Image.open(...).convert("RGB") gives, so that the CLIP vectors computed from
-// them equal sentence-transformers' ones.
+// them equal sentence-transformers' ones. HEIF and AVIF, which Pillow 9.4
+// does not read, go through libheif and libavif (heif.go) and match their
+// command-line decoders.
 //
-// JPEG and WebP are decoded by libjpeg-turbo and libwebp through cgo (Debian
-// packages libjpeg62-turbo-dev and libwebp-dev at build time), the libraries
-// Pillow itself uses: with the same settings (islow IDCT, fancy chroma
-// upsampling, libwebp's default YUV->RGB) the pixels are identical to
-// Pillow's. The pure-Go decoders were measured against Pillow side by side
-// and rejected (purego_test.go): image/jpeg upsamples chroma by nearest
-// neighbour and x/image/webp converts YUV with its own formulas, which puts
-// them 50-99 levels away from Pillow on 4:2:0/4:2:2 JPEGs and lossy WebP
-// (3 on 4:4:4), where libjpeg-turbo and libwebp give 0. They are also
-// slower: a 640x480 JPEG takes 1.9 ms with libjpeg-turbo (to RGB) against
-// 4.9 ms with image/jpeg (to YCbCr only), 4000x3000 64 ms against 188 ms, a
-// 320x240 lossy WebP 0.9 ms against 2.3 ms. Porting libjpeg-turbo's fancy
-// upsampling and both libraries' YUV->RGB tables to Go would fix parity,
-// not speed. PNG, GIF, BMP and TIFF go through Go's decoders (identical
-// pixels; the conversion to RGB follows Pillow's rules, see toRGB).
+// JPEG, WebP and TIFF are decoded by libjpeg-turbo, libwebp and libtiff
+// through cgo (Debian packages libjpeg62-turbo-dev, libwebp-dev and
+// libtiff-dev at build time), the libraries Pillow itself uses: with the
+// same settings (islow IDCT, fancy chroma upsampling, libwebp's default
+// YUV->RGB, libtiff's codecs and Pillow's own unpacking of the samples) the
+// pixels are identical to Pillow's. The pure-Go decoders were measured
+// against Pillow side by side and rejected (purego_test.go): image/jpeg
+// upsamples chroma by nearest neighbour and x/image/webp converts YUV with
+// its own formulas, which puts them 50-99 levels away from Pillow on
+// 4:2:0/4:2:2 JPEGs and lossy WebP (3 on 4:4:4), where libjpeg-turbo and
+// libwebp give 0. They are also slower: a 640x480 JPEG takes 1.9 ms with
+// libjpeg-turbo (to RGB) against 4.9 ms with image/jpeg (to YCbCr only),
+// 4000x3000 64 ms against 188 ms, a 320x240 lossy WebP 0.9 ms against
+// 2.3 ms. Porting libjpeg-turbo's fancy upsampling and both libraries'
+// YUV->RGB tables to Go would fix parity, not speed; x/image/tiff lacks
+// JPEG and CCITT compression. PNG, GIF and BMP go through Go's decoders
+// (identical pixels; the conversion to RGB follows Pillow's rules, see
+// toRGB); PNM, ICO/CUR, TGA and PCX through Go ports of Pillow's readers
+// (pnm.go, ico.go, tga.go, pcx.go).
 //
 // Deliberate differences from Pillow 9:
-//   - 16-bit grayscale (PNG/TIFF "I;16") becomes 8-bit by taking the high
-//     byte, as Pillow does for 16-bit RGB(A); Pillow 9 clips those values to
-//     255 instead, which makes nearly every such image white.
+//   - 16-bit grayscale (PNG/TIFF "I;16", PGM with maxval > 255) becomes
+//     8-bit by taking the high byte, as Pillow does for 16-bit RGB(A);
+//     Pillow 9 clips those values to 255 instead, which makes nearly every
+//     such image white. 16-bit min-is-white TIFFs are also inverted, which
+//     Pillow does not do.
+//   - Uncompressed YCbCr TIFFs are converted to RGB as Pillow's own
+//     libtiff path does for compressed ones; Pillow 9.4's raw path fails
+//     on them ("image file is truncated"). TGAs with 32-bit colour maps,
+//     which Pillow 9.4 fails on, are read.
 //   - EXIF orientation is ignored by default, as Pillow does for JPEG, PNG
 //     and WebP; Options.ApplyEXIF rotates the pixels as
 //     ImageOps.exif_transpose would. TIFFs are always oriented, because
 //     Pillow 9 transposes them on load (and exif_transpose on a TIFF that
 //     is not loaded yet then transposes twice; mclip does it once).
 //
-// Animated GIF and WebP give their first frame, as Pillow does. Not
-// supported (a clear ErrUnsupported): a GIF whose first frame reaches
-// outside its logical screen, RLE-compressed BMP and JPEG-in-TIFF (Go's
-// decoders lack them).
+// Animated GIF and WebP give their first frame, multi-page TIFF its first
+// page, as Pillow does. Not supported (a clear ErrUnsupported): a GIF
+// whose first frame reaches outside its logical screen, RLE-compressed BMP
+// (Go's decoder lacks it), TIFFs with signed, floating-point or 12-bit
+// samples or LAB colour (Pillow cannot convert those to RGB either).
 //
 // Every decoder runs under recover, dimensions read from headers are checked
 // against the pixel budget before any pixel memory is allocated, and errors
@@ -108,7 +122,19 @@ const (
 	WebP Format = "webp"
 	BMP  Format = "bmp"
 	TIFF Format = "tiff"
+	// PPM is the PNM family (PBM, PGM, PPM), named as Pillow names it.
+	PPM Format = "ppm"
+	ICO Format = "ico"
+	CUR Format = "cur"
+	PCX Format = "pcx"
+	TGA Format = "tga"
+	// HEIF and AVIF are beyond Pillow 9.4 (see heif.go).
+	HEIF Format = "heif"
+	AVIF Format = "avif"
 )
+
+// readable lists what Decode reads, for errors.
+const readable = "want JPEG, PNG, GIF, WebP, BMP, TIFF, PBM/PGM/PPM, ICO, CUR, TGA, PCX, HEIF/HEIC or AVIF"
 
 // Sniff names the format of data by its magic bytes.
 func Sniff(data []byte) (Format, error) {
@@ -127,9 +153,32 @@ func Sniff(data []byte) (Format, error) {
 		return BMP, nil
 	case bytes.HasPrefix(data, []byte("II*\x00")), bytes.HasPrefix(data, []byte("MM\x00*")):
 		return TIFF, nil
+	case sniffPNM(data):
+		return PPM, nil
+	case sniffICO(data):
+		return ICO, nil
+	case sniffCUR(data):
+		return CUR, nil
+	case sniffPCX(data):
+		return PCX, nil
+	case sniffISO(data) != "":
+		return sniffISO(data), nil
+	}
+	name := unsupportedFormat(data)
+	switch {
+	case name != "":
+	case sniffTGA(data):
+		// Last: TGA has no magic number.
+		return TGA, nil
+	case bytes.HasPrefix(data, []byte{0, 0, 2, 0}):
+		// A cursor whose directory is broken (sniffCUR): say so.
+		return CUR, nil
 	}
 	head := data[:min(len(data), 12)]
-	return "", fmt.Errorf("%w (want JPEG, PNG, GIF, WebP, BMP or TIFF; data starts with %q)", ErrUnsupported, head)
+	if name != "" {
+		return "", fmt.Errorf("%w: %s (%s; data starts with %q)", ErrUnsupported, name, readable, head)
+	}
+	return "", fmt.Errorf("%w (%s; data starts with %q)", ErrUnsupported, readable, head)
 }
 
 // Decode decodes an image and converts it to RGB as Pillow's convert("RGB").
@@ -153,6 +202,22 @@ func Decode(data []byte, opts Options) (img *RGB, err error) {
 		img, err = decodeWebP(data, opts.maxPixels())
 	case GIF:
 		img, err = decodeGIF(data, opts.maxPixels())
+	case PPM:
+		img, err = decodePNM(data, opts.maxPixels())
+	case TIFF:
+		img, err = decodeTIFF(data, opts.maxPixels())
+	case ICO:
+		img, err = decodeICO(data, opts.maxPixels())
+	case CUR:
+		img, err = decodeCUR(data, opts.maxPixels())
+	case PCX:
+		img, err = decodePCX(data, opts.maxPixels())
+	case TGA:
+		img, err = decodeTGA(data, opts.maxPixels())
+	case HEIF:
+		img, err = decodeHEIF(data, opts.maxPixels())
+	case AVIF:
+		img, err = decodeAVIF(data, opts.maxPixels())
 	default:
 		img, err = decodeStd(f, data, opts.maxPixels())
 	}

@@ -130,3 +130,24 @@ func TestDecodeEXIFOrientation(t *testing.T) {
 	}
 	assert.Equal(t, 10, n, "orientations 2-8 in JPEG, and PNG, WebP, TIFF")
 }
+
+// libheif reads AVIF too and applies irot/imir itself: its decode of a
+// rotated and mirrored AVIF (made by heif-convert) must match the libavif
+// path's transformation, up to the two libraries' YUV->RGB rounding.
+func TestAVIFTransformsAgreeWithLibheif(t *testing.T) {
+	const name = "avif_irot1_imir0.avif"
+	data := readImage(t, name)
+	want := readRGBPNG(t, filepath.Join("testdata", "golden", name+".libheif.png"))
+	viaHeif, err := decodeHEIF(data, DefaultMaxPixels)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{want.Width, want.Height}, [2]int{viaHeif.Width, viaHeif.Height})
+	assert.Equal(t, shaHex(want.Pix), shaHex(viaHeif.Pix), "libheif through mclip equals heif-convert")
+	viaAvif, err := Decode(data, Options{})
+	require.NoError(t, err)
+	require.Equal(t, [2]int{want.Width, want.Height}, [2]int{viaAvif.Width, viaAvif.Height})
+	assert.LessOrEqual(t, maxDiff(viaAvif, want), 1)
+	plain := readImage(t, "avif_odd_444.avif")
+	unrotated, err := Decode(plain, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, [2]int{37, 29}, [2]int{unrotated.Width, unrotated.Height})
+}

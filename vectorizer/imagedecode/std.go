@@ -11,10 +11,9 @@ import (
 	"strings"
 
 	"golang.org/x/image/bmp"
-	"golang.org/x/image/tiff"
 )
 
-// decodeStd decodes PNG, BMP and TIFF with Go's decoders after checking the
+// decodeStd decodes PNG and BMP with Go's decoders after checking the
 // header's dimensions.
 func decodeStd(f Format, data []byte, maxPixels int64) (*RGB, error) {
 	var (
@@ -26,8 +25,6 @@ func decodeStd(f Format, data []byte, maxPixels int64) (*RGB, error) {
 		config, decode = png.DecodeConfig, png.Decode
 	case BMP:
 		config, decode = bmp.DecodeConfig, bmp.Decode
-	case TIFF:
-		config, decode = tiff.DecodeConfig, tiff.Decode
 	default:
 		return nil, fmt.Errorf("%w: %s", ErrUnsupported, f)
 	}
@@ -53,9 +50,8 @@ func stdError(f Format, err error) error {
 	}
 	msg := strings.TrimPrefix(err.Error(), string(f)+": ")
 	var pu png.UnsupportedError
-	var tu tiff.UnsupportedError
 	switch {
-	case errors.As(err, &pu), errors.As(err, &tu), errors.Is(err, bmp.ErrUnsupported):
+	case errors.As(err, &pu), errors.Is(err, bmp.ErrUnsupported):
 		return fmt.Errorf("%w: %s", ErrUnsupported, msg)
 	case strings.Contains(msg, "unexpected EOF"), strings.Contains(msg, "not enough pixel data"):
 		return ErrTruncated

@@ -5,7 +5,9 @@
 // at build time (the Makefile sets DefaultPath with -ldflags), beside the
 // running executable (../third_party/onnxruntime and ./), and in
 // third_party/onnxruntime of the nearest enclosing Go module of the working
-// directory (so `go test` finds what `make ort` provisioned).
+// directory (so `go test` finds what `make ort` provisioned), and last as
+// libonnxruntime.so.1 wherever the dynamic loader finds it (a system-wide
+// ONNX Runtime: LD_LIBRARY_PATH, ld.so.cache, /usr/lib).
 package ortlib
 
 import (
@@ -102,7 +104,10 @@ func Locate(explicit string) (string, error) {
 			return c, nil
 		}
 	}
-	return "", fmt.Errorf("onnx runtime library %s not found (looked in %s): %s", LibName, strings.Join(candidates, ", "), FixHint)
+	if p, err := systemLibrary(LibName); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("onnx runtime library %s not found (looked in %s, and the dynamic loader's path): %s", LibName, strings.Join(candidates, ", "), FixHint)
 }
 
 func checkFile(p, source string) (string, error) {
@@ -199,4 +204,22 @@ func parseVersion(v string) ([3]int, bool) {
 		out[i] = n
 	}
 	return out, true
+}
+
+// Probe finds the library as Init would and reads its version without
+// initialising ONNX Runtime (for `mclip version`). After Init it reports the
+// loaded library.
+func Probe() (path, version string, err error) {
+	if ort.IsInitialized() {
+		return usedPath, ort.GetVersion(), nil
+	}
+	path, err = Locate("")
+	if err != nil {
+		return "", "", err
+	}
+	version, err = probeVersion(path)
+	if err != nil {
+		return path, "", fmt.Errorf("load onnx runtime from %s: %w; %s", path, err, FixHint)
+	}
+	return path, version, nil
 }

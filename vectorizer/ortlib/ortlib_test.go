@@ -28,7 +28,15 @@ func TestMain(m *testing.M) {
 
 func initInChild(t *testing.T, env ...string) (string, int) {
 	t.Helper()
+	return initInChildAt(t, "", env...)
+}
+
+// initInChildAt runs the child in dir ("" for this one): outside the module,
+// no project copy of the library is in reach.
+func initInChildAt(t *testing.T, dir string, env ...string) (string, int) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), append(env, childEnv+"=1")...)
 	out, err := cmd.Output()
 	code := 0
@@ -111,5 +119,70 @@ func TestAtLeast(t *testing.T) {
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, AtLeast(tt.v, tt.min), "%s >= %s", tt.v, tt.min)
+	}
+}
+
+func TestProbe(t *testing.T) {
+	notALib := filepath.Join(t.TempDir(), "libonnxruntime.so.1")
+	require.NoError(t, os.WriteFile(notALib, []byte("not an ELF file"), 0o644))
+	old := fakeOldRuntime(t)
+	tests := []struct {
+		name        string
+		env         string
+		wantVersion string
+		wantErr     string
+	}{
+		{"a library: its version, nothing initialised", old, "1.10.0", ""},
+		{"not a library", notALib, "", "make ort"},
+		{"missing", "/nonexistent/libonnxruntime.so.1", "", "/nonexistent/libonnxruntime.so.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(EnvVar, tt.env)
+			_, v, err := Probe()
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantVersion, v)
+		})
+	}
+}
+
+// TestSystemLibrary: with no project copy (the child runs outside the
+// module), the library the dynamic loader finds is used; ONNXRUNTIME_LIB
+// still comes first.
+func TestSystemLibrary(t *testing.T) {
+	project, err := Locate("")
+	if err != nil {
+		t.Skipf("no provisioned library (run `make ort`): %v", err)
+	}
+	outside := t.TempDir()
+	oldDir := filepath.Dir(fakeOldRuntime(t))
+	tests := []struct {
+		name string
+		env  []string
+		code int
+		want string
+	}{
+		{"found by the loader", []string{"LD_LIBRARY_PATH=" + filepath.Dir(project), EnvVar + "="}, 0, "OK 1."},
+		{"the loader's copy is checked like any other", []string{"LD_LIBRARY_PATH=" + oldDir, EnvVar + "="}, 3,
+			"onnx runtime at " + filepath.Join(oldDir, LibName) + " is version 1.10.0"},
+		{"the environment comes first", []string{"LD_LIBRARY_PATH=" + oldDir, EnvVar + "=" + project}, 0, "OK 1."},
+		{"nowhere: the fix", []string{"LD_LIBRARY_PATH=" + outside, EnvVar + "="}, 3, "and the dynamic loader's path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.code == 3 && tt.want == "and the dynamic loader's path" {
+				if p, err := systemLibrary(LibName); err == nil {
+					t.Skipf("a system-wide ONNX Runtime is installed at %s", p)
+				}
+			}
+			out, code := initInChildAt(t, outside, tt.env...)
+			assert.Equal(t, tt.code, code, out)
+			assert.Contains(t, out, tt.want)
+		})
 	}
 }

@@ -2,6 +2,7 @@ package ortlib
 
 /*
 #cgo LDFLAGS: -ldl
+#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,29 @@ static int mclip_ort_version(const char *path, char *buf, size_t n) {
 	mclip_copy(buf, n, base->GetVersionString());
 	return 0;
 }
+
+// mclip_ort_resolve asks the dynamic loader for name (its usual search:
+// LD_LIBRARY_PATH, ld.so.cache, the default directories) and copies the
+// path of the file it loaded, found through an ONNX Runtime symbol.
+static int mclip_ort_resolve(const char *name, char *buf, size_t n) {
+	void *h = dlopen(name, RTLD_LAZY | RTLD_LOCAL);
+	if (!h) {
+		mclip_copy(buf, n, dlerror());
+		return 1;
+	}
+	void *sym = dlsym(h, "OrtGetApiBase");
+	if (!sym) {
+		mclip_copy(buf, n, "no OrtGetApiBase symbol: not an ONNX Runtime library");
+		return 2;
+	}
+	Dl_info info;
+	if (!dladdr(sym, &info) || !info.dli_fname) {
+		mclip_copy(buf, n, name);
+		return 0;
+	}
+	mclip_copy(buf, n, info.dli_fname);
+	return 0;
+}
 */
 import "C"
 
@@ -55,6 +79,19 @@ func probeVersion(path string) (string, error) {
 	buf := (*C.char)(C.malloc(512))
 	defer C.free(unsafe.Pointer(buf))
 	if rc := C.mclip_ort_version(cpath, buf, 512); rc != 0 {
+		return "", errors.New(C.GoString(buf))
+	}
+	return C.GoString(buf), nil
+}
+
+// systemLibrary asks the dynamic loader for name and returns the path of the
+// file it found.
+func systemLibrary(name string) (string, error) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	buf := (*C.char)(C.malloc(4096))
+	defer C.free(unsafe.Pointer(buf))
+	if rc := C.mclip_ort_resolve(cname, buf, 4096); rc != 0 {
 		return "", errors.New(C.GoString(buf))
 	}
 	return C.GoString(buf), nil
