@@ -23,7 +23,7 @@ LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LI
 	-X github.com/mclip-go/mclip/version.Commit=$(COMMIT)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: setup tsclient build ort ort-tgz images image-test test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench
+.PHONY: setup tsclient build ort ort-tgz images image-test test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench bench-photos
 
 ## setup: check the prerequisites (Go, the packages in setup/debian-packages);
 ## as root on Debian/Ubuntu install what is missing, otherwise print the
@@ -138,8 +138,17 @@ test-integration: weaviate weaviate-stock build tsclient
 ## BENCH_QUICK=1: a smoke run on tiny models, one repetition, results in a
 ## temporary directory.
 bench: ort build weaviate weaviate-stock
+	bench/photos/build.sh $(ROOT)/.cache/photos
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/mclip-bench ./bench/cmd/mclip-bench
 	$(BIN)/mclip-bench -root $(ROOT)
+
+## bench-photos: only the real-photo section of the suite (the corpus of
+## bench/photos/build.sh, from Debian wallpaper packages, into .cache/photos);
+## writes bench/results/photos
+bench-photos: ort
+	bench/photos/build.sh $(ROOT)/.cache/photos
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/mclip-bench ./bench/cmd/mclip-bench
+	$(BIN)/mclip-bench -root $(ROOT) -only photos -out $(ROOT)/bench/results/photos $(BENCH_ARGS)
 
 ## vet: go vet and gofmt
 vet: setup

@@ -40,8 +40,12 @@ type Config struct {
 	// (default /usr/bin/python3); "none" skips it.
 	Python string
 	// Only, when not empty, runs just these sections (ceiling, text,
-	// image, variants, memory, settings, serve, weaviate).
+	// image, photos, variants, memory, settings, serve, weaviate).
 	Only []string
+	// PhotoDir holds the real-photo corpus of bench/photos/build.sh
+	// (default RepoRoot/.cache/photos); the photos section is skipped
+	// without it.
+	PhotoDir string
 	// Log receives progress lines (default: discarded).
 	Log io.Writer
 }
@@ -109,6 +113,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		{"ceiling", r.ceilingSection},
 		{"text", r.textSection},
 		{"image", r.imageSection},
+		{"photos", r.photosSection},
 		{"variants", r.variantSection},
 		{"memory", r.memorySection},
 		{"settings", r.settingsSection},

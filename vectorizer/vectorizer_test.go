@@ -13,16 +13,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/modelgen"
 	"github.com/mclip-go/mclip/modelgen/modeltest"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
 	"github.com/mclip-go/mclip/vectorizer/text"
+	"github.com/mclip-go/mclip/vectorizer/vision"
 )
 
 func tinyModel(t *testing.T) modelstore.Dir { return modeltest.Tiny(t, 3) }
@@ -195,5 +198,80 @@ func TestErrorsTellInputFromInternal(t *testing.T) {
 	for _, tt := range tests {
 		var internal *InternalError
 		assert.Equal(t, tt.internal, errors.As(classify(tt.err), &internal), "%v", tt.err)
+	}
+}
+
+// TestLoadTowersOpensOnlyThoseNamed records which tower loaders run, and
+// checks that a model directory holding only one tower loads that tower
+// alone (the other's files are never opened) and fails for both.
+func TestLoadTowersOpensOnlyThoseNamed(t *testing.T) {
+	full := tinyModel(t)
+	textOnly := modeltest.Tiny(t, 3, modelgen.TowerText)
+	visionOnly := modeltest.Tiny(t, 3, modelgen.TowerVision)
+	tests := []struct {
+		name       string
+		dir        modelstore.Dir
+		towers     Towers
+		wantOpened []string
+		wantErr    string
+	}{
+		{"text only", full, TowerText, []string{"text"}, ""},
+		{"vision only", full, TowerVision, []string{"vision"}, ""},
+		{"both", full, BothTowers, []string{"text", "vision"}, ""},
+		{"text only, no vision files", textOnly, TowerText, []string{"text"}, ""},
+		{"vision only, no text files", visionOnly, TowerVision, []string{"vision"}, ""},
+		{"both, no vision files", textOnly, BothTowers, []string{"text", "vision"}, "vision model"},
+		{"both, no text files", visionOnly, BothTowers, []string{"text"}, "text model"},
+		{"none", full, 0, nil, "names no tower"},
+	}
+	real := loaders
+	t.Cleanup(func() { loaders = real })
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var opened []string
+			record := func(name string) {
+				mu.Lock()
+				defer mu.Unlock()
+				opened = append(opened, name)
+			}
+			loaders = towerLoaders{
+				text: func(dir modelstore.Dir, opts text.Options) (*text.Encoder, error) {
+					record("text")
+					return real.text(dir, opts)
+				},
+				vision: func(dir modelstore.Dir, variant modelstore.Variant, opts vision.Options) (*vision.Encoder, error) {
+					record("vision")
+					return real.vision(dir, variant, opts)
+				},
+			}
+			cfg := config.Default()
+			cfg.Threads = 1
+			v, err := LoadTowers(cfg, tt.dir, tt.towers)
+			assert.ElementsMatch(t, tt.wantOpened, opened)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			defer v.Close()
+			assert.Equal(t, tt.towers, v.Towers())
+			assert.Equal(t, 512, v.Info().Dimensions)
+			tv, terrs := v.EncodeTexts(context.Background(), []string{"ein Hund"})
+			iv, ierrs := v.EncodeImages(context.Background(), [][]byte{pngImage(t, 40, 30, 1)})
+			for _, c := range []struct {
+				tower Towers
+				vecs  [][]float32
+				errs  []error
+			}{{TowerText, tv, terrs}, {TowerVision, iv, ierrs}} {
+				if tt.towers&c.tower != 0 {
+					assert.NoError(t, c.errs[0], c.tower.String())
+					assert.Len(t, c.vecs[0], 512, c.tower.String())
+				} else {
+					assert.ErrorIs(t, c.errs[0], ErrTowerNotLoaded, c.tower.String())
+					assert.Nil(t, c.vecs[0], c.tower.String())
+				}
+			}
+		})
 	}
 }

@@ -54,7 +54,7 @@ func embedAll(ctx context.Context, in *inputFlags, paths []string, stderr io.Wri
 	if err != nil {
 		return out, err
 	}
-	v, err := vectorizer.Load(cfg, dir)
+	v, err := vectorizer.LoadTowers(cfg, dir, towersFor(len(texts), len(paths)))
 	if err != nil {
 		return out, err
 	}
@@ -89,6 +89,19 @@ func embedAll(ctx context.Context, in *inputFlags, paths []string, stderr io.Wri
 		}
 	}
 	return out, nil
+}
+
+// towersFor names the towers a run with nTexts texts and nImages images
+// needs: a one-off command does not pay to load a tower it does not use.
+func towersFor(nTexts, nImages int) vectorizer.Towers {
+	var t vectorizer.Towers
+	if nTexts > 0 {
+		t |= vectorizer.TowerText
+	}
+	if nImages > 0 {
+		t |= vectorizer.TowerVision
+	}
+	return t
 }
 
 func (o embedOutput) failed() bool {

@@ -160,3 +160,50 @@ func TestEmbedUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestEmbedLoadsOnlyTheTowerItUses runs embed against model directories
+// where one tower's graph is garbage: texts alone must never open the image
+// tower's graph, nor images alone the text tower's.
+func TestEmbedLoadsOnlyTheTowerItUses(t *testing.T) {
+	broken := func(graph string) string {
+		dir := modeltest.Tiny(t, 11).Root
+		require.NoError(t, os.WriteFile(filepath.Join(dir, graph), []byte("not an onnx graph"), 0o644))
+		return dir
+	}
+	noVision := broken("vision/onnx/vision_model.onnx")
+	noText := broken("text/onnx/model.onnx")
+	img := filepath.Join(t.TempDir(), "a.png")
+	writePNG(t, img, 40, 30, 7)
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantTexts  int
+		wantImages int
+	}{
+		{"texts, broken vision graph", []string{"--model-dir", noVision, "--text", "ein Hund"}, 0, 1, 0},
+		{"images, broken text graph", []string{"--model-dir", noText, img}, 0, 0, 1},
+		{"texts, broken text graph", []string{"--model-dir", noText, "--text", "ein Hund"}, 1, 0, 0},
+		{"images, broken vision graph", []string{"--model-dir", noVision, img}, 1, 0, 0},
+		{"both, broken vision graph", []string{"--model-dir", noVision, "--text", "ein Hund", img}, 1, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, stderr, code := runCLI(t, append([]string{"embed"}, tt.args...)...)
+			require.Equal(t, tt.wantCode, code, stderr)
+			if tt.wantCode != 0 {
+				return
+			}
+			var got embedOutput
+			require.NoError(t, json.Unmarshal([]byte(out), &got))
+			require.Len(t, got.Texts, tt.wantTexts)
+			require.Len(t, got.Images, tt.wantImages)
+			for _, r := range got.Texts {
+				assert.Len(t, r.Vector, 512)
+			}
+			for _, r := range got.Images {
+				assert.Len(t, r.Vector, 512)
+			}
+		})
+	}
+}

@@ -101,23 +101,6 @@ func clip8(v int32) byte {
 	return byte(v)
 }
 
-// horizontalRow filters one row of packed RGB into the window's columns.
-func horizontalRow(in, out []byte, hc *coeffs) {
-	for i := 0; i < len(out)/3; i++ {
-		k := hc.k[i*hc.ksize:][:hc.count[i]]
-		p := in[3*hc.min[i]:][:3*len(k)]
-		s0, s1, s2 := int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1))
-		for _, kv := range k {
-			q := p[:3:3]
-			s0 += int32(q[0]) * kv
-			s1 += int32(q[1]) * kv
-			s2 += int32(q[2]) * kv
-			p = p[3:]
-		}
-		out[3*i], out[3*i+1], out[3*i+2] = clip8(s0), clip8(s1), clip8(s2)
-	}
-}
-
 // image8 is packed 8-bit RGB.
 type image8 struct {
 	w, h int
@@ -147,9 +130,7 @@ func resizeWindow(src image8, w, h, x0, x1, y0, y1 int) image8 {
 	tmp.pix = make([]byte, 3*tmp.w*tmp.h)
 	if needH {
 		hc := precompute(src.w, w, x0, x1)
-		for y := 0; y < tmp.h; y++ {
-			horizontalRow(src.pix[3*src.w*(y+rowFirst):][:3*src.w], tmp.pix[3*tmp.w*y:][:3*tmp.w], &hc)
-		}
+		horizontalRows(src.pix[3*src.w*rowFirst:], 3*src.w, tmp.pix, 3*tmp.w, tmp.h, &hc)
 	} else {
 		for y := 0; y < tmp.h; y++ {
 			copy(tmp.pix[3*tmp.w*y:][:3*tmp.w], src.pix[3*(src.w*(y+rowFirst)+x0):][:3*tmp.w])
@@ -162,24 +143,6 @@ func resizeWindow(src image8, w, h, x0, x1, y0, y1 int) image8 {
 	out.pix = make([]byte, 3*out.w*out.h)
 	// Row by row: each tap adds a whole source row to the accumulators
 	// (the integer sums equal Pillow's pixel-by-pixel ones).
-	stride := 3 * tmp.w
-	acc := make([]int32, stride)
-	for i := 0; i < out.h; i++ {
-		k := vc.k[i*vc.ksize:][:vc.count[i]]
-		base := vc.min[i] - rowFirst
-		for x := range acc {
-			acc[x] = 1 << (precisionBits - 1)
-		}
-		for t, kv := range k {
-			src := tmp.pix[(base+t)*stride:][:len(acc)]
-			for x, v := range src {
-				acc[x] += int32(v) * kv
-			}
-		}
-		row := out.pix[stride*i:][:len(acc)]
-		for x, a := range acc {
-			row[x] = clip8(a)
-		}
-	}
+	verticalRows(tmp.pix, 3*tmp.w, out.pix, &vc, rowFirst)
 	return out
 }

@@ -136,33 +136,61 @@ func (e *Encoder) Preprocess(image []byte, dst []float32) error {
 // Encode returns one un-normalized vector per image, in input order. Images
 // are decoded and preprocessed in parallel (Options.Workers at once) and
 // sent to the model BatchSize at a time; an image that fails gets a nil
-// vector and its error, the others are unaffected.
+// vector and its error, the others are unaffected. The next batch is
+// decoded while the model runs on the current one (two batch buffers at
+// most), so the cores a large file's decoding leaves idle are not wasted.
 func (e *Encoder) Encode(ctx context.Context, images [][]byte) ([][]float32, []error) {
 	vecs := make([][]float32, len(images))
 	errs := make([]error, len(images))
 	per := e.prep.TensorLen()
 	bs := e.opts.BatchSize
-	buf := make([]float32, min(bs, len(images))*per)
-	for start := 0; start < len(images); start += bs {
-		idx := make([]int, 0, bs)
-		for i := start; i < min(start+bs, len(images)); i++ {
-			idx = append(idx, i)
+	type batch struct {
+		idx  []int
+		buf  []float32
+		done chan struct{}
+	}
+	var bufs [2][]float32
+	start := func(n, first int) *batch {
+		b := &batch{buf: bufs[n%2], done: make(chan struct{})}
+		if b.buf == nil {
+			b.buf = make([]float32, min(bs, len(images))*per)
+			bufs[n%2] = b.buf
 		}
-		if err := ctx.Err(); err != nil {
-			for _, i := range idx {
-				errs[i] = err
+		for i := first; i < min(first+bs, len(images)); i++ {
+			b.idx = append(b.idx, i)
+		}
+		go func() {
+			defer close(b.done)
+			if err := ctx.Err(); err != nil {
+				for _, i := range b.idx {
+					errs[i] = err
+				}
+				return
 			}
-			continue
+			e.preprocessAll(ctx, images, b.idx, b.buf, errs)
+		}()
+		return b
+	}
+	if len(images) == 0 {
+		return vecs, errs
+	}
+	next := start(0, 0)
+	for n := 0; next != nil; n++ {
+		cur := next
+		<-cur.done
+		next = nil
+		if first := (n + 1) * bs; first < len(images) {
+			next = start(n+1, first)
 		}
-		e.preprocessAll(ctx, images, idx, buf, errs)
 		// Pack the images that made it to the front of the buffer.
-		ok := idx[:0:0]
-		for j, i := range idx {
+		buf := cur.buf
+		ok := cur.idx[:0:0]
+		for j, i := range cur.idx {
 			if errs[i] != nil {
 				continue
 			}
-			if n := len(ok); n != j {
-				copy(buf[n*per:(n+1)*per], buf[j*per:(j+1)*per])
+			if k := len(ok); k != j {
+				copy(buf[k*per:(k+1)*per], buf[j*per:(j+1)*per])
 			}
 			ok = append(ok, i)
 		}

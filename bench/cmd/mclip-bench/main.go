@@ -23,7 +23,7 @@ func main() {
 	out := flag.String("out", "", "results directory (default ROOT/bench/results, or a temporary one when quick)")
 	threads := flag.Int("threads", 0, "intra-op threads per session (default one per CPU)")
 	reps := flag.Int("reps", 0, "repetitions of each measurement (default 5, 1 when quick)")
-	only := flag.String("only", "", "comma-separated sections to run (ceiling,text,image,variants,memory,settings,serve,weaviate); default all")
+	only := flag.String("only", "", "comma-separated sections to run (ceiling,text,image,photos,variants,memory,settings,serve,weaviate); default all")
 	flag.Parse()
 	var sections []string
 	if *only != "" {
