@@ -23,7 +23,7 @@ LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LI
 	-X github.com/mclip-go/mclip/version.Commit=$(COMMIT)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: setup tsclient build ort test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench
+.PHONY: setup build ort test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench
 
 ## setup: check the prerequisites (Go, the packages in setup/debian-packages);
 ## as root on Debian/Ubuntu install what is missing, otherwise print the
@@ -95,16 +95,8 @@ run: setup weaviate build
 		GO_PROFILING_DISABLE=true \
 		$(BIN)/weaviate-mclip --host 127.0.0.1 --port $(RUN_PORT) --scheme http
 
-## tsclient: the official TypeScript client (weaviate-client, pinned in
-## integration/tsclient/package-lock.json) for the multi2vec-clip test
-TSCLIENT := integration/tsclient
-tsclient: $(TSCLIENT)/node_modules/.package-lock.json
-
-$(TSCLIENT)/node_modules/.package-lock.json: $(TSCLIENT)/package.json $(TSCLIENT)/package-lock.json
-	cd $(TSCLIENT) && npm ci --silent --no-audit --no-fund
-
 ## test-integration: the end-to-end tests against bin/weaviate-mclip
-test-integration: weaviate weaviate-stock build tsclient
+test-integration: weaviate weaviate-stock build
 	$(GO) test -count=1 -v ./integration/...
 
 ## bench: the benchmark suite on full-size generated models (cached in
@@ -122,7 +114,7 @@ vet: setup
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
 ## test: every test (unit, golden, numeric, integration)
-test: setup ort vet weaviate weaviate-stock build tsclient
+test: setup ort vet weaviate weaviate-stock build
 	$(GO) test -count=1 ./...
 
 ## fuzz-short: each fuzz target for FUZZTIME (the seed corpora run in every
