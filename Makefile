@@ -23,7 +23,7 @@ LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LI
 	-X github.com/mclip-go/mclip/version.Commit=$(COMMIT)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: setup build ort test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench
+.PHONY: setup acceptance build ort test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench
 
 ## setup: check the prerequisites (Go, the packages in setup/debian-packages);
 ## as root on Debian/Ubuntu install what is missing, otherwise print the
@@ -98,6 +98,15 @@ run: setup weaviate build
 ## test-integration: the end-to-end tests against bin/weaviate-mclip
 test-integration: weaviate weaviate-stock build
 	$(GO) test -count=1 -v ./integration/...
+
+## acceptance: Weaviate's own multi2vec-clip acceptance test
+## (test/modules/multi2vec-clip of the weaviate module, compiled from a
+## temporary copy; its Docker setup replaced by our servers) against stock
+## Weaviate + `mclip serve` and weaviate-mclip with
+## MCLIP_REPLACE_MULTI2VEC_CLIP=true, on generated models. `make test` runs
+## it too (integration/acceptance_test.go).
+acceptance: weaviate weaviate-stock build
+	$(GO) test -count=1 -v -run '^TestAcceptanceMulti2VecClip$$' ./integration/
 
 ## bench: the benchmark suite on full-size generated models (cached in
 ## .cache/bench-models); writes bench/results. It builds the binaries it
