@@ -23,7 +23,7 @@ LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LI
 	-X github.com/mclip-go/mclip/version.Commit=$(COMMIT)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: setup tsclient build ort ort-tgz images image-test test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench bench-photos
+.PHONY: setup acceptance build ort ort-tgz images image-test test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench bench-photos
 
 ## setup: check the prerequisites (Go, the packages in setup/debian-packages);
 ## as root on Debian/Ubuntu install what is missing, otherwise print the
@@ -120,17 +120,18 @@ run: setup weaviate build
 		GO_PROFILING_DISABLE=true \
 		$(BIN)/weaviate-mclip --host 127.0.0.1 --port $(RUN_PORT) --scheme http
 
-## tsclient: the official TypeScript client (weaviate-client, pinned in
-## integration/tsclient/package-lock.json) for the multi2vec-clip test
-TSCLIENT := integration/tsclient
-tsclient: $(TSCLIENT)/node_modules/.package-lock.json
-
-$(TSCLIENT)/node_modules/.package-lock.json: $(TSCLIENT)/package.json $(TSCLIENT)/package-lock.json
-	cd $(TSCLIENT) && npm ci --silent --no-audit --no-fund
-
 ## test-integration: the end-to-end tests against bin/weaviate-mclip
-test-integration: weaviate weaviate-stock build tsclient
+test-integration: weaviate weaviate-stock build
 	$(GO) test -count=1 -v ./integration/...
+
+## acceptance: Weaviate's own multi2vec-clip acceptance test
+## (test/modules/multi2vec-clip of the weaviate module, compiled from a
+## temporary copy; its Docker setup replaced by our servers) against stock
+## Weaviate + `mclip serve` and weaviate-mclip with
+## MCLIP_REPLACE_MULTI2VEC_CLIP=true, on generated models. `make test` runs
+## it too (integration/acceptance_test.go).
+acceptance: weaviate weaviate-stock build
+	$(GO) test -count=1 -v -run '^TestAcceptanceMulti2VecClip$$' ./integration/
 
 ## bench: the benchmark suite on full-size generated models (cached in
 ## .cache/bench-models); writes bench/results. It builds the binaries it
@@ -158,7 +159,7 @@ vet: setup
 ## test: every test (unit, golden, numeric, integration, the client
 ## examples), and the container images built and run for real (image-test,
 ## last: it reuses the Go build cache the other builds warmed)
-test: setup ort vet weaviate weaviate-stock build tsclient image-test
+test: setup ort vet weaviate weaviate-stock build image-test
 	$(GO) test -count=1 ./...
 
 ## fuzz-short: each fuzz target for FUZZTIME (the seed corpora run in every

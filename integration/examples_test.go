@@ -42,7 +42,7 @@ func TestExamples(t *testing.T) {
 	goExample := filepath.Join(t.TempDir(), "example")
 	out, err := exec.Command("go", "build", "-o", goExample, filepath.Join(root, "examples", "go")).CombinedOutput()
 	require.NoError(t, err, "go build examples/go: %s", out)
-	tsExample := buildTypeScriptExample(t, root)
+	tsExample := filepath.Join(buildTypeScriptExamples(t, root), "example.js")
 
 	ortEnv := map[string]string{}
 	if lib := filepath.Join(root, "third_party", "onnxruntime", "libonnxruntime.so.1"); fileExists(lib) {
@@ -137,16 +137,27 @@ func startWeaviateFreshPorts(t *testing.T, binary string, env map[string]string)
 	}
 }
 
-// buildTypeScriptExample copies examples/typescript, installs it from its
-// lock file and compiles it with tsc --strict; it returns the script to run.
-func buildTypeScriptExample(t *testing.T, root string) string {
+// buildTypeScriptExamples copies examples/typescript (package.json, its
+// lock file, tsconfig.json and src/), installs it from the lock file (npm
+// ci) and compiles it with tsc --strict; it returns the folder of the
+// compiled scripts (example.js, multi2vecclip.js). The one home for the
+// TypeScript client in the tests: TestExamples and TestReplaceMulti2VecClip
+// both run it.
+func buildTypeScriptExamples(t *testing.T, root string) string {
 	t.Helper()
 	if _, err := exec.LookPath("npm"); err != nil {
 		t.Fatalf("npm is one of the prerequisites (make setup installs it): %v", err)
 	}
 	dir := t.TempDir()
 	src := filepath.Join(root, "examples", "typescript")
-	for _, f := range []string{"package.json", "package-lock.json", "tsconfig.json", "src/example.ts"} {
+	files := []string{"package.json", "package-lock.json", "tsconfig.json"}
+	sources, err := filepath.Glob(filepath.Join(src, "src", "*.ts"))
+	require.NoError(t, err)
+	require.NotEmpty(t, sources, "no TypeScript sources in %s/src", src)
+	for _, s := range sources {
+		files = append(files, filepath.Join("src", filepath.Base(s)))
+	}
+	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(src, f))
 		require.NoError(t, err)
 		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755))
@@ -161,7 +172,7 @@ func buildTypeScriptExample(t *testing.T, root string) string {
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "%s: %s", strings.Join(args, " "), out)
 	}
-	return filepath.Join(dir, "dist", "example.js")
+	return filepath.Join(dir, "dist")
 }
 
 // checkMetaVersion: weaviate-mclip built by the Makefile reports, in

@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -32,6 +33,7 @@ type replaceSuite struct {
 	mclipURL        string
 	api             string
 	images          []string
+	tsDist          string // the compiled examples/typescript
 }
 
 // Collections of the test: Art has one weighted vector (weights listed
@@ -80,6 +82,7 @@ func TestReplaceMulti2VecClip(t *testing.T) {
 		"MCLIP_MODEL_DIR":              modelDir,
 		"MCLIP_THREADS":                "1",
 	})
+	s.tsDist = buildTypeScriptExamples(t, harness.RepoRoot(t))
 	for i := range 12 {
 		s.images = append(s.images, pngBase64(t, uint8(20*i), uint8(250-20*i), uint8(40+9*i)))
 	}
@@ -515,28 +518,26 @@ func (s *replaceSuite) goClient(t *testing.T, w *harness.Weaviate) {
 	require.NoError(t, client.Schema().ClassDeleter().WithClassName("ClientMade").Do(ctx))
 }
 
-// tsClient runs integration/tsclient/multi2vecclip.mjs: the official
-// TypeScript client (weaviate-client, `make tsclient` installs it) creates
-// a collection with its multi2VecClip helper (a weighted named vector),
-// inserts and searches on the switched server.
+// tsClient runs examples/typescript/src/multi2vecclip.ts (installed and
+// compiled by buildTypeScriptExamples, as for TestExamples): the
+// official TypeScript client (weaviate-client) creates a collection with its
+// typed multi2vec-clip helper, inserts, queries and deletes it.
 func (s *replaceSuite) tsClient(t *testing.T, w *harness.Weaviate) {
-	dir := filepath.Join(harness.RepoRoot(t), "integration", "tsclient")
-	node, err := exec.LookPath("node")
-	if _, statErr := os.Stat(filepath.Join(dir, "node_modules", "weaviate-client")); err != nil || statErr != nil {
-		if ci := strings.ToLower(os.Getenv("CI")); ci == "true" || ci == "1" {
-			t.Fatalf("node or weaviate-client missing (CI=true): run `make tsclient`")
-		}
-		t.Skip("node or weaviate-client missing: run `make tsclient`")
+	args := []string{filepath.Join(s.tsDist, "multi2vecclip.js"), "--host", "127.0.0.1",
+		"--port", fmt.Sprint(w.HTTPPort), "--grpc-port", fmt.Sprint(w.GRPCPort)}
+	for _, title := range replaceTitles {
+		args = append(args, "--title", title)
 	}
-	titles, err := json.Marshal(replaceTitles)
-	require.NoError(t, err)
+	for i, img := range s.images[:4] {
+		png, err := base64.StdEncoding.DecodeString(img)
+		require.NoError(t, err)
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("image%d.png", i))
+		require.NoError(t, os.WriteFile(path, png, 0o644))
+		args = append(args, "--image", path)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "multi2vecclip.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		fmt.Sprintf("WEAVIATE_HTTP_PORT=%d", w.HTTPPort), fmt.Sprintf("WEAVIATE_GRPC_PORT=%d", w.GRPCPort),
-		"IMAGES="+strings.Join(s.images[:4], ","), "TITLES="+string(titles))
+	cmd := exec.CommandContext(ctx, "node", args...)
 	out, err := cmd.Output()
 	var stderr []byte
 	if ee, ok := err.(*exec.ExitError); ok {
