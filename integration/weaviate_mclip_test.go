@@ -6,9 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"math"
 	"net/http"
 	"strings"
@@ -152,8 +149,8 @@ func (s *mclipSuite) testVectors(t *testing.T) {
 
 	type want struct{ title, description, image string }
 	singles := []want{
-		{title: phrases[0], description: phrases[4], image: pngImage(1, 64, 48)},
-		{title: phrases[8], image: pngImage(2, 32, 32)},
+		{title: phrases[0], description: phrases[4], image: harness.GradientPNGBase64(1, 64, 48)},
+		{title: phrases[8], image: harness.GradientPNGBase64(2, 32, 32)},
 		{description: phrases[6]},
 	}
 	for _, w := range singles {
@@ -172,7 +169,7 @@ func (s *mclipSuite) testVectors(t *testing.T) {
 	const n = 1000
 	images := make([]string, 16)
 	for i := range images {
-		images[i] = pngImage(100+i, 40+i, 30+2*i)
+		images[i] = harness.GradientPNGBase64(100+i, 40+i, 30+2*i)
 	}
 	objs := make([]*models.Object, n)
 	wants := map[string]want{}
@@ -336,7 +333,7 @@ func (s *mclipSuite) testSearch(t *testing.T) {
 		assert.Equal(t, 5, r.Aggregate["Phrase"][0].Meta.Count)
 	})
 	t.Run("nearImage finds the inserted image first", func(t *testing.T) {
-		img := pngImage(7777, 50, 70)
+		img := harness.GradientPNGBase64(7777, 50, 70)
 		obj, err := s.client.Data().Creator().WithClassName("Artwork").
 			WithProperties(map[string]any{"image": img}).Do(ctx)
 		require.NoError(t, err)
@@ -370,7 +367,7 @@ func (s *mclipSuite) testNamedVectors(t *testing.T) {
 			}),
 		},
 	})
-	img := pngImage(4242, 48, 48)
+	img := harness.GradientPNGBase64(4242, 48, 48)
 	title, body := phrases[5], phrases[10]
 	iv := s.encodeImages(t, []string{img})[0]
 	tv := s.encodeTexts(t, []string{title, body})
@@ -464,7 +461,7 @@ func (s *mclipSuite) testZeroShot(t *testing.T) {
 	images := make([]string, 8)
 	photoIDs := make([]string, len(images))
 	for i := range images {
-		images[i] = pngImage(500+i, 56, 40)
+		images[i] = harness.GradientPNGBase64(500+i, 56, 40)
 		obj, err := s.client.Data().Creator().WithClassName("Photo").
 			WithProperties(map[string]any{"image": images[i], "caption": fmt.Sprintf("photo %d", i)}).Do(ctx)
 		require.NoError(t, err)
@@ -504,14 +501,14 @@ func (s *mclipSuite) testZeroShot(t *testing.T) {
 // errors, and a bad single insert.
 func (s *mclipSuite) testBadInput(t *testing.T) {
 	ctx := context.Background()
-	good := pngImage(9001, 40, 40)
+	good := harness.GradientPNGBase64(9001, 40, 40)
 	pngPrefix, _ := base64.StdEncoding.DecodeString(good)
 	corrupt := base64.StdEncoding.EncodeToString(append(pngPrefix[:24:24], bytes.Repeat([]byte{0xde, 0xad}, 64)...))
 	objs := []*models.Object{
 		{Class: "Artwork", Properties: map[string]any{"title": "good one", "image": good}},
 		{Class: "Artwork", Properties: map[string]any{"title": "invalid base64", "image": "this is not base64!"}},
 		{Class: "Artwork", Properties: map[string]any{"title": "corrupt image", "image": corrupt}},
-		{Class: "Artwork", Properties: map[string]any{"title": "too large", "image": pngImage(9002, 1100, 1000)}},
+		{Class: "Artwork", Properties: map[string]any{"title": "too large", "image": harness.GradientPNGBase64(9002, 1100, 1000)}},
 		{Class: "Artwork", Properties: map[string]any{"title": "good two", "image": good}},
 	}
 	resp, err := s.client.Batch().ObjectsBatcher().WithObjects(objs...).Do(ctx)
@@ -700,24 +697,4 @@ func toFloats(t *testing.T, v models.Vector) []float32 {
 		t.Fatalf("vector of type %T", v)
 		return nil
 	}
-}
-
-// pngImage is a deterministic base64 PNG: a gradient with a seeded tint.
-func pngImage(seed, w, h int) string {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.RGBA{
-				R: uint8((x*255/w + seed*37) % 256),
-				G: uint8((y*255/h + seed*91) % 256),
-				B: uint8((x*y + seed*13) % 256),
-				A: 255,
-			})
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		panic(err)
-	}
-	return base64.StdEncoding.EncodeToString(b.Bytes())
 }

@@ -15,9 +15,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
 	"math"
 	"net"
@@ -345,11 +342,11 @@ func (s *suite) importBatch(t *testing.T) {
 		o := object{id: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1)}
 		switch i % 3 {
 		case 0:
-			o.text, o.image = texts[i%len(texts)], pngImage(i, 48+i, 40)
+			o.text, o.image = texts[i%len(texts)], harness.GradientPNGBase64(i, 48+i, 40)
 		case 1:
 			o.text = texts[i%len(texts)]
 		default:
-			o.image = pngImage(i, 40, 48+i)
+			o.image = harness.GradientPNGBase64(i, 40, 48+i)
 		}
 		var parts [][]float32
 		if o.text != "" {
@@ -379,32 +376,18 @@ func (s *suite) importBatch(t *testing.T) {
 
 	status, out := s.call(t, "POST", "/v1/batch/objects", map[string]any{"objects": batch})
 	require.Equal(t, http.StatusOK, status, "%s", out)
-	var res []struct {
-		ID     string `json:"id"`
-		Result struct {
-			Errors *struct {
-				Error []struct {
-					Message string `json:"message"`
-				} `json:"error"`
-			} `json:"errors"`
-		} `json:"result"`
-	}
+	var res []harness.BatchResult
 	require.NoError(t, json.Unmarshal(out, &res))
 	require.Len(t, res, 21)
 	for _, r := range res {
-		var msgs []string
-		if r.Result.Errors != nil {
-			for _, e := range r.Result.Errors.Error {
-				msgs = append(msgs, e.Message)
-			}
-		}
+		msg := r.Err()
 		if strings.HasSuffix(r.ID, "999") {
-			require.NotEmpty(t, msgs, "the corrupt image was accepted")
-			assert.Regexp(t, `(?i)image|decode|png|format`, strings.Join(msgs, "; "))
-			t.Logf("%s: the corrupt image's error: %s", s.st.name, strings.Join(msgs, "; "))
+			require.NotEmpty(t, msg, "the corrupt image was accepted")
+			assert.Regexp(t, `(?i)image|decode|png|format`, msg)
+			t.Logf("%s: the corrupt image's error: %s", s.st.name, msg)
 			continue
 		}
-		assert.Empty(t, msgs, "object %s", r.ID)
+		assert.Empty(t, msg, "object %s", r.ID)
 	}
 	status, _ = s.call(t, "GET", "/v1/objects/"+class+"/00000000-0000-4000-8000-000000000999", nil)
 	assert.Equal(t, http.StatusNotFound, status, "the corrupt object was stored")
@@ -449,7 +432,7 @@ func (s *suite) search(t *testing.T) {
 			return v[0]
 		}})
 	}
-	img := pngImage(3, 60, 50)
+	img := harness.GradientPNGBase64(3, 60, 50)
 	queries = append(queries, struct {
 		name, arg string
 		vector    func() []float32
@@ -559,24 +542,4 @@ func mean(vecs ...[]float32) []float32 {
 		out[i] /= float32(len(vecs))
 	}
 	return out
-}
-
-// pngImage is a deterministic base64 PNG: a gradient with a seeded tint.
-func pngImage(seed, w, h int) string {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.RGBA{
-				R: uint8((x*255/w + seed*37) % 256),
-				G: uint8((y*255/h + seed*91) % 256),
-				B: uint8((x*y + seed*13) % 256),
-				A: 255,
-			})
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		panic(err)
-	}
-	return base64.StdEncoding.EncodeToString(b.Bytes())
 }

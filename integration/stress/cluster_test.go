@@ -225,7 +225,7 @@ func TestCluster(t *testing.T) {
 
 	images := make([]string, 6)
 	for i := range images {
-		images[i] = b64(pngImage(800+i, 40, 30+i))
+		images[i] = b64(harness.GradientPNG(800+i, 40, 30+i))
 	}
 	var (
 		mu             sync.Mutex

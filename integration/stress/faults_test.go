@@ -117,7 +117,7 @@ func TestCancelledBatches(t *testing.T) {
 
 	images := make([]string, 8)
 	for i := range images {
-		images[i] = b64(pngImage(600+i, 96, 80))
+		images[i] = b64(harness.GradientPNG(600+i, 96, 80))
 	}
 	makeBatch := func(n int) ([]byte, map[string]hostileCase) {
 		objs := make([][]byte, n)

@@ -21,6 +21,8 @@ import (
 	"github.com/weaviate/weaviate-go-client/v5/weaviate"
 	wvgrpc "github.com/weaviate/weaviate-go-client/v5/weaviate/grpc"
 	wvmodels "github.com/weaviate/weaviate/entities/models"
+
+	"github.com/mclip-go/mclip/integration/harness"
 )
 
 // phrases are the texts of the load: many languages and scripts.
@@ -117,7 +119,7 @@ func TestLoad(t *testing.T) {
 
 	images := make([]string, 16)
 	for i := range images {
-		images[i] = b64(pngImage(300+i, 32+3*i, 48-i))
+		images[i] = b64(harness.GradientPNG(300+i, 32+3*i, 48-i))
 	}
 	var (
 		mu      sync.Mutex

@@ -16,9 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
 	"math"
 	"net/http"
@@ -415,26 +412,6 @@ func vectorDiff(want, got []float32) float64 {
 // vectorTolerance allows float32 sums in another order (Weaviate's mean
 // of many vectors against ours).
 const vectorTolerance = 1e-4
-
-// pngImage is a deterministic PNG: a gradient with a seeded tint.
-func pngImage(seed, w, h int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.RGBA{
-				R: uint8((x*255/max(w, 1) + seed*37) % 256),
-				G: uint8((y*255/max(h, 1) + seed*91) % 256),
-				B: uint8((x*y + seed*13) % 256),
-				A: 255,
-			})
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		panic(err)
-	}
-	return b.Bytes()
-}
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
