@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/mclip-go/mclip/modelgen/onnxpb"
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
 )
 
 // maxHalf is the largest finite float16.

@@ -5,7 +5,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/mclip-go/mclip/modelgen/onnxpb"
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
 )
 
 // Opset is the ai.onnx opset the generated graphs use (LayerNormalization

@@ -18,10 +18,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mclip-go/mclip/modelgen/onnxpb"
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
+	"github.com/mclip-go/mclip/modelfile/safetensors"
 	"github.com/mclip-go/mclip/modelgen/vocab"
 	"github.com/mclip-go/mclip/modelstore"
-	"github.com/mclip-go/mclip/vectorizer/safetensors"
 )
 
 // Size selects the model dimensions.

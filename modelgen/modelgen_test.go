@@ -13,11 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/mclip-go/mclip/modelgen/onnxpb"
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
+	"github.com/mclip-go/mclip/modelfile/safetensors"
 	"github.com/mclip-go/mclip/modelgen/vocab"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/ortlib"
-	"github.com/mclip-go/mclip/vectorizer/safetensors"
 )
 
 func TestTinyWritesTheContract(t *testing.T) {

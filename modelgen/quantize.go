@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/mclip-go/mclip/modelgen/onnxpb"
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
 )
 
 // quantizeDynamic returns a copy of m in which every MatMul by a 2-D float

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/mclip-go/mclip/modelgen/onnxpb"
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
 	"github.com/mclip-go/mclip/modelgen/vocab"
 )
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/mclip-go/mclip/modelgen/onnxpb"
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
 )
 
 // VisionParams are the dimensions of the CLIP ViT vision tower.

@@ -12,7 +12,7 @@ import (
 	"math"
 	"os"
 
-	"github.com/mclip-go/mclip/modelgen/onnxpb"
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
 )
 
 // params fetches float initializers by name, checking their dims; the first

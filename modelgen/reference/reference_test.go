@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/mclip-go/mclip/modelfile/safetensors"
 	"github.com/mclip-go/mclip/modelgen"
 	"github.com/mclip-go/mclip/vectorizer/ortlib"
-	"github.com/mclip-go/mclip/vectorizer/safetensors"
 )
 
 const tolerance = 1e-4

@@ -6,8 +6,8 @@ import (
 	"math"
 	"path/filepath"
 
-	"github.com/mclip-go/mclip/modelgen/onnxpb"
-	"github.com/mclip-go/mclip/vectorizer/safetensors"
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
+	"github.com/mclip-go/mclip/modelfile/safetensors"
 )
 
 // textLayerNormEps is DistilBERT's LayerNorm epsilon (nn.LayerNorm(dim,

@@ -5,7 +5,7 @@ import (
 	"math"
 	"path/filepath"
 
-	"github.com/mclip-go/mclip/modelgen/onnxpb"
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
 )
 
 // Vision is the CLIP ViT vision tower with its projection.

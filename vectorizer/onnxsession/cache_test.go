@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
 	"github.com/mclip-go/mclip/modelgen"
 	"github.com/mclip-go/mclip/modelgen/modeltest"
-	"github.com/mclip-go/mclip/modelgen/onnxpb"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/graphfuse"
 )

@@ -5,9 +5,9 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/mclip-go/mclip/modelgen/onnxpb"
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
+	"github.com/mclip-go/mclip/modelfile/safetensors"
 	"github.com/mclip-go/mclip/vectorizer/onnxsession"
-	"github.com/mclip-go/mclip/vectorizer/safetensors"
 )
 
 // loadDense reads the Dense layer's weight [out, in] and, when the config
