@@ -70,7 +70,7 @@ func (s *mclipSuite) testAutoSchema(t *testing.T) {
 		require.Len(t, resp, 1)
 		require.Nil(t, resp[0].Result.Errors)
 		assert.Equal(t, []string{"text[]"}, dataType(t, "AutoText", "tags"))
-		s.assertVector(t, mean(s.encodeTexts(t, tags)...), s.storedVector(t, "AutoText", id))
+		s.assertVector(t, harness.Mean(s.encodeTexts(t, tags)...), s.storedVector(t, "AutoText", id))
 	})
 
 	t.Run("image field created by the first insert", func(t *testing.T) {

@@ -221,7 +221,7 @@ func (s *mclipSuite) testVectors(t *testing.T) {
 			continue
 		}
 		i := indexOf(titles, w.title)
-		expected := mean(descVecs[i], titleVecs[i], imageVecs[imageIndex[w.image]])
+		expected := harness.Mean(descVecs[i], titleVecs[i], imageVecs[imageIndex[w.image]])
 		s.assertVector(t, expected, o.Additional.Vector)
 		checked++
 	}
@@ -383,12 +383,12 @@ func (s *mclipSuite) testNamedVectors(t *testing.T) {
 		{
 			name:  "all fields",
 			props: map[string]any{"image": img, "title": title, "body": body},
-			want:  map[string][]float32{"image": iv, "text": mean(tv[1], tv[0]), "mixed": weighted},
+			want:  map[string][]float32{"image": iv, "text": harness.Mean(tv[1], tv[0]), "mixed": weighted},
 		},
 		{
 			name:  "texts only",
 			props: map[string]any{"title": title, "body": body},
-			want:  map[string][]float32{"image": nil, "text": mean(tv[1], tv[0]), "mixed": tv[0]},
+			want:  map[string][]float32{"image": nil, "text": harness.Mean(tv[1], tv[0]), "mixed": tv[0]},
 		},
 		{
 			name:  "image only",
@@ -630,7 +630,7 @@ func (s *mclipSuite) expected(t *testing.T, texts, images []string, _ []float32)
 			vecs = append(vecs, s.encodeImages(t, []string{x})[0])
 		}
 	}
-	return mean(vecs...)
+	return harness.Mean(vecs...)
 }
 
 func (s *mclipSuite) assertVector(t *testing.T, want, got []float32) {
@@ -645,19 +645,6 @@ func (s *mclipSuite) assertVector(t *testing.T, want, got []float32) {
 			t.Fatalf("vector differs at %d: want %v, got %v", i, want[i], got[i])
 		}
 	}
-}
-
-func mean(vecs ...[]float32) []float32 {
-	out := make([]float32, len(vecs[0]))
-	for _, v := range vecs {
-		for i := range v {
-			out[i] += v[i]
-		}
-	}
-	for i := range out {
-		out[i] /= float32(len(vecs))
-	}
-	return out
 }
 
 func cosineDistance(a, b []float32) float64 { return 1 - vectorizer.Cosine(a, b) }

@@ -359,7 +359,7 @@ func (s *suite) importBatch(t *testing.T) {
 			require.NoError(t, errs[0])
 			parts = append(parts, v[0])
 		}
-		o.vector = mean(parts...)
+		o.vector = harness.Mean(parts...)
 		s.objs = append(s.objs, o)
 		props := map[string]any{}
 		if o.text != "" {
@@ -529,17 +529,4 @@ func assertClose(t *testing.T, want, got []float32, what string) {
 			t.Fatalf("%s: vector differs at %d: want %v, got %v", what, i, want[i], got[i])
 		}
 	}
-}
-
-func mean(vecs ...[]float32) []float32 {
-	out := make([]float32, len(vecs[0]))
-	for _, v := range vecs {
-		for i := range v {
-			out[i] += v[i]
-		}
-	}
-	for i := range out {
-		out[i] /= float32(len(vecs))
-	}
-	return out
 }

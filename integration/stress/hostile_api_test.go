@@ -126,7 +126,7 @@ func TestHostileInputsInferenceAPI(t *testing.T) {
 				require.Equal(t, http.StatusOK, a.status, "%s", clip(a.body))
 				require.Len(t, a.vecs.Text, len(texts))
 				require.Len(t, a.vecs.Image, len(images))
-				got := mean(append(append([][]float32{}, a.vecs.Text...), a.vecs.Image...)...)
+				got := harness.Mean(append(append([][]float32{}, a.vecs.Text...), a.vecs.Image...)...)
 				assert.LessOrEqual(t, vectorDiff(want.vector, got), vectorTolerance)
 			}
 			require.Equal(t, http.StatusOK, postVectorize(t, ts.URL, "", goodBody).status, "not serving after %s", c.name)

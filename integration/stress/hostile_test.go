@@ -159,7 +159,7 @@ func expect(ctx context.Context, m *models, c hostileCase) expectation {
 		}
 		vecs = append(vecs, iv[0])
 	}
-	return expectation{vector: mean(vecs...)}
+	return expectation{vector: harness.Mean(vecs...)}
 }
 
 // objectJSON is the object as a JSON body fragment.

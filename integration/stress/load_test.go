@@ -209,7 +209,7 @@ func TestLoad(t *testing.T) {
 			lost++
 			continue
 		}
-		if vectorDiff(mean(textVecs[i], imageVecs[objects[id].image]), got) > vectorTolerance {
+		if vectorDiff(harness.Mean(textVecs[i], imageVecs[objects[id].image]), got) > vectorTolerance {
 			wrong++
 		}
 	}

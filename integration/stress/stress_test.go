@@ -370,26 +370,9 @@ func (m *models) titleImageVectors(t testing.TB, ctx context.Context, ids []stri
 	}
 	want := make(map[string][]float32, len(ids))
 	for i, id := range ids {
-		want[id] = mean(textVecs[i], imageVecs[imageIndex[objs[id].image]])
+		want[id] = harness.Mean(textVecs[i], imageVecs[imageIndex[objs[id].image]])
 	}
 	return want
-}
-
-func mean(vecs ...[]float32) []float32 {
-	if len(vecs) == 0 {
-		return nil
-	}
-	acc := make([]float64, len(vecs[0]))
-	for _, v := range vecs {
-		for i := range v {
-			acc[i] += float64(v[i])
-		}
-	}
-	out := make([]float32, len(acc))
-	for i := range acc {
-		out[i] = float32(acc[i] / float64(len(vecs)))
-	}
-	return out
 }
 
 // vectorDiff is the largest absolute difference relative to the larger of
