@@ -58,11 +58,7 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	head = appendStringField(head, FieldModelProducerVersion, m.ProducerVersion)
 	head = appendStringField(head, FieldModelDocString, m.DocString)
 	for _, o := range m.Opsets {
-		var ob []byte
-		ob = appendStringField(ob, FieldOpsetDomain, o.Domain)
-		ob = protowire.AppendTag(ob, FieldOpsetVersion, protowire.VarintType)
-		ob = protowire.AppendVarint(ob, uint64(o.Version))
-		head = appendBytesField(head, FieldModelOpsetImport, ob)
+		head = AppendOpsetField(head, o)
 	}
 
 	g := m.Graph
@@ -119,7 +115,7 @@ func (c *countWriter) Write(p []byte) {
 // appendGraphSmall appends every graph field except the initializers.
 func appendGraphSmall(b []byte, g *Graph) []byte {
 	for _, n := range g.Nodes {
-		b = appendBytesField(b, FieldGraphNode, appendNode(nil, n))
+		b = AppendNodeField(b, n)
 	}
 	b = appendStringField(b, FieldGraphName, g.Name)
 	for _, v := range g.Inputs {
@@ -129,6 +125,23 @@ func appendGraphSmall(b []byte, g *Graph) []byte {
 		b = appendBytesField(b, FieldGraphOutput, appendValueInfo(nil, v))
 	}
 	return b
+}
+
+// AppendNodeField appends n as a ModelProto's graph would hold it: the
+// GraphProto.node field, tag included. Code that rewrites a serialised
+// graph (graphfuse) writes its new nodes with it.
+func AppendNodeField(b []byte, n *Node) []byte {
+	return appendBytesField(b, FieldGraphNode, appendNode(nil, n))
+}
+
+// AppendOpsetField appends o as the ModelProto.opset_import field, tag
+// included.
+func AppendOpsetField(b []byte, o Opset) []byte {
+	var ob []byte
+	ob = appendStringField(ob, FieldOpsetDomain, o.Domain)
+	ob = protowire.AppendTag(ob, FieldOpsetVersion, protowire.VarintType)
+	ob = protowire.AppendVarint(ob, uint64(o.Version))
+	return appendBytesField(b, FieldModelOpsetImport, ob)
 }
 
 func appendNode(b []byte, n *Node) []byte {

@@ -111,7 +111,7 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 	// The fused node takes the Add's place, where its inputs are ready
 	// and which precedes every reader of the sum and of the norm, so the
 	// nodes stay in topological order; the LayerNormalization goes.
-	replace := map[*node][]byte{}
+	replace := map[*node]*onnxpb.Node{}
 	drop := map[*node]bool{}
 	for _, ln := range nodes {
 		add := fusable(ln, producer, inits, consts, uses, graphOutputs)
@@ -133,7 +133,7 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 		if uses[add.outputs[0]] > 1 {
 			sum = add.outputs[0]
 		}
-		replace[add] = appendSkipLayerNorm(nil, ln.name+"/SkipLayerNorm", []string{add.inputs[0], add.inputs[1], ln.inputs[1], bias}, ln.outputs[0], sum, eps)
+		replace[add] = skipLayerNorm(ln.name+"/SkipLayerNorm", []string{add.inputs[0], add.inputs[1], ln.inputs[1], bias}, ln.outputs[0], sum, eps)
 		drop[ln] = true
 	}
 	if len(replace) == 0 {
@@ -154,8 +154,7 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 		switch {
 		case drop[n]:
 		case replace[n] != nil:
-			g = protowire.AppendTag(g, onnxpb.FieldGraphNode, protowire.BytesType)
-			g = protowire.AppendBytes(g, replace[n])
+			g = onnxpb.AppendNodeField(g, replace[n])
 		default:
 			g = append(g, f.Raw...)
 		}
@@ -187,13 +186,7 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 		return nil, 0, err
 	}
 	if !hasMS {
-		var o []byte
-		o = protowire.AppendTag(o, onnxpb.FieldOpsetDomain, protowire.BytesType)
-		o = protowire.AppendString(o, MSDomain)
-		o = protowire.AppendTag(o, onnxpb.FieldOpsetVersion, protowire.VarintType)
-		o = protowire.AppendVarint(o, 1)
-		out = protowire.AppendTag(out, onnxpb.FieldModelOpsetImport, protowire.BytesType)
-		out = protowire.AppendBytes(out, o)
+		out = onnxpb.AppendOpsetField(out, onnxpb.Opset{Domain: MSDomain, Version: 1})
 	}
 	return out, len(replace), nil
 }
@@ -235,39 +228,17 @@ func fusable(ln *node, producer map[string]*node, inits, consts map[string]bool,
 	return add
 }
 
-// appendSkipLayerNorm appends a NodeProto's bytes.
-func appendSkipLayerNorm(b []byte, name string, inputs []string, output, sum string, eps float32) []byte {
+// skipLayerNorm returns the fused node.
+func skipLayerNorm(name string, inputs []string, output, sum string, eps float32) *onnxpb.Node {
 	for len(inputs) > 0 && inputs[len(inputs)-1] == "" {
 		inputs = inputs[:len(inputs)-1]
-	}
-	for _, in := range inputs {
-		b = protowire.AppendTag(b, onnxpb.FieldNodeInput, protowire.BytesType)
-		b = protowire.AppendString(b, in)
 	}
 	outputs := []string{output}
 	if sum != "" {
 		outputs = []string{output, "", "", sum} // output, mean, inv_std_var, input_skip_bias_sum
 	}
-	for _, o := range outputs {
-		b = protowire.AppendTag(b, onnxpb.FieldNodeOutput, protowire.BytesType)
-		b = protowire.AppendString(b, o)
-	}
-	b = protowire.AppendTag(b, onnxpb.FieldNodeName, protowire.BytesType)
-	b = protowire.AppendString(b, name)
-	b = protowire.AppendTag(b, onnxpb.FieldNodeOpType, protowire.BytesType)
-	b = protowire.AppendString(b, "SkipLayerNormalization")
-	var a []byte
-	a = protowire.AppendTag(a, onnxpb.FieldAttrName, protowire.BytesType)
-	a = protowire.AppendString(a, "epsilon")
-	a = protowire.AppendTag(a, onnxpb.FieldAttrF, protowire.Fixed32Type)
-	a = protowire.AppendFixed32(a, math.Float32bits(eps))
-	a = protowire.AppendTag(a, onnxpb.FieldAttrType, protowire.VarintType)
-	a = protowire.AppendVarint(a, uint64(onnxpb.AttrFloat))
-	b = protowire.AppendTag(b, onnxpb.FieldNodeAttribute, protowire.BytesType)
-	b = protowire.AppendBytes(b, a)
-	b = protowire.AppendTag(b, onnxpb.FieldNodeDomain, protowire.BytesType)
-	b = protowire.AppendString(b, MSDomain)
-	return b
+	return &onnxpb.Node{Name: name, OpType: "SkipLayerNormalization", Domain: MSDomain, Inputs: inputs, Outputs: outputs,
+		Attrs: []onnxpb.Attr{onnxpb.Float("epsilon", eps)}}
 }
 
 func parseNode(b []byte) (*node, error) {
