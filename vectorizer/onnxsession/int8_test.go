@@ -128,3 +128,33 @@ func BenchmarkSignedWeights(b *testing.B) {
 		}
 	}
 }
+
+// Malformed graphs give an error, flip nothing and do not panic.
+func TestSignedWeightsMalformed(t *testing.T) {
+	model, err := os.ReadFile(quantizedGraph(t))
+	require.NoError(t, err)
+	tests := []struct {
+		name    string
+		data    []byte
+		wantErr bool
+	}{
+		{"empty", nil, false},
+		{"truncated tag", []byte{0xff}, true},
+		{"graph length past the end", []byte{0x3a, 0x05, 0x01}, true},
+		{"truncated graph", model[:len(model)-3], true},
+		{"truncated early", model[:100], true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := append([]byte(nil), tt.data...)
+			n, err := signedWeights(data)
+			assert.Zero(t, n)
+			assert.Equal(t, tt.data, data, "left as it was")
+			if !tt.wantErr {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, "onnx graph: field")
+		})
+	}
+}
