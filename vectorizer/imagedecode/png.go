@@ -24,46 +24,104 @@ static inline uint8_t mclip_paeth(int a, int b, int c) {
 	return (uint8_t)(pb <= pc ? b : c);
 }
 
-// mclip_png_unfilter undoes one row's filter in place (PNG 1.2 section 6);
-// prev is the previous row of the pass, already unfiltered (zeros for the
-// first). Returns 1 for a filter type that does not exist.
+// mclip_png_unfilter undoes one row's filter (PNG 1.2 section 6), from
+// src into cur, which is src itself or lies before it (each byte is read
+// before anything is written over it); prev is the previous row of the
+// pass, already unfiltered (zeros for the first). Returns 1 for a filter
+// type that does not exist.
 MCLIP_PNG_CLONES
-static int mclip_png_unfilter(int f, uint8_t *cur, const uint8_t *prev, size_t n, int bpp) {
+static int mclip_png_unfilter(int f, uint8_t *cur, const uint8_t *src, const uint8_t *prev, size_t n, int bpp) {
 	size_t i;
 	switch (f) {
 	case 0:
+		if (cur != src) memmove(cur, src, n);
 		return 0;
 	case 1:
-		for (i = bpp; i < n; i++) cur[i] += cur[i - bpp];
+		for (i = 0; i < (size_t)bpp && i < n; i++) cur[i] = src[i];
+		for (; i < n; i++) cur[i] = src[i] + cur[i - bpp];
 		return 0;
 	case 2:
-		for (i = 0; i < n; i++) cur[i] += prev[i];
+		for (i = 0; i < n; i++) cur[i] = src[i] + prev[i];
 		return 0;
 	case 3:
-		for (i = 0; i < (size_t)bpp && i < n; i++) cur[i] += prev[i] >> 1;
-		for (; i < n; i++) cur[i] += (uint8_t)(((int)cur[i - bpp] + prev[i]) >> 1);
+		for (i = 0; i < (size_t)bpp && i < n; i++) cur[i] = src[i] + (prev[i] >> 1);
+		for (; i < n; i++) cur[i] = src[i] + (uint8_t)(((int)cur[i - bpp] + prev[i]) >> 1);
 		return 0;
 	case 4:
-		for (i = 0; i < (size_t)bpp && i < n; i++) cur[i] += prev[i];
+		for (i = 0; i < (size_t)bpp && i < n; i++) cur[i] = src[i] + prev[i];
 		if (bpp == 3) {
 			for (; i + 2 < n; i += 3) {
-				cur[i] += mclip_paeth(cur[i - 3], prev[i], prev[i - 3]);
-				cur[i + 1] += mclip_paeth(cur[i - 2], prev[i + 1], prev[i - 2]);
-				cur[i + 2] += mclip_paeth(cur[i - 1], prev[i + 2], prev[i - 1]);
+				cur[i] = src[i] + mclip_paeth(cur[i - 3], prev[i], prev[i - 3]);
+				cur[i + 1] = src[i + 1] + mclip_paeth(cur[i - 2], prev[i + 1], prev[i - 2]);
+				cur[i + 2] = src[i + 2] + mclip_paeth(cur[i - 1], prev[i + 2], prev[i - 1]);
 			}
 		} else if (bpp == 4) {
 			for (; i + 3 < n; i += 4) {
-				cur[i] += mclip_paeth(cur[i - 4], prev[i], prev[i - 4]);
-				cur[i + 1] += mclip_paeth(cur[i - 3], prev[i + 1], prev[i - 3]);
-				cur[i + 2] += mclip_paeth(cur[i - 2], prev[i + 2], prev[i - 2]);
-				cur[i + 3] += mclip_paeth(cur[i - 1], prev[i + 3], prev[i - 1]);
+				cur[i] = src[i] + mclip_paeth(cur[i - 4], prev[i], prev[i - 4]);
+				cur[i + 1] = src[i + 1] + mclip_paeth(cur[i - 3], prev[i + 1], prev[i - 3]);
+				cur[i + 2] = src[i + 2] + mclip_paeth(cur[i - 2], prev[i + 2], prev[i - 2]);
+				cur[i + 3] = src[i + 3] + mclip_paeth(cur[i - 1], prev[i + 3], prev[i - 1]);
 			}
 		}
-		for (; i < n; i++) cur[i] += mclip_paeth(cur[i - bpp], prev[i], prev[i - bpp]);
+		for (; i < n; i++) cur[i] = src[i] + mclip_paeth(cur[i - bpp], prev[i], prev[i - bpp]);
 		return 0;
 	}
 	return 1;
 }
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define MCLIP_PNG_SSE2 1
+
+// 3-byte pixels in 16-bit lanes, loaded and stored 4 bytes at a time: the
+// fourth lane's predictor is zero, so it only passes the next byte along
+// (a store past the row's end must have a byte there to spare).
+static inline __m128i mclip_png_ld4(const uint8_t *p) {
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return _mm_unpacklo_epi8(_mm_cvtsi32_si128((int)v), _mm_setzero_si128());
+}
+
+static inline void mclip_png_st4(uint8_t *p, __m128i x) {
+	uint32_t v = (uint32_t)_mm_cvtsi128_si32(_mm_packus_epi16(x, x));
+	memcpy(p, &v, 4);
+}
+
+static inline __m128i mclip_png_abs16(__m128i x) { return _mm_max_epi16(x, _mm_sub_epi16(_mm_setzero_si128(), x)); }
+
+// The Paeth filter on RGB, pixel by pixel: the same choice as mclip_paeth
+// (a unless b or c is strictly nearer, then b unless c is strictly
+// nearer). cur must not overlap the bytes of src not yet read, and
+// src[n], prev[n] and cur[n] must exist.
+static void mclip_png_paeth3(uint8_t *cur, const uint8_t *src, const uint8_t *prev, size_t n) {
+	const __m128i keep = _mm_set_epi16(0, 0, 0, 0, 0, -1, -1, -1), m255 = _mm_set1_epi16(255);
+	__m128i a = _mm_setzero_si128(), c = _mm_setzero_si128();
+	for (size_t i = 0; i < n; i += 3) {
+		__m128i b = mclip_png_ld4(prev + i), x = mclip_png_ld4(src + i);
+		__m128i p = _mm_sub_epi16(b, c), q = _mm_sub_epi16(a, c);
+		__m128i pa = mclip_png_abs16(p), pb = mclip_png_abs16(q), pc = mclip_png_abs16(_mm_add_epi16(p, q));
+		__m128i nota = _mm_or_si128(_mm_cmpgt_epi16(pa, pb), _mm_cmpgt_epi16(pa, pc));
+		__m128i usec = _mm_cmpgt_epi16(pb, pc);
+		__m128i bc = _mm_or_si128(_mm_and_si128(usec, c), _mm_andnot_si128(usec, b));
+		__m128i pred = _mm_and_si128(_mm_or_si128(_mm_and_si128(nota, bc), _mm_andnot_si128(nota, a)), keep);
+		a = _mm_and_si128(_mm_add_epi16(x, pred), m255);
+		mclip_png_st4(cur + i, a);
+		c = b;
+	}
+}
+
+// The Average filter on RGB, as mclip_png_paeth3.
+static void mclip_png_avg3(uint8_t *cur, const uint8_t *src, const uint8_t *prev, size_t n) {
+	const __m128i keep = _mm_set_epi16(0, 0, 0, 0, 0, -1, -1, -1), m255 = _mm_set1_epi16(255);
+	__m128i a = _mm_setzero_si128();
+	for (size_t i = 0; i < n; i += 3) {
+		__m128i b = mclip_png_ld4(prev + i), x = mclip_png_ld4(src + i);
+		__m128i pred = _mm_and_si128(_mm_srli_epi16(_mm_add_epi16(a, b), 1), keep);
+		a = _mm_and_si128(_mm_add_epi16(x, pred), m255);
+		mclip_png_st4(cur + i, a);
+	}
+}
+#endif
 
 // mclip_png_row converts n unfiltered pixels to RGB as imagedecode's toRGB
 // does with image/png's images: grey scaled to 8 bits and replicated,
@@ -140,6 +198,35 @@ static int mclip_png_pixels(const uint8_t *z, size_t zlen, uint8_t *buf, size_t 
 		goto done;
 	}
 	uint8_t *p = buf;
+	if (!interlace && ctype == 2 && depth == 8 && out == buf) {
+		// RGB: each row is unfiltered straight to its place in out, just
+		// before its data (row y moves y+1 bytes back).
+		const uint8_t *prev = zero;
+		for (size_t y = 0; y < h; y++, p += 3 * (size_t)w + 1) {
+			uint8_t *row = out + 3 * (size_t)w * y;
+#ifdef MCLIP_PNG_SSE2
+			// A row starts y+1 bytes before its data, so the stores do not
+			// reach the bytes still to be loaded (which would stall them).
+			// One byte follows the last row's data and its place in out.
+			if (p[0] == 4 && y > 0) {
+				mclip_png_paeth3(row, p + 1, prev, 3 * (size_t)w);
+				prev = row;
+				continue;
+			}
+			if (p[0] == 3 && y > 0) {
+				mclip_png_avg3(row, p + 1, prev, 3 * (size_t)w);
+				prev = row;
+				continue;
+			}
+#endif
+			if (mclip_png_unfilter(p[0], row, p + 1, prev, 3 * (size_t)w, 3)) {
+				rc = 1;
+				goto done;
+			}
+			prev = row;
+		}
+		goto done;
+	}
 	for (int pass = 0; pass < 7; pass++) {
 		size_t pw = w, ph = h, sx = 0, sy = 0, stepx = 1, stepy = 1;
 		if (interlace) {
@@ -153,7 +240,7 @@ static int mclip_png_pixels(const uint8_t *z, size_t zlen, uint8_t *buf, size_t 
 			size_t rb = (pw * bits + 7) / 8;
 			const uint8_t *prev = zero;
 			for (size_t y = 0; y <= ph; y++) {
-				if (y < ph && mclip_png_unfilter(p[0], p + 1, prev, rb, bpp)) {
+				if (y < ph && mclip_png_unfilter(p[0], p + 1, p + 1, prev, rb, bpp)) {
 					rc = 1;
 					goto done;
 				}
@@ -232,7 +319,7 @@ func (p *pngImage) pixels() (img *RGB, ok bool, err error) {
 	var buf []byte
 	img = &RGB{Width: p.w, Height: p.h}
 	if p.interlace == 0 && p.bits() >= 24 {
-		buf = make([]byte, max(raw, 3*p.w*p.h))
+		buf = make([]byte, max(raw+1, 3*p.w*p.h))
 		img.Pix = buf[: 3*p.w*p.h : 3*p.w*p.h]
 	} else {
 		buf = make([]byte, raw)

@@ -170,6 +170,83 @@ func decodeBoth(t *testing.T, data []byte, fast bool) {
 	assert.Equal(t, shaHex(want.Pix), shaHex(got.Pix), "pixels differ from image/png's")
 }
 
+// filteredPNG writes a non-interlaced w x h PNG of the colour type and
+// depth whose raw rows are random, row y filtered with filter type y%5
+// (so every filter meets every position), one IDAT chunk.
+func filteredPNG(t testing.TB, seed uint64, w, h, depth, ctype int) []byte {
+	bits := depth * map[int]int{0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype]
+	bpp, rb := max(1, bits/8), (w*bits+7)/8
+	rng := rand.New(rand.NewPCG(seed, uint64(ctype)))
+	prev, cur := make([]byte, rb), make([]byte, rb)
+	var raw []byte
+	for y := range h {
+		for i := range cur {
+			// Smooth with noise, so that the predictors' choices vary.
+			cur[i] = byte(int(prev[i]) + rng.IntN(9) - 4)
+			if i >= bpp && rng.IntN(3) == 0 {
+				cur[i] = byte(int(cur[i-bpp]) + rng.IntN(5) - 2)
+			}
+			if rng.IntN(50) == 0 {
+				cur[i] = byte(rng.IntN(256))
+			}
+		}
+		f := byte(y % 5)
+		raw = append(raw, f)
+		for i := range cur {
+			var a, c int
+			if i >= bpp {
+				a, c = int(cur[i-bpp]), int(prev[i-bpp])
+			}
+			b := int(prev[i])
+			pred := 0
+			switch f {
+			case 1:
+				pred = a
+			case 2:
+				pred = b
+			case 3:
+				pred = (a + b) / 2
+			case 4:
+				pa, pb, pc := abs(b-c), abs(a-c), abs(a+b-2*c)
+				switch {
+				case pa <= pb && pa <= pc:
+					pred = a
+				case pb <= pc:
+					pred = b
+				default:
+					pred = c
+				}
+			}
+			raw = append(raw, cur[i]-byte(pred))
+		}
+		prev, cur = cur, prev
+	}
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	_, err := zw.Write(raw)
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
+	ihdr = append(ihdr, byte(depth), byte(ctype), 0, 0, 0)
+	chunks := []pngChunk{{"IHDR", ihdr}}
+	if ctype == 3 {
+		pal := make([]byte, 3<<depth)
+		for i := range pal {
+			pal[i] = byte(rng.IntN(256))
+		}
+		chunks = append(chunks, pngChunk{"PLTE", pal})
+	}
+	return joinPNG(append(chunks, pngChunk{"IDAT", z.Bytes()}, pngChunk{"IEND", nil}))
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
 func TestPNGFastPathMatchesImagePNG(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "images", "*.png"))
 	require.NoError(t, err)
@@ -182,6 +259,12 @@ func TestPNGFastPathMatchesImagePNG(t *testing.T) {
 	}
 	for name, b := range generatedPNGs(t) {
 		tests["generated/"+name] = b
+	}
+	for _, f := range [][2]int{{8, 2}, {8, 6}, {8, 0}, {8, 4}, {8, 3}, {16, 2}, {16, 6}, {16, 0}, {16, 4}, {1, 0}, {2, 3}, {4, 0}} {
+		for _, size := range [][2]int{{1, 11}, {2, 7}, {61, 40}} {
+			name := fmt.Sprintf("filtered/depth%d_type%d_%dx%d", f[0], f[1], size[0], size[1])
+			tests[name] = filteredPNG(t, uint64(size[0]), size[0], size[1], f[0], f[1])
+		}
 	}
 	for name, b := range tests {
 		t.Run(name, func(t *testing.T) {
