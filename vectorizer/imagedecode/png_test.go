@@ -366,3 +366,36 @@ func BenchmarkDecodePNG(b *testing.B) {
 		})
 	}
 }
+
+// FuzzPNGFastPath: on any input, Decode's PNG path answers as image/png
+// does (the same pixels, or the same error).
+func FuzzPNGFastPath(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("testdata", "images", "png_*.png"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(b) <= 8<<10 {
+			f.Add(b)
+		}
+	}
+	f.Add(filteredPNG(f, 1, 5, 4, 8, 2))
+	f.Add(filteredPNG(f, 2, 9, 3, 2, 3))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, gerr := decodePNG(data, 1<<20)
+		want, werr := decodeStd(PNG, data, 1<<20)
+		if werr != nil || gerr != nil {
+			if werr == nil || gerr == nil || werr.Error() != gerr.Error() {
+				t.Fatalf("fast path: %v; image/png: %v", gerr, werr)
+			}
+			return
+		}
+		if got.Width != want.Width || got.Height != want.Height || !bytes.Equal(got.Pix, want.Pix) {
+			t.Fatal("pixels differ from image/png's")
+		}
+	})
+}
