@@ -3,11 +3,12 @@ package inferenceapi
 import (
 	"context"
 	"errors"
-	"fmt"
 	"hash/crc32"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mclip-go/mclip/vectorizer"
 )
 
 // fakeEncoder stands in for the models: a call costs overhead plus perItem
@@ -74,7 +75,7 @@ func (f *fakeEncoder) encode(ctx context.Context, modality string, items []strin
 		case strings.HasPrefix(it, "fault"):
 			errs[i] = faultError{"run /secret/path/model.onnx: out of memory"}
 		case strings.HasPrefix(it, "bad index"):
-			errs[i] = fmt.Errorf("%s %d: %w", modality, i, errors.New("cannot decode "+it))
+			errs[i] = &vectorizer.ItemError{Kind: modality, Index: i, Err: errors.New("cannot decode " + it)}
 		case strings.HasPrefix(it, "bad"):
 			errs[i] = errors.New("cannot decode " + it)
 		case f.nonFinite:

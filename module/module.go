@@ -205,7 +205,7 @@ func (m *Module) Texts(ctx context.Context, inputs []string, _ moduletools.Class
 	}
 	for i, e := range errs {
 		if e != nil {
-			return nil, fmt.Errorf("%s: text %d: %w", m.Name(), i, withoutBatchIndex(e, "text", i))
+			return nil, fmt.Errorf("%s: text %d: %w", m.Name(), i, withoutBatchIndex(e))
 		}
 	}
 	return libvectorizer.CombineVectors(vecs), nil
@@ -223,7 +223,7 @@ func (m *Module) VectorizeImage(ctx context.Context, _ string, image string, _ m
 		return nil, fmt.Errorf("%s: no image to vectorize", m.Name())
 	}
 	if errs[0] != nil {
-		return nil, fmt.Errorf("%s: image: %w", m.Name(), withoutBatchIndex(errs[0], "image", 0))
+		return nil, fmt.Errorf("%s: image: %w", m.Name(), withoutBatchIndex(errs[0]))
 	}
 	return vecs[0], nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelgen"
 	"github.com/mclip-go/mclip/modelgen/modeltest"
+	"github.com/mclip-go/mclip/vectorizer"
 	"github.com/mclip-go/mclip/version"
 )
 
@@ -57,7 +58,7 @@ func (f *fakeEncoder) encode(kind string, items []string) ([][]float32, []error)
 		}
 		if strings.HasPrefix(s, "bad") {
 			// the vectorizer names the position in its call
-			errs[i] = fmt.Errorf("%s %d: %w", kind, i, fmt.Errorf("invalid %s %q", kind, s))
+			errs[i] = &vectorizer.ItemError{Kind: kind, Index: i, Err: fmt.Errorf("invalid %s %q", kind, s)}
 			continue
 		}
 		vecs[i] = fakeVector(kind, s)

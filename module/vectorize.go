@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/weaviate/weaviate/entities/models"
 	"github.com/weaviate/weaviate/entities/moduletools"
 	libvectorizer "github.com/weaviate/weaviate/usecases/vectorizer"
+
+	"github.com/mclip-go/mclip/vectorizer"
 )
 
 // encoder is what the module needs of the vectorizer: per-item errors,
@@ -184,7 +185,7 @@ func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Obje
 		iv, ie := imageVecs[ii:ii+len(in.images)], imageErrs[ii:ii+len(in.images)]
 		ti += len(in.texts)
 		ii += len(in.images)
-		if err := firstError(b.name, in, te, ie, ti-len(in.texts), ii-len(in.images)); err != nil {
+		if err := firstError(b.name, in, te, ie); err != nil {
 			errs[i] = err
 			continue
 		}
@@ -198,18 +199,17 @@ func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Obje
 	return vectors, errs
 }
 
-// firstError names the property of each failed input; textAt and imageAt
-// are the object's first positions in the batch's text and image calls.
-func firstError(name string, in objectInputs, textErrs, imageErrs []error, textAt, imageAt int) error {
+// firstError names the property of each failed input.
+func firstError(name string, in objectInputs, textErrs, imageErrs []error) error {
 	var out []error
 	for j, e := range textErrs {
 		if e != nil {
-			out = append(out, fmt.Errorf("text property %q: %w", in.texts[j].prop, withoutBatchIndex(e, "text", textAt+j)))
+			out = append(out, fmt.Errorf("text property %q: %w", in.texts[j].prop, withoutBatchIndex(e)))
 		}
 	}
 	for j, e := range imageErrs {
 		if e != nil {
-			out = append(out, fmt.Errorf("image property %q: %w", in.images[j].prop, withoutBatchIndex(e, "image", imageAt+j)))
+			out = append(out, fmt.Errorf("image property %q: %w", in.images[j].prop, withoutBatchIndex(e)))
 		}
 	}
 	if len(out) == 0 {
@@ -218,11 +218,13 @@ func firstError(name string, in objectInputs, textErrs, imageErrs []error, textA
 	return fmt.Errorf("%s: %w", name, errors.Join(out...))
 }
 
-// withoutBatchIndex drops the vectorizer's "image 12: " prefix: the
-// position in the batch's call means nothing to the object's owner.
-func withoutBatchIndex(err error, kind string, i int) error {
-	if inner := errors.Unwrap(err); inner != nil && strings.HasPrefix(err.Error(), fmt.Sprintf("%s %d: ", kind, i)) {
-		return inner
+// withoutBatchIndex is an item's error without its index in the
+// vectorizer's call (vectorizer.ItemError): the position in the batch's
+// call means nothing to the object's owner.
+func withoutBatchIndex(err error) error {
+	var item *vectorizer.ItemError
+	if errors.As(err, &item) {
+		return item.Err
 	}
 	return err
 }

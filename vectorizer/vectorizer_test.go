@@ -133,6 +133,12 @@ func TestEncodeTextsAndImages(t *testing.T) {
 	require.NoError(t, errs[0])
 	require.Error(t, errs[1])
 	assert.Contains(t, errs[1].Error(), "image 1:")
+	var item *ItemError
+	require.ErrorAs(t, errs[1], &item, "the index is data, not only text")
+	assert.Equal(t, "image", item.Kind)
+	assert.Equal(t, 1, item.Index)
+	assert.ErrorIs(t, errs[1], imagedecode.ErrUnsupported)
+	assert.Equal(t, "image 1: "+item.Err.Error(), errs[1].Error())
 	assert.Nil(t, imgs[1])
 	require.NoError(t, errs[2])
 	assert.Len(t, imgs[0], 512)
@@ -144,6 +150,9 @@ func TestEncodeTextsAndImages(t *testing.T) {
 	})
 	require.Error(t, errs[0])
 	assert.Contains(t, errs[0].Error(), "image 0:")
+	require.ErrorAs(t, errs[0], &item)
+	assert.Equal(t, ItemError{Kind: "image", Index: 0, Err: item.Err}, *item)
+	assert.ErrorIs(t, errs[0], imagedecode.ErrBase64)
 	require.NoError(t, errs[1])
 	require.NoError(t, errs[2])
 	for i, pair := range [][2][]float32{{b64[1], imgs[2]}, {b64[2], imgs[0]}} {

@@ -14,7 +14,6 @@ import (
 	"image/gif"
 	"image/png"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +27,7 @@ import (
 	wvmodels "github.com/weaviate/weaviate/entities/models"
 
 	"github.com/mclip-go/mclip/integration/harness"
+	"github.com/mclip-go/mclip/vectorizer"
 )
 
 // hostileCase is one object whose input tries to break the module.
@@ -384,15 +384,16 @@ func orEmpty(s *string) *string {
 	return s
 }
 
-// itemPrefix is the facade's "text 3: " or "image 0: ": the position in
-// its call, which the module drops.
-var itemPrefix = regexp.MustCompile(`^(text|image) [0-9]+: `)
-
-// innermost is the error without the facade's item prefix ("decode png:
-// image too large: ..." of "image 0: decode png: ..."), what the server
-// must pass on.
+// innermost is the error without the facade's item index
+// (vectorizer.ItemError: "decode png: image too large: ..." of "image 0:
+// decode png: ..."), what the server must pass on: the position in the
+// facade's call means nothing to the server's caller.
 func innermost(err error) string {
-	return itemPrefix.ReplaceAllString(err.Error(), "")
+	var item *vectorizer.ItemError
+	if errors.As(err, &item) {
+		return item.Err.Error()
+	}
+	return err.Error()
 }
 
 // batchBody is POST /v1/batch/objects' body of the objects' JSON.
