@@ -216,3 +216,27 @@ func TestConcurrentHostileBatches(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPanicDeepDownBecomesAnError: nothing below the module's entry points
+// recovers, so a panic at the deepest level, in ONNX Runtime's Go binding
+// (here a model call on a session already closed), must come back from
+// each entry point as an error, never take Weaviate down.
+func TestPanicDeepDownBecomesAnError(t *testing.T) {
+	m, vec := realModule(t, nil)
+	require.NoError(t, vec.Close())
+	ctx := context.Background()
+	assert.Panics(t, func() { vec.EncodeTexts(ctx, []string{"x"}) }, "the vectorizer leaves panics to its callers")
+
+	_, err := m.Texts(ctx, []string{"a dog in the snow"}, hostileSettings)
+	assert.ErrorContains(t, err, "encoder panicked")
+	_, err = m.VectorizeImage(ctx, "id", testPNG(1, 32, 32), hostileSettings)
+	assert.ErrorContains(t, err, "encoder panicked")
+	_, _, err = m.VectorizeObject(ctx, &models.Object{Properties: map[string]any{"image": testPNG(2, 32, 32)}}, hostileSettings)
+	assert.ErrorContains(t, err, "encode images: encoder panicked")
+	_, _, errs := m.VectorizeBatch(ctx, []*models.Object{
+		{Properties: map[string]any{"title": "ein Hund im Schnee"}},
+		{Properties: map[string]any{"other": "x"}},
+	}, nil, hostileSettings)
+	require.Len(t, errs, 1, "the object with a text fails; the empty one does not")
+	assert.ErrorContains(t, errs[0], "encode texts: encoder panicked")
+}

@@ -137,6 +137,10 @@ type batchVectorizer struct {
 	enc encoder
 	// name prefixes the errors: the module's name.
 	name string
+
+	// what the batch has got to, for its entry point's recover (panicked)
+	inputs   []objectInputs
+	encoding encoding
 }
 
 // vectorizeBatch returns a vector for each object (nil where skipped or
@@ -144,12 +148,13 @@ type batchVectorizer struct {
 // that failed, by index. mistyped are the fields whose property has a data
 // type their kind does not take (classSettings.mistyped): an object with a
 // value for one of them fails.
-func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Object, skip []bool,
+func (b *batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Object, skip []bool,
 	s vectorSettings, mistyped map[string]error,
 ) ([][]float32, map[int]error) {
 	vectors := make([][]float32, len(objs))
 	errs := map[int]error{}
 	inputs := make([]objectInputs, len(objs))
+	b.inputs = inputs
 	var texts, images []string
 	for i, obj := range objs {
 		if (i < len(skip) && skip[i]) || obj == nil {
@@ -167,11 +172,11 @@ func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Obje
 			images = append(images, im.value)
 		}
 	}
-	textVecs, textErrs, err := encodeSafely(ctx, b.enc.EncodeTexts, texts)
+	textVecs, textErrs, err := b.encoding.encode(ctx, "encode texts", b.enc.EncodeTexts, texts)
 	if err != nil {
 		return vectors, failAll(b.name, objs, inputs, fmt.Errorf("encode texts: %w", err))
 	}
-	imageVecs, imageErrs, err := encodeSafely(ctx, b.enc.EncodeImagesBase64, images)
+	imageVecs, imageErrs, err := b.encoding.encode(ctx, "encode images", b.enc.EncodeImagesBase64, images)
 	if err != nil {
 		return vectors, failAll(b.name, objs, inputs, fmt.Errorf("encode images: %w", err))
 	}
@@ -239,21 +244,41 @@ func failAll(name string, objs []*models.Object, inputs []objectInputs, err erro
 	return errs
 }
 
+// panicked is the errors of a batch whose vectorizing panicked with r:
+// while the encoder ran, the encoder's panic, on each object that had
+// something to encode (as when the encoder fails); otherwise the module's
+// own, on every object not skipped.
+func (b *batchVectorizer) panicked(r any, objs []*models.Object, skip []bool) map[int]error {
+	if b.encoding.running != "" {
+		return failAll(b.name, objs, b.inputs, fmt.Errorf("%s: encoder panicked: %v", b.encoding.running, r))
+	}
+	err := fmt.Errorf("%s: vectorize batch: internal error: %v", b.name, r)
+	errs := map[int]error{}
+	for i := range objs {
+		if i >= len(skip) || !skip[i] {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
 type encodeFunc func(ctx context.Context, items []string) ([][]float32, []error)
 
-// encodeSafely calls the encoder, turning a panic into an error and checking
-// that it answered one vector or one error per item.
-func encodeSafely(ctx context.Context, f encodeFunc, items []string) (vecs [][]float32, errs []error, err error) {
+// encoding is an entry point's call of the encoder, for its recover:
+// running names the call ("encode texts") while the encoder runs.
+type encoding struct{ running string }
+
+// encode calls the encoder and checks that it answered one vector or one
+// error per item; what names the call while it runs. It does not recover:
+// the entry point that called it does, and asks e whether the encoder was
+// running.
+func (e *encoding) encode(ctx context.Context, what string, f encodeFunc, items []string) (vecs [][]float32, errs []error, err error) {
 	if len(items) == 0 {
 		return nil, nil, nil
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			vecs, errs = nil, nil
-			err = fmt.Errorf("encoder panicked: %v", r)
-		}
-	}()
+	e.running = what
 	vecs, errs = f(ctx, items)
+	e.running = ""
 	if errs == nil {
 		errs = make([]error, len(items))
 	}

@@ -1,5 +1,11 @@
 // Package vectorizer puts mclip's two towers behind one type: multilingual
 // text and images into the same 512-dimensional CLIP space.
+//
+// It does not recover from panics: its callers' boundaries do (the
+// Weaviate module's entry points, the inference API's batcher), so that a
+// panic anywhere below, ONNX Runtime's binding included, becomes one error
+// there. Only the image decoders recover their own, since a decoder
+// library that panics on an image has met a bad image (ErrCorrupt).
 package vectorizer
 
 import (
@@ -253,7 +259,6 @@ func notLoaded(kind string, n int) ([][]float32, []error) {
 // EncodeTexts returns one un-normalized vector per text, in input order. A
 // text that fails gets a nil vector and a non-nil error at its index.
 func (v *Vectorizer) EncodeTexts(ctx context.Context, texts []string) (vecs [][]float32, errs []error) {
-	defer recoverAll(len(texts), &vecs, &errs)
 	if v.text == nil {
 		return notLoaded("text", len(texts))
 	}
@@ -264,7 +269,6 @@ func (v *Vectorizer) EncodeTexts(ctx context.Context, texts []string) (vecs [][]
 // EncodeImages returns one un-normalized vector per encoded image (JPEG,
 // PNG, GIF, WebP, BMP, TIFF), in input order, with per-item errors.
 func (v *Vectorizer) EncodeImages(ctx context.Context, images [][]byte) (vecs [][]float32, errs []error) {
-	defer recoverAll(len(images), &vecs, &errs)
 	if v.vision == nil {
 		return notLoaded("image", len(images))
 	}
@@ -275,7 +279,6 @@ func (v *Vectorizer) EncodeImages(ctx context.Context, images [][]byte) (vecs []
 // EncodeImagesBase64 decodes base64 blobs (as Weaviate stores them; a
 // data: URI prefix is accepted) and encodes them like EncodeImages.
 func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (vecs [][]float32, errs []error) {
-	defer recoverAll(len(images), &vecs, &errs)
 	if v.vision == nil {
 		return notLoaded("image", len(images))
 	}
@@ -316,18 +319,6 @@ func (v *Vectorizer) Close() error {
 		errs = append(errs, v.vision.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// recoverAll turns a panic into an error on every item, so a bug can never
-// take the host process down.
-func recoverAll(n int, vecs *[][]float32, errs *[]error) {
-	if r := recover(); r != nil {
-		*vecs = make([][]float32, n)
-		*errs = make([]error, n)
-		for i := range *errs {
-			(*errs)[i] = &InternalError{Err: fmt.Errorf("internal error in the mclip vectorizer: %v", r)}
-		}
-	}
 }
 
 // indexErrors gives each item's error its kind and index (ItemError) and
