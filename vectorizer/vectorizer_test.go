@@ -1,14 +1,10 @@
 package vectorizer
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -23,25 +19,13 @@ import (
 	"github.com/mclip-go/mclip/modelgen"
 	"github.com/mclip-go/mclip/modelgen/modeltest"
 	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/testfixture/testimage"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
 	"github.com/mclip-go/mclip/vectorizer/text"
 	"github.com/mclip-go/mclip/vectorizer/vision"
 )
 
 func tinyModel(t *testing.T) modelstore.Dir { return modeltest.Tiny(t, 3) }
-
-func pngImage(t *testing.T, w, h int, seed uint8) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			img.Set(x, y, color.RGBA{uint8(x*7) + seed, uint8(y*5) ^ seed, uint8(x*y) + seed, 255})
-		}
-	}
-	var buf bytes.Buffer
-	require.NoError(t, png.Encode(&buf, img))
-	return buf.Bytes()
-}
 
 func load(t *testing.T) *Vectorizer {
 	t.Helper()
@@ -128,7 +112,7 @@ func TestEncodeTextsAndImages(t *testing.T) {
 		require.NoError(t, errs[i])
 		assert.Len(t, texts[i], 512)
 	}
-	img1, img2 := pngImage(t, 64, 48, 0), pngImage(t, 300, 200, 90)
+	img1, img2 := testimage.GradientPNG(0, 64, 48), testimage.GradientPNG(90, 300, 200)
 	imgs, errs := v.EncodeImages(ctx, [][]byte{img1, []byte("not an image"), img2})
 	require.NoError(t, errs[0])
 	require.Error(t, errs[1])
@@ -176,7 +160,7 @@ func TestLoadRefusesMismatchedTowers(t *testing.T) {
 
 func TestImageAndTextVectorsAreFinite(t *testing.T) {
 	v := load(t)
-	vecs, errs := v.EncodeImages(context.Background(), [][]byte{pngImage(t, 1, 1, 5), pngImage(t, 1, 400, 9)})
+	vecs, errs := v.EncodeImages(context.Background(), [][]byte{testimage.GradientPNG(5, 1, 1), testimage.GradientPNG(9, 1, 400)})
 	for i, vec := range vecs {
 		require.NoError(t, errs[i])
 		for _, x := range vec {
@@ -267,7 +251,7 @@ func TestLoadTowersOpensOnlyThoseNamed(t *testing.T) {
 			assert.Equal(t, tt.towers, v.Towers())
 			assert.Equal(t, 512, v.Info().Dimensions)
 			tv, terrs := v.EncodeTexts(context.Background(), []string{"ein Hund"})
-			iv, ierrs := v.EncodeImages(context.Background(), [][]byte{pngImage(t, 40, 30, 1)})
+			iv, ierrs := v.EncodeImages(context.Background(), [][]byte{testimage.GradientPNG(1, 40, 30)})
 			for _, c := range []struct {
 				tower Towers
 				vecs  [][]float32
