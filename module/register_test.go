@@ -15,6 +15,7 @@ import (
 	"github.com/weaviate/weaviate/entities/moduletools"
 
 	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/testfixture/fakeencoder"
 )
 
 // registry keeps one module per name, as Weaviate's provider does.
@@ -106,7 +107,7 @@ func TestIgnoredInferenceURLs(t *testing.T) {
 	logger, hook := logrustest.NewNullLogger()
 	m := NewClip()
 	m.load = func(context.Context, config.Config) (encoder, Meta, error) {
-		return &fakeEncoder{}, Meta{Dimensions: dim}, nil
+		return &fakeencoder.Encoder{}, Meta{Dimensions: fakeencoder.Dim}, nil
 	}
 	m.classes = func() ([]*models.Class, bool) {
 		select {
