@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 )
@@ -216,14 +215,6 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s=%d: want a positive byte count", EnvMaxTextBytes, c.MaxTextBytes))
 	}
 	return errors.Join(errs...)
-}
-
-// IntraOpThreads resolves Threads: 0 means one per CPU.
-func (c Config) IntraOpThreads() int {
-	if c.Threads > 0 {
-		return c.Threads
-	}
-	return runtime.NumCPU()
 }
 
 // parseSize parses a non-negative integer with an optional binary suffix

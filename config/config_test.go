@@ -56,13 +56,6 @@ func TestFromLookup(t *testing.T) {
 	}
 }
 
-func TestIntraOpThreads(t *testing.T) {
-	c := Default()
-	assert.Greater(t, c.IntraOpThreads(), 0)
-	c.Threads = 3
-	assert.Equal(t, 3, c.IntraOpThreads())
-}
-
 func TestOptimizedCacheOff(t *testing.T) {
 	for setting, off := range map[string]bool{"": false, "off": true, "OFF": true, "none": true, "false": true, "0": true, "/var/cache/mclip": false} {
 		assert.Equal(t, off, Config{OptimizedCacheDir: setting}.OptimizedCacheOff(), "%q", setting)
