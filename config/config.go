@@ -1,5 +1,7 @@
-// Package config reads mclip's module-wide settings from the environment and
-// validates them. Every setting has a default; the README lists them.
+// Package config reads mclip's settings from the environment and validates
+// them: it is the only reader of MCLIP_* (and of the hub's HF_* variables);
+// every other package takes the values. Every setting has a default; the
+// README lists them.
 package config
 
 import (
@@ -8,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Environment variables.
@@ -33,6 +36,26 @@ const (
 	EnvClipInferenceAPI = "CLIP_INFERENCE_API"
 )
 
+// Environment variables of the model store (`mclip models`, and where the
+// models are looked for at start-up). The HF_* ones mean what they mean to
+// huggingface_hub.
+const (
+	EnvLockFile    = "MCLIP_MODELS_LOCK"
+	EnvHubEndpoint = "HF_ENDPOINT"
+	EnvHubToken    = "HF_TOKEN"
+	// EnvHubOldToken is huggingface_hub's older name of HF_TOKEN, read
+	// when HF_TOKEN is unset.
+	EnvHubOldToken = "HUGGING_FACE_HUB_TOKEN"
+	EnvHubOffline  = "HF_HUB_OFFLINE"
+)
+
+// Environment variables of `mclip serve` only.
+const (
+	EnvAddr      = "MCLIP_ADDR"
+	EnvAPIToken  = "MCLIP_API_TOKEN"
+	EnvBatchWait = "MCLIP_BATCH_WAIT"
+)
+
 // Defaults.
 const (
 	DefaultVariant       = "fp32"
@@ -41,6 +64,11 @@ const (
 	DefaultMaxImageBytes = 32 << 20
 	DefaultMaxTextBytes  = 1 << 20
 	DefaultProvider      = "cpu"
+	// DefaultAddr is where `mclip serve` listens.
+	DefaultAddr = "127.0.0.1:8080"
+	// DefaultBatchWait is how long `mclip serve` waits to group concurrent
+	// requests into one model call.
+	DefaultBatchWait = 2 * time.Millisecond
 )
 
 // Config holds the module-wide settings.
@@ -84,6 +112,26 @@ type Config struct {
 	// ClipInferenceAPI is CLIP_INFERENCE_API as set (unused by mclip; see
 	// ReplaceMulti2VecClip).
 	ClipInferenceAPI string
+
+	// LockFile overrides the model store's lock file path.
+	LockFile string
+	// HubEndpoint is the Hugging Face hub (mirror) to pull from; empty
+	// means the model store's default.
+	HubEndpoint string
+	// HubToken is the hub's access token (HF_TOKEN, else
+	// HUGGING_FACE_HUB_TOKEN).
+	HubToken string
+	// HubOffline forbids the network (HF_HUB_OFFLINE: 1, true, yes or on;
+	// anything else is false, as huggingface_hub reads it).
+	HubOffline bool
+
+	// Addr is the host:port `mclip serve` listens on.
+	Addr string
+	// APIToken, when set, is required on `mclip serve`'s /vectorize.
+	APIToken string
+	// BatchWait is `mclip serve`'s longest wait to group concurrent
+	// requests into one model call; 0 disables it.
+	BatchWait time.Duration
 }
 
 // OptimizedCacheOff reports whether OptimizedCacheDir turns the cache off.
@@ -104,6 +152,8 @@ func Default() Config {
 		MaxImageBytes: DefaultMaxImageBytes,
 		MaxTextBytes:  DefaultMaxTextBytes,
 		Provider:      DefaultProvider,
+		Addr:          DefaultAddr,
+		BatchWait:     DefaultBatchWait,
 	}
 }
 
@@ -120,10 +170,12 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		v = strings.TrimSpace(v)
 		return v, ok && v != ""
 	}
-	str := func(name string, dst *string) {
-		if v, ok := get(name); ok {
+	str := func(name string, dst *string) bool {
+		v, ok := get(name)
+		if ok {
 			*dst = v
 		}
+		return ok
 	}
 	integer := func(name string, dst *int) {
 		if v, ok := get(name); ok {
@@ -172,6 +224,24 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str(EnvOptimizedDir, &c.OptimizedCacheDir)
 	boolean(EnvReplaceClip, &c.ReplaceMulti2VecClip)
 	str(EnvClipInferenceAPI, &c.ClipInferenceAPI)
+	str(EnvLockFile, &c.LockFile)
+	str(EnvHubEndpoint, &c.HubEndpoint)
+	if !str(EnvHubToken, &c.HubToken) {
+		str(EnvHubOldToken, &c.HubToken)
+	}
+	if v, ok := get(EnvHubOffline); ok {
+		c.HubOffline = isTrue(v)
+	}
+	str(EnvAddr, &c.Addr)
+	str(EnvAPIToken, &c.APIToken)
+	if v, ok := get(EnvBatchWait); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: not a duration (like 2ms; 0 disables)", EnvBatchWait, v))
+		} else {
+			c.BatchWait = d
+		}
+	}
 	c.Variant = strings.ToLower(c.Variant)
 	c.Provider = strings.ToLower(c.Provider)
 	if err := c.Validate(); err != nil {
@@ -215,6 +285,16 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s=%d: want a positive byte count", EnvMaxTextBytes, c.MaxTextBytes))
 	}
 	return errors.Join(errs...)
+}
+
+// isTrue reads a switch the way huggingface_hub does: 1, true, yes and on
+// (any case) are true, anything else false.
+func isTrue(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
 }
 
 // parseSize parses a non-negative integer with an optional binary suffix

@@ -29,15 +29,10 @@ func loadVectorizer(ctx context.Context, cfg config.Config) (encoder, Meta, erro
 }
 
 func modelDir(ctx context.Context, cfg config.Config) (modelstore.Dir, error) {
-	opts, err := modelstore.OptionsFromEnv()
+	opts, err := modelstore.OptionsFor(cfg)
 	if err != nil {
 		return modelstore.Dir{}, err
 	}
-	variant, err := modelstore.ParseVariant(cfg.Variant)
-	if err != nil {
-		return modelstore.Dir{}, err
-	}
-	opts.ModelDir, opts.CacheDir, opts.Variant = cfg.ModelDir, cfg.CacheDir, variant
 	opts.AllowPull = false
 	dir, err := modelstore.Resolve(ctx, opts)
 	if err != nil {

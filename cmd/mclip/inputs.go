@@ -86,16 +86,10 @@ func (f *inputFlags) settings(ctx context.Context, stderr io.Writer) (config.Con
 // cache, checked against its lock. It never downloads: `mclip models pull`
 // does.
 func resolveModelDir(ctx context.Context, cfg config.Config, stderr io.Writer) (modelstore.Dir, error) {
-	opts, err := modelstore.OptionsFromEnv()
+	opts, err := modelstore.OptionsFor(cfg)
 	if err != nil {
 		return modelstore.Dir{}, err
 	}
-	opts.ModelDir, opts.Log = cfg.ModelDir, stderr
-	if cfg.CacheDir != "" {
-		opts.CacheDir = cfg.CacheDir
-	}
-	if opts.Variant, err = modelstore.ParseVariant(cfg.Variant); err != nil {
-		return modelstore.Dir{}, err
-	}
+	opts.Log = stderr
 	return modelstore.Resolve(ctx, opts)
 }

@@ -20,14 +20,6 @@ import (
 	"github.com/mclip-go/mclip/version"
 )
 
-// Environment variables of `mclip serve` (besides the module's).
-const (
-	envAddr      = "MCLIP_ADDR"
-	envAPIToken  = "MCLIP_API_TOKEN"
-	envBatchWait = "MCLIP_BATCH_WAIT"
-	defaultAddr  = "127.0.0.1:8080"
-)
-
 func init() {
 	register("serve", "serve the multi2vec-clip inference API (CLIP_INFERENCE_API of stock Weaviate)",
 		"mclip serve --addr 127.0.0.1:8077\nENABLE_MODULES=multi2vec-clip CLIP_INFERENCE_API=http://127.0.0.1:8077 weaviate ...", runServe)
@@ -41,26 +33,14 @@ type serveFlags struct {
 	opts                           inferenceapi.Options
 }
 
-func (f *serveFlags) register(fs *flag.FlagSet, cfg config.Config) error {
-	wait := inferenceapi.DefaultMaxWait
-	if v := strings.TrimSpace(os.Getenv(envBatchWait)); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("%s=%q: not a duration (like 2ms; 0 disables)", envBatchWait, v)
-		}
-		wait = d
-	}
-	addr := defaultAddr
-	if v := strings.TrimSpace(os.Getenv(envAddr)); v != "" {
-		addr = v
-	}
-	fs.StringVar(&f.addr, "addr", addr, "host:port to listen on ($"+envAddr+"); :8080 listens on every interface, as the container does")
+func (f *serveFlags) register(fs *flag.FlagSet, cfg config.Config) {
+	fs.StringVar(&f.addr, "addr", cfg.Addr, "host:port to listen on ($"+config.EnvAddr+"); :8080 listens on every interface, as the container does")
 	fs.StringVar(&f.modelDir, "model-dir", cfg.ModelDir, "model directory used as is ($"+config.EnvModelDir+"; default: the model store's cache, see 'mclip models path')")
 	fs.StringVar(&f.variant, "variant", cfg.Variant, "model variant: fp32, int8, fp16 or auto ($"+config.EnvVariant+")")
 	fs.BoolVar(&f.pull, "pull", false, "download missing models into the cache before serving (default: fail)")
-	fs.StringVar(&f.token, "token", "", "require this token on /vectorize, as a bearer token or the basic-auth password: CLIP_INFERENCE_API=http://mclip:TOKEN@host:port ($"+envAPIToken+", preferred: flags show in ps)")
+	fs.StringVar(&f.token, "token", "", "require this token on /vectorize, as a bearer token or the basic-auth password: CLIP_INFERENCE_API=http://mclip:TOKEN@host:port ($"+config.EnvAPIToken+", preferred: flags show in ps)")
 	fs.IntVar(&f.opts.BatchSize, "batch-size", cfg.BatchSize, "most items per model call ($"+config.EnvBatchSize+")")
-	fs.DurationVar(&f.opts.MaxWait, "batch-wait", wait, "longest wait to group concurrent requests into one model call; a request at an idle server never waits; 0 disables ($"+envBatchWait+")")
+	fs.DurationVar(&f.opts.MaxWait, "batch-wait", cfg.BatchWait, "longest wait to group concurrent requests into one model call; a request at an idle server never waits; 0 disables ($"+config.EnvBatchWait+")")
 	fs.BoolVar(&f.opts.NoCrossRequestBatching, "no-cross-request-batching", false, "encode each request on its own, as the Python container does")
 	fs.Int64Var(&f.opts.MaxBodyBytes, "max-body-bytes", inferenceapi.DefaultMaxBodyBytes, "largest request body (413 beyond)")
 	fs.IntVar(&f.opts.MaxTexts, "max-texts", inferenceapi.DefaultMaxTexts, "most texts per request (413 beyond)")
@@ -70,19 +50,18 @@ func (f *serveFlags) register(fs *flag.FlagSet, cfg config.Config) error {
 	fs.DurationVar(&f.opts.ShutdownTimeout, "shutdown-timeout", inferenceapi.DefaultShutdownTimeout, "on SIGTERM, how long in-flight requests may take to finish")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	return nil
 }
 
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	cfg, err := config.FromEnv()
 	if err != nil {
-		return err
+		// serve's settings are its flags' defaults: a bad one is a bad
+		// command line.
+		return usageError{err}
 	}
 	fs := newFlagSet("serve", stderr)
 	var f serveFlags
-	if err := f.register(fs, cfg); err != nil {
-		return usageError{err}
-	}
+	f.register(fs, cfg)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -101,7 +80,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	f.opts.Token = f.token
 	if f.opts.Token == "" {
-		f.opts.Token = strings.TrimSpace(os.Getenv(envAPIToken))
+		f.opts.Token = cfg.APIToken
 	}
 	f.opts.Logger = log
 	srv, err := inferenceapi.New(f.opts)
@@ -148,12 +127,8 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 // loadForServe resolves the model directory, loads both towers and builds
 // the /meta document.
 func loadForServe(ctx context.Context, cfg config.Config, pull bool, stderr io.Writer, log *slog.Logger) (*vectorizer.Vectorizer, any, error) {
-	storeOpts, err := modelstore.OptionsFromEnv()
+	storeOpts, err := modelstore.OptionsFor(cfg)
 	if err != nil {
-		return nil, nil, err
-	}
-	storeOpts.ModelDir = cfg.ModelDir
-	if storeOpts.Variant, err = modelstore.ParseVariant(cfg.Variant); err != nil {
 		return nil, nil, err
 	}
 	storeOpts.AllowPull = pull
