@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +15,7 @@ import (
 	"github.com/mclip-go/mclip/inferenceapi"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer"
-	"github.com/mclip-go/mclip/version"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
 func init() {
@@ -124,87 +122,29 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	return <-served
 }
 
-// loadForServe resolves the model directory, loads both towers and builds
-// the /meta document.
-func loadForServe(ctx context.Context, cfg config.Config, pull bool, stderr io.Writer, log *slog.Logger) (*vectorizer.Vectorizer, any, error) {
-	storeOpts, err := modelstore.OptionsFor(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	storeOpts.AllowPull = pull
-	storeOpts.Log = stderr
+// loadForServe opens the models of cfg and builds the /meta document.
+func loadForServe(ctx context.Context, cfg config.Config, pull bool, stderr io.Writer, log *slog.Logger) (*vectorizer.Vectorizer, inferenceapi.Meta, error) {
 	start := time.Now()
-	dir, err := modelstore.Resolve(ctx, storeOpts)
+	v, err := vectorizer.Open(ctx, cfg, vectorizer.OpenOptions{Pull: pull, Log: stderr, Resolved: func(dir modelstore.Dir) {
+		log.Info("loading models", "dir", dir.Root, "variant", cfg.Variant)
+	}})
 	if err != nil {
-		return nil, nil, fmt.Errorf("model directory: %w", err)
-	}
-	log.Info("loading models", "dir", dir.Root, "variant", cfg.Variant)
-	v, err := vectorizer.Load(cfg, dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load models from %s: %w", dir.Root, err)
-	}
-	meta, err := serveMeta(dir, v.Info(), cfg)
-	if err != nil {
-		_ = v.Close()
-		return nil, nil, err
+		return nil, inferenceapi.Meta{}, err
 	}
 	info := v.Info()
+	meta, err := inferenceapi.NewMeta(info, cfg.BatchSize)
+	if err != nil {
+		_ = v.Close()
+		return nil, inferenceapi.Meta{}, err
+	}
 	log.Info("models loaded", "duration", time.Since(start).Round(time.Millisecond),
 		"text", info.Text.File, "vision", info.Vision.File, "variant", info.Text.Variant,
 		"dimensions", info.Dimensions, "onnxruntime", info.Runtime,
 		"text_fused_layer_norms", info.Text.FusedLayerNorms, "vision_fused_layer_norms", info.Vision.FusedLayerNorms)
-	for tower, mi := range map[string]vectorizer.ModelInfo{"text": info.Text, "vision": info.Vision} {
-		if mi.OptimizedError != "" {
-			log.Warn("optimized-graph cache: the entry was rebuilt, or the graph loaded unoptimized (slower start, no fusion); see MCLIP_OPTIMIZED_CACHE_DIR",
-				"tower", tower, "error", mi.OptimizedError)
-		}
+	for tower, problem := range info.CacheProblems() {
+		log.Warn(modelinfo.CacheWarning, "tower", tower, "error", problem)
 	}
 	return v, meta, nil
-}
-
-// metaDoc is GET /meta: the container's keys (clip_model: the CLIP
-// configuration, text_model: the multilingual text model's) and ours.
-type metaDoc struct {
-	ClipModel json.RawMessage `json:"clip_model"`
-	TextModel json.RawMessage `json:"text_model"`
-	Mclip     mclipMeta       `json:"mclip"`
-}
-
-// mclipMeta is our part of /meta: which graphs run, on what. The model
-// directory's path stays out (no file paths in responses).
-type mclipMeta struct {
-	Text       vectorizer.ModelInfo `json:"text"`
-	Vision     vectorizer.ModelInfo `json:"vision"`
-	Dimensions int                  `json:"dimensions"`
-	Runtime    string               `json:"onnxruntime"`
-	BatchSize  int                  `json:"batchSize"`
-	Version    string               `json:"version"`
-	Commit     string               `json:"commit"`
-}
-
-func serveMeta(dir modelstore.Dir, info vectorizer.Info, cfg config.Config) (metaDoc, error) {
-	read := func(path string) (json.RawMessage, error) {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("/meta: %w", err)
-		}
-		if !json.Valid(b) {
-			return nil, fmt.Errorf("/meta: %s is not valid JSON", path)
-		}
-		return json.RawMessage(b), nil
-	}
-	clip, err := read(dir.Vision(modelstore.VisionConfigJSON))
-	if err != nil {
-		return metaDoc{}, err
-	}
-	text, err := read(dir.Text(modelstore.TextConfigJSON))
-	if err != nil {
-		return metaDoc{}, err
-	}
-	return metaDoc{ClipModel: clip, TextModel: text, Mclip: mclipMeta{
-		Text: info.Text, Vision: info.Vision, Dimensions: info.Dimensions, Runtime: info.Runtime, BatchSize: cfg.BatchSize,
-		Version: version.Get().Version, Commit: version.Get().Commit,
-	}}, nil
 }
 
 // newLogger returns a slog logger writing text or JSON to w.
