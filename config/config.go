@@ -26,8 +26,10 @@ const (
 	EnvMaxTextBytes  = "MCLIP_MAX_TEXT_BYTES"
 	EnvApplyEXIF     = "MCLIP_APPLY_EXIF_ORIENTATION"
 	EnvProvider      = "MCLIP_EXECUTION_PROVIDER"
-	EnvORTLib        = "ONNXRUNTIME_LIB"
-	EnvOptimizedDir  = "MCLIP_OPTIMIZED_CACHE_DIR"
+	// EnvORTLib is ONNX Runtime's library; package ortlib's search also
+	// starts with it, for callers without settings.
+	EnvORTLib       = "ONNXRUNTIME_LIB"
+	EnvOptimizedDir = "MCLIP_OPTIMIZED_CACHE_DIR"
 	// EnvReplaceClip makes weaviate-mclip serve the module name
 	// multi2vec-clip itself, in-process, instead of Weaviate's HTTP module.
 	EnvReplaceClip = "MCLIP_REPLACE_MULTI2VEC_CLIP"
@@ -71,7 +73,8 @@ const (
 	DefaultBatchWait = 2 * time.Millisecond
 )
 
-// Config holds the module-wide settings.
+// Config holds mclip's settings: the module's and the CLI's, the model
+// store's, and `mclip serve`'s own.
 type Config struct {
 	// ModelDir is a local model directory in the contract layout. Empty
 	// means the model store's cache.
