@@ -13,12 +13,15 @@ import (
 	clipvectorizer "github.com/weaviate/weaviate/modules/multi2vec-clip/vectorizer"
 
 	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
 func newTestClipModule(t *testing.T, enc *fakeEncoder) *Module {
 	t.Helper()
 	m := NewClip()
-	m.load = func(context.Context, config.Config) (encoder, Meta, error) { return enc, Meta{Dimensions: dim}, nil }
+	m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) {
+		return enc, modelinfo.Info{Dimensions: dim}, nil
+	}
 	logger, _ := logrustest.NewNullLogger()
 	require.NoError(t, m.Init(context.Background(), moduletools.NewInitParams(nil, nil, nil, logger, nil)))
 	require.NoError(t, m.InitExtension(nil))
