@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/testfixture/fakeencoder"
 )
 
@@ -36,7 +37,7 @@ func BenchmarkVectorize(b *testing.B) {
 		opts    Options
 		singles bool
 	}{
-		{"singles/cross-request-batching", Options{BatchSize: 32, MaxWait: DefaultMaxWait}, true},
+		{"singles/cross-request-batching", Options{BatchSize: 32, MaxWait: config.DefaultBatchWait}, true},
 		{"singles/cross-request-batching-no-wait", Options{BatchSize: 32}, true},
 		{"singles/per-request(container)", Options{BatchSize: 32, NoCrossRequestBatching: true}, true},
 		{"one-request", Options{BatchSize: 32, MaxTexts: objects}, false},

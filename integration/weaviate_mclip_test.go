@@ -25,6 +25,7 @@ import (
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/testfixture/testimage"
 	"github.com/mclip-go/mclip/vectorizer"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
 const mclipModule = "multi2vec-mclip"
@@ -132,7 +133,7 @@ func (s *mclipSuite) testMeta(t *testing.T) {
 	assert.EqualValues(t, 512, m["dimensions"])
 	assert.NotEmpty(t, m["onnxruntime"])
 	info := s.vec.Info()
-	for key, want := range map[string]vectorizer.ModelInfo{"textModel": info.Text, "visionModel": info.Vision} {
+	for key, want := range map[string]modelinfo.Tower{"textModel": info.Text, "visionModel": info.Vision} {
 		got, ok := m[key].(map[string]any)
 		require.True(t, ok, key)
 		assert.Equal(t, want.Repo, got["repo"], key)

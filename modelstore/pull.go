@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/filelock"
 )
 
@@ -66,7 +67,7 @@ func (s *Store) Pull(ctx context.Context) (PullResult, error) {
 func (s *Store) pull(ctx context.Context) (PullResult, error) {
 	res := PullResult{Dir: s.dir, Commits: map[string]string{}}
 	if s.local {
-		return res, fmt.Errorf("%s is set (%s): a local model directory is used as is; unset it to pull into the cache", EnvModelDir, s.dir.Root)
+		return res, fmt.Errorf("%s is set (%s): a local model directory is used as is; unset it to pull into the cache", config.EnvModelDir, s.dir.Root)
 	}
 	if err := os.MkdirAll(s.dir.Root, 0o755); err != nil {
 		return res, fmt.Errorf("model cache: %w", err)

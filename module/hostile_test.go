@@ -18,6 +18,7 @@ import (
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/testfixture/testimage"
 	"github.com/mclip-go/mclip/vectorizer"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
 // realModule is the module over the real vectorizer on tiny generated
@@ -32,12 +33,12 @@ func realModule(t *testing.T, wrap func(encoder) encoder) (*Module, *vectorizer.
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = vec.Close() })
 	m := New()
-	m.load = func(context.Context, config.Config) (encoder, Meta, error) {
+	m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) {
 		var enc encoder = vec
 		if wrap != nil {
 			enc = wrap(vec)
 		}
-		return enc, metaOf(vec.Info()), nil
+		return enc, vec.Info(), nil
 	}
 	logger, _ := logrustest.NewNullLogger()
 	require.NoError(t, m.Init(context.Background(), moduletools.NewInitParams(nil, nil, nil, logger, nil)))

@@ -18,13 +18,14 @@ import (
 	libvectorizer "github.com/weaviate/weaviate/usecases/vectorizer"
 
 	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
 // Name is the module's name in ENABLE_MODULES and in collection configs.
 const Name = "multi2vec-mclip"
 
 // loadFunc loads the encoder and describes its models.
-type loadFunc func(ctx context.Context, cfg config.Config) (encoder, Meta, error)
+type loadFunc func(ctx context.Context, cfg config.Config) (encoder, modelinfo.Info, error)
 
 // Module is the multi2vec-mclip module.
 type Module struct {
@@ -32,7 +33,7 @@ type Module struct {
 	load   loadFunc
 
 	enc    encoder
-	meta   Meta
+	meta   modelinfo.Info
 	logger logrus.FieldLogger
 
 	nearImageGraphqlProvider modulecapabilities.GraphQLArguments
@@ -96,12 +97,9 @@ func (m *Module) Init(ctx context.Context, params moduletools.ModuleInitParams) 
 		WithField("text_fused_layer_norms", meta.Text.FusedLayerNorms).
 		WithField("vision_fused_layer_norms", meta.Vision.FusedLayerNorms).
 		Info("models loaded")
-	for tower, mm := range map[string]ModelMeta{"text": meta.Text, "vision": meta.Vision} {
-		if mm.OptimizedError != "" {
-			m.logger.WithField("action", "startup").WithField("module", m.Name()).WithField("tower", tower).
-				WithField("error", mm.OptimizedError).
-				Warn("optimized-graph cache: the entry was rebuilt, or the graph loaded unoptimized (slower start, no fusion); see MCLIP_OPTIMIZED_CACHE_DIR")
-		}
+	for tower, problem := range meta.CacheProblems() {
+		m.logger.WithField("action", "startup").WithField("module", m.Name()).WithField("tower", tower).
+			WithField("error", problem).Warn(modelinfo.CacheWarning)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/mclip-go/mclip/modelgen"
 	"github.com/mclip-go/mclip/modelgen/modeltest"
 	"github.com/mclip-go/mclip/testfixture/fakeencoder"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 	"github.com/mclip-go/mclip/version"
 )
 
@@ -51,10 +52,10 @@ func cfgOf(settings map[string]any) moduletools.ClassConfig {
 func newTestModule(t *testing.T, enc *fakeencoder.Encoder) *Module {
 	t.Helper()
 	m := New()
-	m.load = func(context.Context, config.Config) (encoder, Meta, error) {
-		return enc, Meta{Dimensions: fakeencoder.Dim, Runtime: "1.27.0",
-			Text:   ModelMeta{Repo: "sentence-transformers/clip-ViT-B-32-multilingual-v1", Revision: "local", File: "onnx/model.onnx", Variant: "fp32"},
-			Vision: ModelMeta{Repo: "Xenova/clip-vit-base-patch32", Revision: "local", File: "onnx/vision_model.onnx", Variant: "fp32"},
+	m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) {
+		return enc, modelinfo.Info{Dimensions: fakeencoder.Dim, Runtime: "1.27.0",
+			Text:   modelinfo.Tower{Repo: "sentence-transformers/clip-ViT-B-32-multilingual-v1", Revision: "local", File: "onnx/model.onnx", Variant: "fp32"},
+			Vision: modelinfo.Tower{Repo: "Xenova/clip-vit-base-patch32", Revision: "local", File: "onnx/vision_model.onnx", Variant: "fp32"},
 		}, nil
 	}
 	logger, _ := logrustest.NewNullLogger()
@@ -424,8 +425,8 @@ func TestInit(t *testing.T) {
 
 	t.Run("load error names the fix", func(t *testing.T) {
 		m := New()
-		m.load = func(context.Context, config.Config) (encoder, Meta, error) {
-			return nil, Meta{}, errors.New("no graph; " + fixHint)
+		m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) {
+			return nil, modelinfo.Info{}, errors.New("no graph; " + fixHint)
 		}
 		err := m.Init(context.Background(), params)
 		require.Error(t, err)
@@ -435,13 +436,13 @@ func TestInit(t *testing.T) {
 	t.Run("bad environment", func(t *testing.T) {
 		t.Setenv(config.EnvBatchSize, "0")
 		m := New()
-		m.load = func(context.Context, config.Config) (encoder, Meta, error) { panic("must not load") }
+		m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) { panic("must not load") }
 		err := m.Init(context.Background(), params)
 		assert.ErrorContains(t, err, config.EnvBatchSize)
 	})
 	t.Run("panic in load", func(t *testing.T) {
 		m := New()
-		m.load = func(context.Context, config.Config) (encoder, Meta, error) { panic("corrupt graph") }
+		m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) { panic("corrupt graph") }
 		assert.ErrorContains(t, m.Init(context.Background(), params), "corrupt graph")
 	})
 	t.Run("empty cache", func(t *testing.T) {

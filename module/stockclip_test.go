@@ -14,13 +14,14 @@ import (
 
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/testfixture/fakeencoder"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
 func newTestClipModule(t *testing.T, enc *fakeencoder.Encoder) *Module {
 	t.Helper()
 	m := NewClip()
-	m.load = func(context.Context, config.Config) (encoder, Meta, error) {
-		return enc, Meta{Dimensions: fakeencoder.Dim}, nil
+	m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) {
+		return enc, modelinfo.Info{Dimensions: fakeencoder.Dim}, nil
 	}
 	logger, _ := logrustest.NewNullLogger()
 	require.NoError(t, m.Init(context.Background(), moduletools.NewInitParams(nil, nil, nil, logger, nil)))

@@ -18,48 +18,18 @@ import (
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 	"github.com/mclip-go/mclip/vectorizer/onnxsession"
 	"github.com/mclip-go/mclip/vectorizer/ortlib"
 	"github.com/mclip-go/mclip/vectorizer/text"
 	"github.com/mclip-go/mclip/vectorizer/vision"
 )
 
-// Hugging Face repositories the towers come from.
-const (
-	TextRepo   = "sentence-transformers/clip-ViT-B-32-multilingual-v1"
-	VisionRepo = "Xenova/clip-vit-base-patch32"
-)
-
-// ModelInfo describes one loaded tower.
-type ModelInfo struct {
-	Repo     string `json:"repo"`
-	Revision string `json:"revision"`
-	File     string `json:"file"`
-	Variant  string `json:"variant"`
-	// Optimized is the optimized copy of File that was loaded, if any.
-	Optimized string `json:"optimized,omitempty"`
-	// FusedLayerNorms counts the Add + LayerNormalization pairs that run
-	// as one SkipLayerNormalization (see package graphfuse).
-	FusedLayerNorms int `json:"fusedLayerNorms"`
-	// OptimizedError says why the optimized-graph cache was not used (the
-	// graph then loaded as it is) or was rebuilt.
-	OptimizedError string `json:"optimizedError,omitempty"`
-}
-
-// Info describes the loaded models.
-type Info struct {
-	Text       ModelInfo `json:"text"`
-	Vision     ModelInfo `json:"vision"`
-	Dimensions int       `json:"dimensions"`
-	Runtime    string    `json:"onnxruntime"`
-	ModelDir   string    `json:"modelDir"`
-}
-
 // Vectorizer encodes texts and images. It is safe for concurrent use.
 type Vectorizer struct {
 	text   *text.Encoder
 	vision *vision.Encoder
-	info   Info
+	info   modelinfo.Info
 }
 
 // Towers names the towers to load.
@@ -164,13 +134,13 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 		v.Close()
 		return nil, fmt.Errorf("text vectors have %d dimensions but image vectors %d: the towers do not share a space", te.Dimensions(), ve.Dimensions())
 	}
-	v.info = Info{Runtime: ortlib.Version(), ModelDir: dir.Root}
+	v.info = modelinfo.Info{Runtime: ortlib.Version(), ModelDir: dir.Root}
 	if te != nil {
-		v.info.Text = modelInfo(dir, TextRepo, modelstore.TextDir, te.Session(), variant)
+		v.info.Text = modelInfo(dir, modelstore.TextRepo, modelstore.TextDir, te.Session(), variant)
 		v.info.Dimensions = te.Dimensions()
 	}
 	if ve != nil {
-		v.info.Vision = modelInfo(dir, VisionRepo, modelstore.VisionDir, ve.Session(), variant)
+		v.info.Vision = modelInfo(dir, modelstore.VisionRepo, modelstore.VisionDir, ve.Session(), variant)
 		v.info.Dimensions = ve.Dimensions()
 	}
 	return v, nil
@@ -203,13 +173,13 @@ func optimizedCacheDir(cfg config.Config, dir modelstore.Dir) string {
 // modelInfo describes a tower's graph. The revision is the commit the model
 // store's lock file recorded for it; a directory that did not come from the
 // hub (generated, copied by hand) reports "local".
-func modelInfo(dir modelstore.Dir, repo, tower string, sess *onnxsession.Session, variant modelstore.Variant) ModelInfo {
+func modelInfo(dir modelstore.Dir, repo, tower string, sess *onnxsession.Session, variant modelstore.Variant) modelinfo.Tower {
 	graph := sess.Path()
 	file := graph
 	if r, err := filepath.Rel(filepath.Join(dir.Root, tower), graph); err == nil {
 		file = filepath.ToSlash(r)
 	}
-	info := ModelInfo{Repo: repo, Revision: "local", File: file, Variant: string(variant), FusedLayerNorms: sess.Fused()}
+	info := modelinfo.Tower{Repo: repo, Revision: "local", File: file, Variant: string(variant), FusedLayerNorms: sess.Fused()}
 	if sess.Loaded() != graph {
 		info.Optimized = sess.Loaded()
 	}
@@ -227,7 +197,7 @@ func modelInfo(dir modelstore.Dir, repo, tower string, sess *onnxsession.Session
 }
 
 // Info describes the loaded models.
-func (v *Vectorizer) Info() Info { return v.info }
+func (v *Vectorizer) Info() modelinfo.Info { return v.info }
 
 // Text returns the text tower (nil when it was not loaded).
 func (v *Vectorizer) Text() *text.Encoder { return v.text }

@@ -21,6 +21,7 @@ import (
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/testfixture/testimage"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 	"github.com/mclip-go/mclip/vectorizer/text"
 	"github.com/mclip-go/mclip/vectorizer/vision"
 )
@@ -44,14 +45,14 @@ func TestInfo(t *testing.T) {
 	optimized := filepath.Join(info.ModelDir, "optimized")
 	assert.Equal(t, "onnx/model.onnx", info.Text.File)
 	assert.Equal(t, "onnx/vision_model.onnx", info.Vision.File)
-	for _, m := range []ModelInfo{info.Text, info.Vision} {
+	for _, m := range []modelinfo.Tower{info.Text, info.Vision} {
 		assert.Equal(t, "local", m.Revision)
 		assert.Equal(t, "fp32", m.Variant)
 		assert.Equal(t, optimized, filepath.Dir(m.Optimized), "by default, graphs are optimized once into the model directory")
 		assert.Empty(t, m.OptimizedError)
 	}
-	assert.Equal(t, TextRepo, info.Text.Repo)
-	assert.Equal(t, VisionRepo, info.Vision.Repo)
+	assert.Equal(t, modelstore.TextRepo, info.Text.Repo)
+	assert.Equal(t, modelstore.VisionRepo, info.Vision.Repo)
 	assert.Equal(t, 5, info.Text.FusedLayerNorms, "the tiny text tower's 5 layer norms")
 	assert.Regexp(t, `^1\.\d+\.\d+`, info.Runtime)
 }

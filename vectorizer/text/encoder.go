@@ -14,6 +14,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/onnxsession"
 	"github.com/mclip-go/mclip/vectorizer/tokenize"
@@ -104,7 +105,7 @@ func OpenGraph(path string, opts onnxsession.Options) (*onnxsession.Session, err
 // Load opens the text tower of a model directory.
 func Load(dir modelstore.Dir, opts Options) (*Encoder, error) {
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 32
+		opts.BatchSize = config.DefaultBatchSize
 	}
 	prep, err := LoadPreparer(dir, opts.MaxTextBytes)
 	if err != nil {
