@@ -133,8 +133,8 @@ func (m *Module) Close() error {
 }
 
 // VectorizeObject computes one object's vector; an object without any of
-// the target vector's fields gets nil.
-// It is VectorizeBatch's, which recovers.
+// the target vector's fields gets nil. It is a batch of one: VectorizeBatch
+// recovers for it.
 func (m *Module) VectorizeObject(ctx context.Context, obj *models.Object, cfg moduletools.ClassConfig,
 ) ([]float32, models.AdditionalProperties, error) {
 	vecs, _, errs := m.VectorizeBatch(ctx, []*models.Object{obj}, nil, cfg)
