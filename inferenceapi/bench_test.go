@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/testfixture/fakeencoder"
 )
 
 // BenchmarkVectorize is the load test of an import: vectorizing `objects`
@@ -28,8 +29,8 @@ func BenchmarkVectorize(b *testing.B) {
 		objects = 256
 		clients = 16
 	)
-	enc := func() *fakeEncoder {
-		return &fakeEncoder{overhead: 4 * time.Millisecond, perItem: 100 * time.Microsecond}
+	enc := func() *fakeencoder.Encoder {
+		return &fakeencoder.Encoder{Overhead: 4 * time.Millisecond, PerItem: 100 * time.Microsecond}
 	}
 	cases := []struct {
 		name    string
@@ -71,7 +72,7 @@ func BenchmarkVectorize(b *testing.B) {
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(objects*b.N)/b.Elapsed().Seconds(), "objects/s")
-			b.ReportMetric(float64(len(e.callSizes()))/float64(b.N), "calls/op")
+			b.ReportMetric(float64(len(e.CallSizes()))/float64(b.N), "calls/op")
 		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/filelock"
 )
 
 // incompleteDir holds partial downloads, named by the hub's ETag so a
@@ -71,9 +72,9 @@ func (s *Store) pull(ctx context.Context) (PullResult, error) {
 	if err := os.MkdirAll(s.dir.Root, 0o755); err != nil {
 		return res, fmt.Errorf("model cache: %w", err)
 	}
-	unlock, err := lockPath(ctx, filepath.Join(s.dir.Root, pullLockName))
+	unlock, err := filelock.Lock(ctx, filepath.Join(s.dir.Root, pullLockName))
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("pull lock: %w", err)
 	}
 	defer unlock()
 	defer removeIfEmpty(filepath.Join(s.dir.Root, incompleteDir))

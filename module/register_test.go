@@ -15,6 +15,7 @@ import (
 	"github.com/weaviate/weaviate/entities/moduletools"
 
 	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/testfixture/fakeencoder"
 	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
@@ -107,7 +108,7 @@ func TestIgnoredInferenceURLs(t *testing.T) {
 	logger, hook := logrustest.NewNullLogger()
 	m := NewClip()
 	m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) {
-		return &fakeEncoder{}, modelinfo.Info{Dimensions: dim}, nil
+		return &fakeencoder.Encoder{}, modelinfo.Info{Dimensions: fakeencoder.Dim}, nil
 	}
 	m.classes = func() ([]*models.Class, bool) {
 		select {

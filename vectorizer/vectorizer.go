@@ -1,5 +1,11 @@
 // Package vectorizer puts mclip's two towers behind one type: multilingual
 // text and images into the same 512-dimensional CLIP space.
+//
+// It does not recover from panics: its callers' boundaries do (the
+// Weaviate module's entry points, the inference API's batcher), so that a
+// panic anywhere below, ONNX Runtime's binding included, becomes one error
+// there. Only the image decoders recover their own, since a decoder
+// library that panics on an image has met a bad image (ErrCorrupt).
 package vectorizer
 
 import (
@@ -215,7 +221,7 @@ func (v *Vectorizer) Towers() Towers {
 func notLoaded(kind string, n int) ([][]float32, []error) {
 	errs := make([]error, n)
 	for i := range errs {
-		errs[i] = &InternalError{Err: fmt.Errorf("%s %d: the %s tower: %w", kind, i, kind, ErrTowerNotLoaded)}
+		errs[i] = &ItemError{Kind: kind, Index: i, Err: &InternalError{Err: fmt.Errorf("the %s tower: %w", kind, ErrTowerNotLoaded)}}
 	}
 	return make([][]float32, n), errs
 }
@@ -223,7 +229,6 @@ func notLoaded(kind string, n int) ([][]float32, []error) {
 // EncodeTexts returns one un-normalized vector per text, in input order. A
 // text that fails gets a nil vector and a non-nil error at its index.
 func (v *Vectorizer) EncodeTexts(ctx context.Context, texts []string) (vecs [][]float32, errs []error) {
-	defer recoverAll(len(texts), &vecs, &errs)
 	if v.text == nil {
 		return notLoaded("text", len(texts))
 	}
@@ -234,7 +239,6 @@ func (v *Vectorizer) EncodeTexts(ctx context.Context, texts []string) (vecs [][]
 // EncodeImages returns one un-normalized vector per encoded image (JPEG,
 // PNG, GIF, WebP, BMP, TIFF), in input order, with per-item errors.
 func (v *Vectorizer) EncodeImages(ctx context.Context, images [][]byte) (vecs [][]float32, errs []error) {
-	defer recoverAll(len(images), &vecs, &errs)
 	if v.vision == nil {
 		return notLoaded("image", len(images))
 	}
@@ -245,7 +249,6 @@ func (v *Vectorizer) EncodeImages(ctx context.Context, images [][]byte) (vecs []
 // EncodeImagesBase64 decodes base64 blobs (as Weaviate stores them; a
 // data: URI prefix is accepted) and encodes them like EncodeImages.
 func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (vecs [][]float32, errs []error) {
-	defer recoverAll(len(images), &vecs, &errs)
 	if v.vision == nil {
 		return notLoaded("image", len(images))
 	}
@@ -255,7 +258,7 @@ func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (v
 	for i, s := range images {
 		b, err := imagedecode.DecodeBase64(s)
 		if err != nil {
-			errs[i] = classify(fmt.Errorf("image %d: %w", i, err))
+			errs[i] = itemError("image", i, err)
 			continue
 		}
 		raw[i] = b
@@ -270,7 +273,7 @@ func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (v
 	for j, i := range ok {
 		vecs[i] = subVecs[j]
 		if subErrs[j] != nil {
-			errs[i] = classify(fmt.Errorf("image %d: %w", i, subErrs[j]))
+			errs[i] = itemError("image", i, subErrs[j])
 		}
 	}
 	return vecs, errs
@@ -288,29 +291,38 @@ func (v *Vectorizer) Close() error {
 	return errors.Join(errs...)
 }
 
-// recoverAll turns a panic into an error on every item, so a bug can never
-// take the host process down.
-func recoverAll(n int, vecs *[][]float32, errs *[]error) {
-	if r := recover(); r != nil {
-		*vecs = make([][]float32, n)
-		*errs = make([]error, n)
-		for i := range *errs {
-			(*errs)[i] = &InternalError{Err: fmt.Errorf("internal error in the mclip vectorizer: %v", r)}
-		}
-	}
-}
-
-// indexErrors prefixes each item's error with its kind and index, so a
-// caller can tell which input failed, and marks the errors that are not
-// the input's fault (see InternalError).
+// indexErrors gives each item's error its kind and index (ItemError) and
+// marks the errors that are not the input's fault (see InternalError).
 func indexErrors(kind string, errs []error) []error {
 	for i, err := range errs {
 		if err != nil {
-			errs[i] = classify(fmt.Errorf("%s %d: %w", kind, i, err))
+			errs[i] = itemError(kind, i, err)
 		}
 	}
 	return errs
 }
+
+func itemError(kind string, i int, err error) error {
+	return &ItemError{Kind: kind, Index: i, Err: classify(err)}
+}
+
+// ItemError is the error of one item of a call: the item's kind and its
+// index in the call, kept as data, and what went wrong. Its message
+// starts with both ("image 12: decode png: ..."), which says which input
+// failed to a caller that passed them in order; a caller that names the
+// item its own way (an object's property, a request's own index) shows Err.
+type ItemError struct {
+	Kind  string // "text" or "image"
+	Index int    // the item's place in the call
+	Err   error
+}
+
+func (e *ItemError) Error() string { return fmt.Sprintf("%s %d: %v", e.Kind, e.Index, e.Err) }
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// Item names the item to callers that do not import this package
+// (through an interface{ Item() (string, int) }).
+func (e *ItemError) Item() (kind string, index int) { return e.Kind, e.Index }
 
 // InternalError wraps an item's error that is the vectorizer's fault (a
 // model call that failed, a recovered panic), not the input's: an API maps

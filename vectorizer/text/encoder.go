@@ -195,12 +195,7 @@ func (e *Encoder) Encode(ctx context.Context, texts []string) ([][]float32, []er
 
 // EncodeIDs runs one model call on already tokenized texts (each starting
 // with [CLS] and ending with [SEP]) and pools and projects the result.
-func (e *Encoder) EncodeIDs(batch [][]int64) (vecs [][]float32, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			vecs, err = nil, fmt.Errorf("text encoder panicked: %v", r)
-		}
-	}()
+func (e *Encoder) EncodeIDs(batch [][]int64) ([][]float32, error) {
 	if len(batch) == 0 {
 		return nil, nil
 	}
@@ -270,7 +265,7 @@ func (e *Encoder) EncodeIDs(batch [][]int64) (vecs [][]float32, err error) {
 	if err := e.project(out, pooled, n); err != nil {
 		return nil, err
 	}
-	vecs = make([][]float32, n)
+	vecs := make([][]float32, n)
 	for b := range vecs {
 		vecs[b] = out[b*outDim : (b+1)*outDim : (b+1)*outDim]
 	}
