@@ -60,13 +60,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+
+	"github.com/mclip-go/mclip/config"
 )
-
-// DefaultMaxPixels is Pillow's Image.MAX_IMAGE_PIXELS.
-const DefaultMaxPixels = 89_478_485
-
-// DefaultMaxBytes is the default limit on the encoded size.
-const DefaultMaxBytes = 32 << 20
 
 // Errors that Decode wraps; test with errors.Is.
 var (
@@ -81,10 +77,10 @@ var (
 // Options bound and adjust decoding.
 type Options struct {
 	// MaxPixels is the largest width*height accepted; 0 means
-	// DefaultMaxPixels.
+	// config.DefaultMaxPixels (Pillow's Image.MAX_IMAGE_PIXELS).
 	MaxPixels int64
 	// MaxBytes is the largest encoded input accepted; 0 means
-	// DefaultMaxBytes.
+	// config.DefaultMaxImageBytes.
 	MaxBytes int64
 	// ApplyEXIF rotates/flips the image by its EXIF orientation tag (JPEG,
 	// PNG, WebP, TIFF) like PIL.ImageOps.exif_transpose.
@@ -93,14 +89,14 @@ type Options struct {
 
 func (o Options) maxPixels() int64 {
 	if o.MaxPixels <= 0 {
-		return DefaultMaxPixels
+		return config.DefaultMaxPixels
 	}
 	return o.MaxPixels
 }
 
 func (o Options) maxBytes() int64 {
 	if o.MaxBytes <= 0 {
-		return DefaultMaxBytes
+		return config.DefaultMaxImageBytes
 	}
 	return o.MaxBytes
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mclip-go/mclip/config"
 )
 
 // pngChunk is one chunk of a PNG file.
@@ -154,13 +156,13 @@ func decodeBoth(t *testing.T, data []byte, fast bool) {
 		img, ok, err := p.pixels()
 		require.NoError(t, err)
 		require.True(t, ok, "fast path declined")
-		want, err := decodeStd(PNG, data, DefaultMaxPixels)
+		want, err := decodeStd(PNG, data, config.DefaultMaxPixels)
 		require.NoError(t, err)
 		assert.Equal(t, [2]int{want.Width, want.Height}, [2]int{img.Width, img.Height})
 		assert.Equal(t, shaHex(want.Pix), shaHex(img.Pix), "pixels differ from image/png's")
 	}
-	got, gerr := decodePNG(data, DefaultMaxPixels)
-	want, werr := decodeStd(PNG, data, DefaultMaxPixels)
+	got, gerr := decodePNG(data, config.DefaultMaxPixels)
+	want, werr := decodeStd(PNG, data, config.DefaultMaxPixels)
 	if werr != nil {
 		require.Error(t, gerr, "image/png refuses this file: %v", werr)
 		assert.Equal(t, werr.Error(), gerr.Error())
@@ -359,7 +361,7 @@ func BenchmarkDecodePNG(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := c.decode(buf.Bytes(), DefaultMaxPixels); err != nil {
+				if _, err := c.decode(buf.Bytes(), config.DefaultMaxPixels); err != nil {
 					b.Fatal(err)
 				}
 			}
