@@ -22,7 +22,7 @@
 // 2.3 ms. Porting libjpeg-turbo's fancy upsampling and both libraries'
 // YUV->RGB tables to Go would fix parity, not speed; x/image/tiff lacks
 // JPEG and CCITT compression. PNG is inflated by libdeflate and unfiltered
-// in C (png.go: 2-4x image/png's speed, 5x zlib's for the inflating) where
+// in C (png.go: 2-4x image/png's speed, 3x zlib's for the inflating) where
 // the file is one image/png would decode, and goes through image/png
 // otherwise; GIF and BMP go through Go's decoders (identical pixels; the
 // conversion to RGB follows Pillow's rules, see toRGB); PNM, ICO/CUR, TGA
