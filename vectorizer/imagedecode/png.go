@@ -121,6 +121,35 @@ static void mclip_png_avg3(uint8_t *cur, const uint8_t *src, const uint8_t *prev
 		mclip_png_st4(cur + i, a);
 	}
 }
+
+// 4-byte pixels (RGBA, 16-bit grey + alpha), in place: each pixel is loaded
+// and stored whole, 4 bytes after the last store.
+static void mclip_png_paeth4(uint8_t *cur, const uint8_t *prev, size_t n) {
+	const __m128i m255 = _mm_set1_epi16(255);
+	__m128i a = _mm_setzero_si128(), c = _mm_setzero_si128();
+	for (size_t i = 0; i + 4 <= n; i += 4) {
+		__m128i b = mclip_png_ld4(prev + i), x = mclip_png_ld4(cur + i);
+		__m128i p = _mm_sub_epi16(b, c), q = _mm_sub_epi16(a, c);
+		__m128i pa = mclip_png_abs16(p), pb = mclip_png_abs16(q), pc = mclip_png_abs16(_mm_add_epi16(p, q));
+		__m128i nota = _mm_or_si128(_mm_cmpgt_epi16(pa, pb), _mm_cmpgt_epi16(pa, pc));
+		__m128i usec = _mm_cmpgt_epi16(pb, pc);
+		__m128i bc = _mm_or_si128(_mm_and_si128(usec, c), _mm_andnot_si128(usec, b));
+		__m128i pred = _mm_or_si128(_mm_and_si128(nota, bc), _mm_andnot_si128(nota, a));
+		a = _mm_and_si128(_mm_add_epi16(x, pred), m255);
+		mclip_png_st4(cur + i, a);
+		c = b;
+	}
+}
+
+static void mclip_png_avg4(uint8_t *cur, const uint8_t *prev, size_t n) {
+	const __m128i m255 = _mm_set1_epi16(255);
+	__m128i a = _mm_setzero_si128();
+	for (size_t i = 0; i + 4 <= n; i += 4) {
+		__m128i b = mclip_png_ld4(prev + i), x = mclip_png_ld4(cur + i);
+		a = _mm_and_si128(_mm_add_epi16(x, _mm_srli_epi16(_mm_add_epi16(a, b), 1)), m255);
+		mclip_png_st4(cur + i, a);
+	}
+}
 #endif
 
 // mclip_png_row converts n unfiltered pixels to RGB as imagedecode's toRGB
@@ -240,6 +269,15 @@ static int mclip_png_pixels(const uint8_t *z, size_t zlen, uint8_t *buf, size_t 
 			size_t rb = (pw * bits + 7) / 8;
 			const uint8_t *prev = zero;
 			for (size_t y = 0; y <= ph; y++) {
+#ifdef MCLIP_PNG_SSE2
+				if (y < ph && bpp == 4 && (p[0] == 3 || p[0] == 4)) {
+					if (p[0] == 4) {
+						mclip_png_paeth4(p + 1, prev, rb);
+					} else {
+						mclip_png_avg4(p + 1, prev, rb);
+					}
+				} else
+#endif
 				if (y < ph && mclip_png_unfilter(p[0], p + 1, p + 1, prev, rb, bpp)) {
 					rc = 1;
 					goto done;
