@@ -171,7 +171,7 @@ test: setup ort vet weaviate weaviate-stock build image-test
 ## fuzz-short: each fuzz target for FUZZTIME (the seed corpora run in every
 ## `go test`; this explores beyond them)
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzDecode:./vectorizer/imagedecode FuzzDecodeBase64:./vectorizer/imagedecode FuzzEncode:./vectorizer/tokenize
+FUZZ_TARGETS := FuzzDecode:./vectorizer/imagedecode FuzzDecodeBase64:./vectorizer/imagedecode FuzzPNGFastPath:./vectorizer/imagedecode FuzzEncode:./vectorizer/tokenize
 fuzz-short: ort
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} ($${t#*:}) for $(FUZZTIME)"; \
