@@ -80,6 +80,16 @@ func TestQuickstarts(t *testing.T) {
 	for _, img := range []string{"localhost/mclip:dev", "localhost/weaviate-mclip:dev", "localhost/weaviate-stock:dev"} {
 		require.NoError(t, exec.Command("podman", "image", "exists", img).Run(), "image %s missing: run make images (deploy/docker/build --stock)", img)
 	}
+	// The images carry what we owe others, as the repository does.
+	for _, img := range []string{"localhost/mclip:dev", "localhost/weaviate-mclip:dev"} {
+		for _, f := range []string{"LICENSE", "NOTICE", "licenses/go-modules.txt"} {
+			want, err := os.ReadFile(filepath.Join(root, f))
+			require.NoError(t, err)
+			got, err := exec.Command("podman", "run", "--rm", "--entrypoint", "cat", img, "/usr/local/share/doc/mclip/"+filepath.Base(f)).Output()
+			require.NoError(t, err, "%s in %s", f, img)
+			assert.Equal(t, string(want), string(got), "%s in %s differs from the repository's: rebuild the images", f, img)
+		}
+	}
 
 	// The model directory, readable by the mclip image's non-root user.
 	modelDir, err := os.MkdirTemp("", "mclip-image-test-model-")
