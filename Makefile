@@ -151,10 +151,16 @@ bench-photos: ort
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/mclip-bench ./bench/cmd/mclip-bench
 	$(BIN)/mclip-bench -root $(ROOT) -only photos -out $(ROOT)/bench/results/photos $(BENCH_ARGS)
 
-## vet: go vet and gofmt
-vet: setup
+## vet, fmt-check (two names, one check): go vet, and gofmt -l on the
+## tracked Go files
+vet fmt-check: setup
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+## test-unit: the unit tests, every package but integration/: no Weaviate
+## build, no container images (about a minute with a warm Go cache)
+test-unit: setup ort
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/integration')
 
 ## test: every test (unit, golden, numeric, integration, the client
 ## examples), and the container images built and run for real (image-test,
@@ -165,7 +171,7 @@ test: setup ort vet weaviate weaviate-stock build image-test
 ## fuzz-short: each fuzz target for FUZZTIME (the seed corpora run in every
 ## `go test`; this explores beyond them)
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzDecode:./vectorizer/imagedecode FuzzDecodeBase64:./vectorizer/imagedecode FuzzEncode:./vectorizer/tokenize
+FUZZ_TARGETS := FuzzDecode:./vectorizer/imagedecode FuzzDecodeBase64:./vectorizer/imagedecode FuzzPNGFastPath:./vectorizer/imagedecode FuzzEncode:./vectorizer/tokenize
 fuzz-short: ort
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} ($${t#*:}) for $(FUZZTIME)"; \

@@ -210,3 +210,22 @@ func describeConfig() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Redraw renders the charts of the results in dir again from its
+// results.json, measuring nothing: for a change in how charts are drawn.
+func Redraw(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		return fmt.Errorf("redraw: %w", err)
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("redraw: %s: %w", dir, err)
+	}
+	for i := range r.Charts {
+		if err := r.Charts[i].render(dir); err != nil {
+			return fmt.Errorf("redraw: chart %s: %w", r.Charts[i].File, err)
+		}
+	}
+	return nil
+}

@@ -58,7 +58,7 @@ func (r *runner) serveSection() error {
 		singles bool
 	}{
 		{"one request of all N (reference)", inferenceapi.Options{}, false},
-		{"singles, cross-request batching (default)", inferenceapi.Options{MaxWait: inferenceapi.DefaultMaxWait}, true},
+		{"singles, cross-request batching (default)", inferenceapi.Options{MaxWait: config.DefaultBatchWait}, true},
 		{"singles, per request (as the Python container)", inferenceapi.Options{NoCrossRequestBatching: true}, true},
 	}
 	for _, kind := range []struct {

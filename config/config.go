@@ -1,14 +1,16 @@
-// Package config reads mclip's module-wide settings from the environment and
-// validates them. Every setting has a default; the README lists them.
+// Package config reads mclip's settings from the environment and validates
+// them: it is the only reader of MCLIP_* (and of the hub's HF_* variables);
+// every other package takes the values. Every setting has a default; the
+// README lists them.
 package config
 
 import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Environment variables.
@@ -24,14 +26,36 @@ const (
 	EnvMaxTextBytes  = "MCLIP_MAX_TEXT_BYTES"
 	EnvApplyEXIF     = "MCLIP_APPLY_EXIF_ORIENTATION"
 	EnvProvider      = "MCLIP_EXECUTION_PROVIDER"
-	EnvORTLib        = "ONNXRUNTIME_LIB"
-	EnvOptimizedDir  = "MCLIP_OPTIMIZED_CACHE_DIR"
+	// EnvORTLib is ONNX Runtime's library; package ortlib's search also
+	// starts with it, for callers without settings.
+	EnvORTLib       = "ONNXRUNTIME_LIB"
+	EnvOptimizedDir = "MCLIP_OPTIMIZED_CACHE_DIR"
 	// EnvReplaceClip makes weaviate-mclip serve the module name
 	// multi2vec-clip itself, in-process, instead of Weaviate's HTTP module.
 	EnvReplaceClip = "MCLIP_REPLACE_MULTI2VEC_CLIP"
 	// EnvClipInferenceAPI is Weaviate's multi2vec-clip container URL; it is
 	// read only to say that the switch above makes it unused.
 	EnvClipInferenceAPI = "CLIP_INFERENCE_API"
+)
+
+// Environment variables of the model store (`mclip models`, and where the
+// models are looked for at start-up). The HF_* ones mean what they mean to
+// huggingface_hub.
+const (
+	EnvLockFile    = "MCLIP_MODELS_LOCK"
+	EnvHubEndpoint = "HF_ENDPOINT"
+	EnvHubToken    = "HF_TOKEN"
+	// EnvHubOldToken is huggingface_hub's older name of HF_TOKEN, read
+	// when HF_TOKEN is unset.
+	EnvHubOldToken = "HUGGING_FACE_HUB_TOKEN"
+	EnvHubOffline  = "HF_HUB_OFFLINE"
+)
+
+// Environment variables of `mclip serve` only.
+const (
+	EnvAddr      = "MCLIP_ADDR"
+	EnvAPIToken  = "MCLIP_API_TOKEN"
+	EnvBatchWait = "MCLIP_BATCH_WAIT"
 )
 
 // Defaults.
@@ -42,9 +66,15 @@ const (
 	DefaultMaxImageBytes = 32 << 20
 	DefaultMaxTextBytes  = 1 << 20
 	DefaultProvider      = "cpu"
+	// DefaultAddr is where `mclip serve` listens.
+	DefaultAddr = "127.0.0.1:8080"
+	// DefaultBatchWait is how long `mclip serve` waits to group concurrent
+	// requests into one model call.
+	DefaultBatchWait = 2 * time.Millisecond
 )
 
-// Config holds the module-wide settings.
+// Config holds mclip's settings: the module's and the CLI's, the model
+// store's, and `mclip serve`'s own.
 type Config struct {
 	// ModelDir is a local model directory in the contract layout. Empty
 	// means the model store's cache.
@@ -85,6 +115,26 @@ type Config struct {
 	// ClipInferenceAPI is CLIP_INFERENCE_API as set (unused by mclip; see
 	// ReplaceMulti2VecClip).
 	ClipInferenceAPI string
+
+	// LockFile overrides the model store's lock file path.
+	LockFile string
+	// HubEndpoint is the Hugging Face hub (mirror) to pull from; empty
+	// means the model store's default.
+	HubEndpoint string
+	// HubToken is the hub's access token (HF_TOKEN, else
+	// HUGGING_FACE_HUB_TOKEN).
+	HubToken string
+	// HubOffline forbids the network (HF_HUB_OFFLINE: 1, true, yes or on;
+	// anything else is false, as huggingface_hub reads it).
+	HubOffline bool
+
+	// Addr is the host:port `mclip serve` listens on.
+	Addr string
+	// APIToken, when set, is required on `mclip serve`'s /vectorize.
+	APIToken string
+	// BatchWait is `mclip serve`'s longest wait to group concurrent
+	// requests into one model call; 0 disables it.
+	BatchWait time.Duration
 }
 
 // OptimizedCacheOff reports whether OptimizedCacheDir turns the cache off.
@@ -105,6 +155,8 @@ func Default() Config {
 		MaxImageBytes: DefaultMaxImageBytes,
 		MaxTextBytes:  DefaultMaxTextBytes,
 		Provider:      DefaultProvider,
+		Addr:          DefaultAddr,
+		BatchWait:     DefaultBatchWait,
 	}
 }
 
@@ -121,10 +173,12 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		v = strings.TrimSpace(v)
 		return v, ok && v != ""
 	}
-	str := func(name string, dst *string) {
-		if v, ok := get(name); ok {
+	str := func(name string, dst *string) bool {
+		v, ok := get(name)
+		if ok {
 			*dst = v
 		}
+		return ok
 	}
 	integer := func(name string, dst *int) {
 		if v, ok := get(name); ok {
@@ -173,6 +227,24 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str(EnvOptimizedDir, &c.OptimizedCacheDir)
 	boolean(EnvReplaceClip, &c.ReplaceMulti2VecClip)
 	str(EnvClipInferenceAPI, &c.ClipInferenceAPI)
+	str(EnvLockFile, &c.LockFile)
+	str(EnvHubEndpoint, &c.HubEndpoint)
+	if !str(EnvHubToken, &c.HubToken) {
+		str(EnvHubOldToken, &c.HubToken)
+	}
+	if v, ok := get(EnvHubOffline); ok {
+		c.HubOffline = isTrue(v)
+	}
+	str(EnvAddr, &c.Addr)
+	str(EnvAPIToken, &c.APIToken)
+	if v, ok := get(EnvBatchWait); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: not a duration (like 2ms; 0 disables)", EnvBatchWait, v))
+		} else {
+			c.BatchWait = d
+		}
+	}
 	c.Variant = strings.ToLower(c.Variant)
 	c.Provider = strings.ToLower(c.Provider)
 	if err := c.Validate(); err != nil {
@@ -218,12 +290,14 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// IntraOpThreads resolves Threads: 0 means one per CPU.
-func (c Config) IntraOpThreads() int {
-	if c.Threads > 0 {
-		return c.Threads
+// isTrue reads a switch the way huggingface_hub does: 1, true, yes and on
+// (any case) are true, anything else false.
+func isTrue(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "yes", "on":
+		return true
 	}
-	return runtime.NumCPU()
+	return false
 }
 
 // parseSize parses a non-negative integer with an optional binary suffix

@@ -31,6 +31,20 @@ func TestFromLookup(t *testing.T) {
 		{name: "multi2vec-clip replaced", env: map[string]string{EnvReplaceClip: "true", EnvClipInferenceAPI: "http://clip:8080"},
 			want: func(c *Config) { c.ReplaceMulti2VecClip, c.ClipInferenceAPI = true, "http://clip:8080" }},
 		{name: "bad replace switch", env: map[string]string{EnvReplaceClip: "yes please"}, wantErr: []string{EnvReplaceClip + `="yes please"`}},
+		{name: "model store and hub", env: map[string]string{
+			EnvLockFile: "/l", EnvHubEndpoint: "https://mirror.example", EnvHubToken: " hf_x ", EnvHubOffline: "1",
+		}, want: func(c *Config) {
+			c.LockFile, c.HubEndpoint, c.HubToken, c.HubOffline = "/l", "https://mirror.example", "hf_x", true
+		}},
+		{name: "older token variable", env: map[string]string{EnvHubOldToken: "hf_old", EnvHubOffline: "false"},
+			want: func(c *Config) { c.HubToken = "hf_old" }},
+		{name: "HF_TOKEN before the older name", env: map[string]string{EnvHubToken: "hf_new", EnvHubOldToken: "hf_old"},
+			want: func(c *Config) { c.HubToken = "hf_new" }},
+		{name: "offline spelled true", env: map[string]string{EnvHubOffline: "TRUE"}, want: func(c *Config) { c.HubOffline = true }},
+		{name: "offline: anything else is false", env: map[string]string{EnvHubOffline: "maybe"}, want: func(c *Config) {}},
+		{name: "serve settings", env: map[string]string{EnvAddr: ":8077", EnvAPIToken: " tok ", EnvBatchWait: "0"},
+			want: func(c *Config) { c.Addr, c.APIToken, c.BatchWait = ":8077", "tok", 0 }},
+		{name: "bad batch wait", env: map[string]string{EnvBatchWait: "soon"}, wantErr: []string{EnvBatchWait + `="soon"`, "not a duration"}},
 		{name: "optimized cache off", env: map[string]string{EnvOptimizedDir: "off"}, want: func(c *Config) { c.OptimizedCacheDir = "off" }},
 		{name: "blank values keep defaults", env: map[string]string{EnvVariant: "  ", EnvBatchSize: ""}, want: func(c *Config) {}},
 		{name: "bad values each named", env: map[string]string{
@@ -54,13 +68,6 @@ func TestFromLookup(t *testing.T) {
 			assert.Equal(t, want, got)
 		})
 	}
-}
-
-func TestIntraOpThreads(t *testing.T) {
-	c := Default()
-	assert.Greater(t, c.IntraOpThreads(), 0)
-	c.Threads = 3
-	assert.Equal(t, 3, c.IntraOpThreads())
 }
 
 func TestOptimizedCacheOff(t *testing.T) {

@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/testfixture/fakeencoder"
 )
 
 // BenchmarkVectorize is the load test of an import: vectorizing `objects`
@@ -26,15 +29,15 @@ func BenchmarkVectorize(b *testing.B) {
 		objects = 256
 		clients = 16
 	)
-	enc := func() *fakeEncoder {
-		return &fakeEncoder{overhead: 4 * time.Millisecond, perItem: 100 * time.Microsecond}
+	enc := func() *fakeencoder.Encoder {
+		return &fakeencoder.Encoder{Overhead: 4 * time.Millisecond, PerItem: 100 * time.Microsecond}
 	}
 	cases := []struct {
 		name    string
 		opts    Options
 		singles bool
 	}{
-		{"singles/cross-request-batching", Options{BatchSize: 32, MaxWait: DefaultMaxWait}, true},
+		{"singles/cross-request-batching", Options{BatchSize: 32, MaxWait: config.DefaultBatchWait}, true},
 		{"singles/cross-request-batching-no-wait", Options{BatchSize: 32}, true},
 		{"singles/per-request(container)", Options{BatchSize: 32, NoCrossRequestBatching: true}, true},
 		{"one-request", Options{BatchSize: 32, MaxTexts: objects}, false},
@@ -69,7 +72,7 @@ func BenchmarkVectorize(b *testing.B) {
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(objects*b.N)/b.Elapsed().Seconds(), "objects/s")
-			b.ReportMetric(float64(len(e.callSizes()))/float64(b.N), "calls/op")
+			b.ReportMetric(float64(len(e.CallSizes()))/float64(b.N), "calls/op")
 		})
 	}
 }

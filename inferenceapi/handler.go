@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -33,10 +32,14 @@ const (
 // maxItemErrors is how many failed items an error message names.
 const maxItemErrors = 5
 
-// batchIndex matches the "text 3: " or "image 0: " the vectorizer puts
-// before an item's error: the index is the item's place in the model call,
-// which mixes requests, so the message names the request's index instead.
-var batchIndex = regexp.MustCompile(`^(text|image) \d+: `)
+// indexedError is an item's error that carries the item's place in the
+// model call (vectorizer.ItemError, whose message starts "text 3: "). That
+// place mixes requests, so the message shows the error without it
+// (Unwrap) and names the request's index instead.
+type indexedError interface {
+	Item() (kind string, index int)
+	Unwrap() error
+}
 
 func (s *Server) routes() http.Handler {
 	metricsHandler := promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
@@ -279,7 +282,11 @@ func itemErrors(textErrs, imageErrs []error) (msg string, internal bool) {
 			}
 			var ie *internalError
 			var marked interface{ Internal() bool }
-			msg := batchIndex.ReplaceAllString(err.Error(), "")
+			msg := err.Error()
+			var indexed indexedError
+			if errors.As(err, &indexed) {
+				msg = indexed.Unwrap().Error()
+			}
 			if errors.As(err, &marked) && marked.Internal() {
 				// the encoder's own failure: its text may name files, and
 				// the caller can do nothing about it; the log has it

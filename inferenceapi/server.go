@@ -38,6 +38,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mclip-go/mclip/config"
 )
 
 // Encoder turns texts and base64 images into vectors, one vector or one
@@ -49,8 +51,6 @@ type Encoder interface {
 
 // Defaults of Options.
 const (
-	DefaultBatchSize       = 32
-	DefaultMaxWait         = 2 * time.Millisecond
 	DefaultMaxBodyBytes    = 64 << 20
 	DefaultMaxTexts        = 1024
 	DefaultMaxImages       = 64
@@ -59,9 +59,9 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 )
 
-// Options configure a Server. Zero values take the defaults, except
-// MaxWait: zero disables lingering for a batch (DefaultMaxWait is the
-// command's default).
+// Options configure a Server. Zero values take the defaults (BatchSize:
+// config.DefaultBatchSize), except MaxWait: zero disables lingering for a
+// batch (config.DefaultBatchWait is the command's default).
 type Options struct {
 	// BatchSize is the largest number of items in one model call.
 	BatchSize int
@@ -97,7 +97,7 @@ func (o Options) withDefaults() (Options, error) {
 			*v = d
 		}
 	}
-	def(&o.BatchSize, DefaultBatchSize)
+	def(&o.BatchSize, config.DefaultBatchSize)
 	def(&o.MaxTexts, DefaultMaxTexts)
 	def(&o.MaxImages, DefaultMaxImages)
 	def(&o.MaxInFlight, DefaultMaxInFlight)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mclip-go/mclip/testfixture/fakeencoder"
 )
 
 var testMeta = map[string]any{
@@ -89,8 +91,8 @@ func TestHealthAndMetaFollowReadiness(t *testing.T) {
 	assert.Equal(t, "1", r.header.Get("Retry-After"))
 	assert.Equal(t, "models are loading", r.decode(t).Error)
 
-	require.NoError(t, s.SetReady(&fakeEncoder{}, testMeta))
-	assert.Error(t, s.SetReady(&fakeEncoder{}, testMeta), "a second encoder is refused")
+	require.NoError(t, s.SetReady(&fakeencoder.Encoder{}, testMeta))
+	assert.Error(t, s.SetReady(&fakeencoder.Encoder{}, testMeta), "a second encoder is refused")
 
 	assert.Equal(t, http.StatusNoContent, do(t, context.Background(), "GET", ts.URL+"/.well-known/ready", "").status)
 	meta = do(t, context.Background(), "GET", ts.URL+"/meta", "")
@@ -103,14 +105,14 @@ func TestHealthAndMetaFollowReadiness(t *testing.T) {
 	r = vectorize(t, ts.URL, `{"texts":["a"]}`)
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
 	assert.Equal(t, "server is shutting down", r.decode(t).Error)
-	assert.ErrorIs(t, s.SetReady(&fakeEncoder{}, testMeta), errClosed)
+	assert.ErrorIs(t, s.SetReady(&fakeencoder.Encoder{}, testMeta), errClosed)
 }
 
 func TestSetReadyRejectsUnmarshalableMeta(t *testing.T) {
 	s, err := New(Options{})
 	require.NoError(t, err)
 	defer s.Close()
-	assert.ErrorContains(t, s.SetReady(&fakeEncoder{}, map[string]any{"x": make(chan int)}), "marshal /meta")
+	assert.ErrorContains(t, s.SetReady(&fakeencoder.Encoder{}, map[string]any{"x": make(chan int)}), "marshal /meta")
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {
@@ -133,7 +135,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 }
 
 func TestVectorizeAssignsVectors(t *testing.T) {
-	_, ts := newTestServer(t, Options{MaxWait: time.Millisecond}, &fakeEncoder{})
+	_, ts := newTestServer(t, Options{MaxWait: time.Millisecond}, &fakeencoder.Encoder{})
 	tests := []struct {
 		name          string
 		body          string
@@ -158,17 +160,17 @@ func TestVectorizeAssignsVectors(t *testing.T) {
 			require.Len(t, got.TextVectors, len(tt.texts))
 			require.Len(t, got.ImageVectors, len(tt.images))
 			for i, s := range tt.texts {
-				assert.Equal(t, fakeVector("text", s), got.TextVectors[i])
+				assert.Equal(t, fakeencoder.Vector("text", s), got.TextVectors[i])
 			}
 			for i, s := range tt.images {
-				assert.Equal(t, fakeVector("image", s), got.ImageVectors[i])
+				assert.Equal(t, fakeencoder.Vector("image", s), got.ImageVectors[i])
 			}
 		})
 	}
 }
 
 func TestVectorizeRejectsBadRequests(t *testing.T) {
-	_, ts := newTestServer(t, Options{MaxBodyBytes: 200, MaxTexts: 3, MaxImages: 2}, &fakeEncoder{})
+	_, ts := newTestServer(t, Options{MaxBodyBytes: 200, MaxTexts: 3, MaxImages: 2}, &fakeencoder.Encoder{})
 	tests := []struct {
 		name, method, path, body string
 		status                   int
@@ -208,7 +210,7 @@ func TestVectorizeRejectsBadRequests(t *testing.T) {
 
 // A body without Content-Length is cut off at the limit too.
 func TestVectorizeRejectsLargeChunkedBody(t *testing.T) {
-	_, ts := newTestServer(t, Options{MaxBodyBytes: 100}, &fakeEncoder{})
+	_, ts := newTestServer(t, Options{MaxBodyBytes: 100}, &fakeencoder.Encoder{})
 	pr, pw := io.Pipe()
 	go func() {
 		_, _ = pw.Write([]byte(`{"texts":["` + strings.Repeat("y", 1000) + `"]}`))
@@ -221,15 +223,15 @@ func TestVectorizeRejectsLargeChunkedBody(t *testing.T) {
 }
 
 func TestVectorizeReportsFailedItems(t *testing.T) {
-	_, ts := newTestServer(t, Options{}, &fakeEncoder{})
+	_, ts := newTestServer(t, Options{}, &fakeencoder.Encoder{})
 	tests := []struct {
 		name, body string
 		want       string
 	}{
-		{"one text", `{"texts":["ok","bad text"]}`, "texts[1]: cannot decode bad text"},
-		{"text and image", `{"texts":["bad1"],"images":["ok","bad2"]}`, "texts[0]: cannot decode bad1; images[1]: cannot decode bad2"},
-		{"many", `{"texts":["bad","bad","bad","bad","bad","bad","bad"]}`, "texts[4]: cannot decode bad; and 2 more"},
-		{"the vectorizer's batch index is dropped", `{"images":["ok","bad index"]}`, "images[1]: cannot decode bad index"},
+		{"one text", `{"texts":["ok","bad text"]}`, `texts[1]: invalid text "bad text"`},
+		{"text and image", `{"texts":["bad1"],"images":["ok","bad2"]}`, `texts[0]: invalid text "bad1"; images[1]: invalid image "bad2"`},
+		{"many", `{"texts":["bad","bad","bad","bad","bad","bad","bad"]}`, `texts[4]: invalid text "bad"; and 2 more`},
+		{"the vectorizer's batch index is dropped", `{"images":["ok","bad index"]}`, `images[1]: invalid image "bad index"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -243,14 +245,14 @@ func TestVectorizeReportsFailedItems(t *testing.T) {
 func TestVectorizeSurvivesEncoderFaults(t *testing.T) {
 	tests := []struct {
 		name string
-		enc  *fakeEncoder
+		enc  *fakeencoder.Encoder
 		body string
 		want string
 	}{
-		{"panic", &fakeEncoder{}, `{"texts":["panic now"]}`, "texts[0]: internal error in the encoder"},
-		{"model fault", &fakeEncoder{}, `{"texts":["ok","fault"]}`, "texts[1]: internal error in the encoder (details in the server log)"},
-		{"too few vectors", &fakeEncoder{short: true}, `{"images":["a","b"]}`, "internal error: the encoder returned 1 vectors for 2 items"},
-		{"NaN", &fakeEncoder{nonFinite: true}, `{"texts":["a"]}`, "internal error: text vector: item 0 has a non-finite value at 0"},
+		{"panic", &fakeencoder.Encoder{}, `{"texts":["panic now"]}`, "texts[0]: internal error in the encoder"},
+		{"model fault", &fakeencoder.Encoder{}, `{"texts":["ok","fault"]}`, "texts[1]: internal error in the encoder (details in the server log)"},
+		{"too few vectors", &fakeencoder.Encoder{Short: true}, `{"images":["a","b"]}`, "internal error: the encoder returned 1 vectors for 2 items"},
+		{"NaN", &fakeencoder.Encoder{NonFinite: true}, `{"texts":["a"]}`, "internal error: text vector: item 0 has a non-finite value at 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,7 +264,7 @@ func TestVectorizeSurvivesEncoderFaults(t *testing.T) {
 			assert.NotContains(t, msg, "/secret/path", "no file paths in responses")
 			assert.NotContains(t, msg, "goroutine", "no stack traces in responses")
 
-			tt.enc.short, tt.enc.nonFinite = false, false
+			tt.enc.Short, tt.enc.NonFinite = false, false
 			r = vectorize(t, ts.URL, `{"texts":["still serving"]}`)
 			assert.Equal(t, http.StatusOK, r.status, "the server keeps serving: %s", r.body)
 		})
@@ -270,7 +272,7 @@ func TestVectorizeSurvivesEncoderFaults(t *testing.T) {
 }
 
 func TestTokenGuardsVectorizeOnly(t *testing.T) {
-	_, ts := newTestServer(t, Options{Token: "s3cret"}, &fakeEncoder{})
+	_, ts := newTestServer(t, Options{Token: "s3cret"}, &fakeencoder.Encoder{})
 	tests := []struct {
 		name   string
 		header []string
@@ -301,37 +303,37 @@ func TestTokenGuardsVectorizeOnly(t *testing.T) {
 }
 
 func TestInFlightLimitAnswers429(t *testing.T) {
-	enc := &fakeEncoder{block: make(chan struct{}), started: make(chan []string, 1)}
+	enc := &fakeencoder.Encoder{Block: make(chan struct{}), Started: make(chan []string, 1)}
 	_, ts := newTestServer(t, Options{MaxInFlight: 1}, enc)
 
 	first := make(chan reply, 1)
 	go func() { first <- vectorize(t, ts.URL, `{"texts":["first"]}`) }()
-	<-enc.started
+	<-enc.Started
 
 	r := vectorize(t, ts.URL, `{"texts":["second"]}`)
 	assert.Equal(t, http.StatusTooManyRequests, r.status)
 	assert.Equal(t, "1", r.header.Get("Retry-After"))
 	assert.Contains(t, r.decode(t).Error, "server busy")
 
-	close(enc.block)
+	close(enc.Block)
 	assert.Equal(t, http.StatusOK, (<-first).status)
 	assert.Equal(t, http.StatusOK, vectorize(t, ts.URL, `{"texts":["third"]}`).status, "capacity comes back")
 }
 
 func TestQueueLimitAnswers429(t *testing.T) {
-	enc := &fakeEncoder{block: make(chan struct{}), started: make(chan []string, 4)}
+	enc := &fakeencoder.Encoder{Block: make(chan struct{}), Started: make(chan []string, 4)}
 	_, ts := newTestServer(t, Options{MaxQueuedItems: 3, MaxTexts: 10}, enc)
 
 	first := make(chan reply, 1)
 	go func() { first <- vectorize(t, ts.URL, `{"texts":["a","b"]}`) }()
-	<-enc.started
+	<-enc.Started
 
 	r := vectorize(t, ts.URL, `{"texts":["c","d"]}`)
 	assert.Equal(t, http.StatusTooManyRequests, r.status)
 	assert.Equal(t, "1", r.header.Get("Retry-After"))
 	assert.Contains(t, r.decode(t).Error, "too many items queued")
 
-	close(enc.block)
+	close(enc.Block)
 	assert.Equal(t, http.StatusOK, (<-first).status)
 	// An empty queue admits a request larger than the limit.
 	assert.Equal(t, http.StatusOK, vectorize(t, ts.URL, `{"texts":["1","2","3","4","5"]}`).status)
@@ -341,7 +343,7 @@ func TestQueueLimitAnswers429(t *testing.T) {
 // vector back.
 func TestCrossRequestBatching(t *testing.T) {
 	const n = 48
-	enc := &fakeEncoder{overhead: 5 * time.Millisecond}
+	enc := &fakeencoder.Encoder{Overhead: 5 * time.Millisecond}
 	_, ts := newTestServer(t, Options{BatchSize: 16, MaxWait: 2 * time.Millisecond}, enc)
 
 	var wg sync.WaitGroup
@@ -355,22 +357,22 @@ func TestCrossRequestBatching(t *testing.T) {
 	for i, r := range replies {
 		require.Equal(t, http.StatusOK, r.status, "body %s", r.body)
 		got := r.decode(t)
-		assert.Equal(t, [][]float32{fakeVector("text", fmt.Sprintf("text %d", i))}, got.TextVectors)
-		assert.Equal(t, [][]float32{fakeVector("image", fmt.Sprintf("image %d", i))}, got.ImageVectors)
+		assert.Equal(t, [][]float32{fakeencoder.Vector("text", fmt.Sprintf("text %d", i))}, got.TextVectors)
+		assert.Equal(t, [][]float32{fakeencoder.Vector("image", fmt.Sprintf("image %d", i))}, got.ImageVectors)
 	}
-	sizes := enc.callSizes()
+	sizes := enc.CallSizes()
 	t.Logf("%d model calls for %d items: %v", len(sizes), 2*n, sizes)
 	assert.Less(t, len(sizes), n, "2*%d items in %d calls: %v", n, len(sizes), sizes)
 	for _, size := range sizes {
 		assert.LessOrEqual(t, size, 16, "batch size bound")
 	}
-	assert.Len(t, enc.allItems(), 2*n, "every item encoded once")
+	assert.Len(t, enc.Items(), 2*n, "every item encoded once")
 }
 
 // Without cross-request batching every request is its own model call.
 func TestNoCrossRequestBatching(t *testing.T) {
 	const n = 12
-	enc := &fakeEncoder{overhead: 2 * time.Millisecond}
+	enc := &fakeencoder.Encoder{Overhead: 2 * time.Millisecond}
 	_, ts := newTestServer(t, Options{NoCrossRequestBatching: true}, enc)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -379,7 +381,7 @@ func TestNoCrossRequestBatching(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	sizes := enc.callSizes()
+	sizes := enc.CallSizes()
 	assert.Len(t, sizes, n)
 	for _, s := range sizes {
 		assert.Equal(t, 2, s)
@@ -388,7 +390,7 @@ func TestNoCrossRequestBatching(t *testing.T) {
 
 // A request of more items than the batch size is split into several calls.
 func TestLargeRequestIsSplit(t *testing.T) {
-	enc := &fakeEncoder{}
+	enc := &fakeencoder.Encoder{}
 	_, ts := newTestServer(t, Options{BatchSize: 4}, enc)
 	texts := make([]string, 10)
 	for i := range texts {
@@ -399,16 +401,16 @@ func TestLargeRequestIsSplit(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status)
 	got := r.decode(t)
 	for i, s := range texts {
-		assert.Equal(t, fakeVector("text", s), got.TextVectors[i])
+		assert.Equal(t, fakeencoder.Vector("text", s), got.TextVectors[i])
 	}
-	assert.Equal(t, []int{4, 4, 2}, enc.callSizes())
+	assert.Equal(t, []int{4, 4, 2}, enc.CallSizes())
 }
 
 // A lone request at an idle server does not wait for a batch to fill, even
 // with a long wait configured, also right after concurrent traffic.
 func TestLoneRequestIsNotDelayed(t *testing.T) {
 	const wait = 400 * time.Millisecond
-	enc := &fakeEncoder{}
+	enc := &fakeencoder.Encoder{}
 	_, ts := newTestServer(t, Options{MaxWait: wait}, enc)
 
 	start := time.Now()
@@ -429,12 +431,12 @@ func TestLoneRequestIsNotDelayed(t *testing.T) {
 
 // A cancelled request's queued items never reach the model.
 func TestCancelledRequestIsDropped(t *testing.T) {
-	enc := &fakeEncoder{block: make(chan struct{}), started: make(chan []string, 4)}
+	enc := &fakeencoder.Encoder{Block: make(chan struct{}), Started: make(chan []string, 4)}
 	s, ts := newTestServer(t, Options{}, enc)
 
 	first := make(chan reply, 1)
 	go func() { first <- vectorize(t, ts.URL, `{"texts":["running"]}`) }()
-	<-enc.started
+	<-enc.Started
 
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -460,14 +462,14 @@ func TestCancelledRequestIsDropped(t *testing.T) {
 		return b.text.queued == 0 && b.text.outstanding == 1
 	}, 2*time.Second, time.Millisecond, "the abandoned items left the queue")
 
-	close(enc.block)
+	close(enc.Block)
 	assert.Equal(t, http.StatusOK, (<-first).status)
 	assert.Equal(t, http.StatusOK, vectorize(t, ts.URL, `{"texts":["next"]}`).status)
-	assert.Equal(t, []string{"running", "next"}, enc.allItems())
+	assert.Equal(t, []string{"running", "next"}, enc.Items())
 }
 
 func TestServeDrainsInFlightRequests(t *testing.T) {
-	enc := &fakeEncoder{block: make(chan struct{}), started: make(chan []string, 1)}
+	enc := &fakeencoder.Encoder{Block: make(chan struct{}), Started: make(chan []string, 1)}
 	s, err := New(Options{ShutdownTimeout: 5 * time.Second})
 	require.NoError(t, err)
 	require.NoError(t, s.SetReady(enc, testMeta))
@@ -480,7 +482,7 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 
 	inFlight := make(chan reply, 1)
 	go func() { inFlight <- vectorize(t, url, `{"texts":["in flight"]}`) }()
-	<-enc.started
+	<-enc.Started
 	stop()
 	require.Eventually(t, func() bool { return s.draining.Load() }, 2*time.Second, time.Millisecond)
 	select {
@@ -488,17 +490,17 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 		t.Fatalf("Serve returned before the in-flight request finished: %v", err)
 	case <-time.After(50 * time.Millisecond):
 	}
-	close(enc.block)
+	close(enc.Block)
 	r := <-inFlight
 	assert.Equal(t, http.StatusOK, r.status)
-	assert.Equal(t, [][]float32{fakeVector("text", "in flight")}, r.decode(t).TextVectors)
+	assert.Equal(t, [][]float32{fakeencoder.Vector("text", "in flight")}, r.decode(t).TextVectors)
 	require.NoError(t, <-served)
 	_, err = net.Dial("tcp", ln.Addr().String())
 	assert.Error(t, err, "the listener is closed")
 }
 
 func TestServeCancelsModelCallsAfterDrainTimeout(t *testing.T) {
-	enc := &fakeEncoder{block: make(chan struct{}), started: make(chan []string, 1)}
+	enc := &fakeencoder.Encoder{Block: make(chan struct{}), Started: make(chan []string, 1)}
 	s, err := New(Options{ShutdownTimeout: 100 * time.Millisecond})
 	require.NoError(t, err)
 	require.NoError(t, s.SetReady(enc, testMeta))
@@ -514,7 +516,7 @@ func TestServeCancelsModelCallsAfterDrainTimeout(t *testing.T) {
 			res.Body.Close()
 		}
 	}()
-	<-enc.started
+	<-enc.Started
 	stop()
 	select {
 	case err := <-served:
@@ -525,7 +527,7 @@ func TestServeCancelsModelCallsAfterDrainTimeout(t *testing.T) {
 }
 
 func TestMetricsExposeRequestsAndBatches(t *testing.T) {
-	_, ts := newTestServer(t, Options{}, &fakeEncoder{})
+	_, ts := newTestServer(t, Options{}, &fakeencoder.Encoder{})
 	vectorize(t, ts.URL, `{"texts":["a","b"],"images":["c"]}`)
 	vectorize(t, ts.URL, `{"texts":["bad"]}`)
 	vectorize(t, ts.URL, `{`)
@@ -551,7 +553,7 @@ func TestMetricsExposeRequestsAndBatches(t *testing.T) {
 // A request queued while another is still being read waits (at most
 // MaxWait) for it, so both share a model call.
 func TestRequestWaitsForOneBeingRead(t *testing.T) {
-	enc := &fakeEncoder{}
+	enc := &fakeencoder.Encoder{}
 	s, ts := newTestServer(t, Options{MaxWait: 500 * time.Millisecond}, enc)
 
 	pr, pw := io.Pipe()
@@ -583,5 +585,5 @@ func TestRequestWaitsForOneBeingRead(t *testing.T) {
 
 	assert.Equal(t, http.StatusOK, (<-fast).status)
 	assert.Equal(t, http.StatusOK, <-slow)
-	assert.Equal(t, []int{2}, enc.callSizes(), "one model call for both")
+	assert.Equal(t, []int{2}, enc.CallSizes(), "one model call for both")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/weaviate/weaviate/entities/models"
 
 	"github.com/mclip-go/mclip/integration/harness"
+	"github.com/mclip-go/mclip/testfixture/testimage"
 )
 
 // testAutoSchema: collections created before their properties, as
@@ -75,7 +76,7 @@ func (s *mclipSuite) testAutoSchema(t *testing.T) {
 
 	t.Run("image field created by the first insert", func(t *testing.T) {
 		s.createClass(t, noProps("AutoImage", map[string]any{"imageFields": []any{"image"}, "textFields": []any{"caption"}}))
-		img := harness.GradientPNGBase64(4242, 48, 40)
+		img := testimage.GradientPNGBase64(4242, 48, 40)
 		obj, err := s.client.Data().Creator().WithClassName("AutoImage").
 			WithProperties(map[string]any{"image": img}).Do(ctx)
 		require.NoError(t, err)

@@ -2,7 +2,6 @@ package integration_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/mclip-go/mclip/integration/harness"
 	"github.com/mclip-go/mclip/modelgen"
+	"github.com/mclip-go/mclip/testfixture/testimage"
 )
 
 // TestExamples runs the client examples of examples/ as their README says,
@@ -35,9 +35,7 @@ func TestExamples(t *testing.T) {
 	models := t.TempDir()
 	require.NoError(t, modelgen.Generate(modelgen.Options{Out: models, Size: modelgen.Tiny, Seed: 16}))
 	imagePath := filepath.Join(t.TempDir(), "photo.png")
-	png, err := base64.StdEncoding.DecodeString(pngBase64(t, 200, 40, 90))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(imagePath, png, 0o644))
+	require.NoError(t, os.WriteFile(imagePath, testimage.GradientPNG(3, 32, 24), 0o644))
 
 	goExample := filepath.Join(t.TempDir(), "example")
 	out, err := exec.Command("go", "build", "-o", goExample, filepath.Join(root, "examples", "go")).CombinedOutput()

@@ -23,6 +23,7 @@ import (
 
 	"github.com/mclip-go/mclip/integration/harness"
 	"github.com/mclip-go/mclip/modelgen"
+	"github.com/mclip-go/mclip/testfixture/testimage"
 	"github.com/mclip-go/mclip/vectorizer"
 )
 
@@ -84,7 +85,7 @@ func TestReplaceMulti2VecClip(t *testing.T) {
 	})
 	s.tsDist = buildTypeScriptExamples(t, harness.RepoRoot(t))
 	for i := range 12 {
-		s.images = append(s.images, pngBase64(t, uint8(20*i), uint8(250-20*i), uint8(40+9*i)))
+		s.images = append(s.images, testimage.GradientPNGBase64(20+i, 32, 24))
 	}
 
 	// 1. The stack a user runs today.

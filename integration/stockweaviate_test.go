@@ -6,9 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
 	"math"
 	"net/http"
@@ -26,6 +23,7 @@ import (
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/integration/harness"
 	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/testfixture/testimage"
 	"github.com/mclip-go/mclip/vectorizer"
 )
 
@@ -87,7 +85,7 @@ func TestStockWeaviateUsesMclipServe(t *testing.T) {
 	}
 	images := make([]string, 8)
 	for i := range images {
-		images[i] = pngBase64(t, uint8(30*i), uint8(255-30*i), 128)
+		images[i] = testimage.GradientPNGBase64(i, 32, 24)
 		objects = append(objects, map[string]any{"class": "Picture", "properties": map[string]any{"image": images[i]}})
 	}
 	start := time.Now()
@@ -172,7 +170,7 @@ func TestStockWeaviateUsesMclipServe(t *testing.T) {
 
 	// A corrupt image inside a batch fails alone; the others land.
 	status, body = call(t, "POST", api+"/batch/objects", map[string]any{"objects": []map[string]any{
-		{"class": "Picture", "properties": map[string]any{"image": pngBase64(t, 1, 2, 3)}},
+		{"class": "Picture", "properties": map[string]any{"image": testimage.GradientPNGBase64(50, 32, 24)}},
 		{"class": "Picture", "properties": map[string]any{"image": base64.StdEncoding.EncodeToString([]byte("\x89PNG\r\n\x1a\n truncated"))}},
 		{"class": "Caption", "properties": map[string]any{"title": "after the bad one"}},
 	}})
@@ -409,20 +407,6 @@ func call(t *testing.T, method, url string, payload any) (int, []byte) {
 	body, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
 	return res.StatusCode, body
-}
-
-// pngBase64 is a 32x24 PNG of a gradient seeded by the colour.
-func pngBase64(t *testing.T, r, g, b uint8) string {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 32, 24))
-	for y := range 24 {
-		for x := range 32 {
-			img.Set(x, y, color.RGBA{r + uint8(x*4), g - uint8(y*4), b ^ uint8(x*y), 255})
-		}
-	}
-	var buf bytes.Buffer
-	require.NoError(t, png.Encode(&buf, img))
-	return base64.StdEncoding.EncodeToString(buf.Bytes())
 }
 
 func fileExists(p string) bool {

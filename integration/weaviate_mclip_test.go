@@ -23,7 +23,9 @@ import (
 	"github.com/mclip-go/mclip/integration/harness"
 	"github.com/mclip-go/mclip/modelgen"
 	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/testfixture/testimage"
 	"github.com/mclip-go/mclip/vectorizer"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
 const mclipModule = "multi2vec-mclip"
@@ -131,7 +133,7 @@ func (s *mclipSuite) testMeta(t *testing.T) {
 	assert.EqualValues(t, 512, m["dimensions"])
 	assert.NotEmpty(t, m["onnxruntime"])
 	info := s.vec.Info()
-	for key, want := range map[string]vectorizer.ModelInfo{"textModel": info.Text, "visionModel": info.Vision} {
+	for key, want := range map[string]modelinfo.Tower{"textModel": info.Text, "visionModel": info.Vision} {
 		got, ok := m[key].(map[string]any)
 		require.True(t, ok, key)
 		assert.Equal(t, want.Repo, got["repo"], key)
@@ -149,8 +151,8 @@ func (s *mclipSuite) testVectors(t *testing.T) {
 
 	type want struct{ title, description, image string }
 	singles := []want{
-		{title: phrases[0], description: phrases[4], image: harness.GradientPNGBase64(1, 64, 48)},
-		{title: phrases[8], image: harness.GradientPNGBase64(2, 32, 32)},
+		{title: phrases[0], description: phrases[4], image: testimage.GradientPNGBase64(1, 64, 48)},
+		{title: phrases[8], image: testimage.GradientPNGBase64(2, 32, 32)},
 		{description: phrases[6]},
 	}
 	for _, w := range singles {
@@ -169,7 +171,7 @@ func (s *mclipSuite) testVectors(t *testing.T) {
 	const n = 1000
 	images := make([]string, 16)
 	for i := range images {
-		images[i] = harness.GradientPNGBase64(100+i, 40+i, 30+2*i)
+		images[i] = testimage.GradientPNGBase64(100+i, 40+i, 30+2*i)
 	}
 	objs := make([]*models.Object, n)
 	wants := map[string]want{}
@@ -333,7 +335,7 @@ func (s *mclipSuite) testSearch(t *testing.T) {
 		assert.Equal(t, 5, r.Aggregate["Phrase"][0].Meta.Count)
 	})
 	t.Run("nearImage finds the inserted image first", func(t *testing.T) {
-		img := harness.GradientPNGBase64(7777, 50, 70)
+		img := testimage.GradientPNGBase64(7777, 50, 70)
 		obj, err := s.client.Data().Creator().WithClassName("Artwork").
 			WithProperties(map[string]any{"image": img}).Do(ctx)
 		require.NoError(t, err)
@@ -367,7 +369,7 @@ func (s *mclipSuite) testNamedVectors(t *testing.T) {
 			}),
 		},
 	})
-	img := harness.GradientPNGBase64(4242, 48, 48)
+	img := testimage.GradientPNGBase64(4242, 48, 48)
 	title, body := phrases[5], phrases[10]
 	iv := s.encodeImages(t, []string{img})[0]
 	tv := s.encodeTexts(t, []string{title, body})
@@ -461,7 +463,7 @@ func (s *mclipSuite) testZeroShot(t *testing.T) {
 	images := make([]string, 8)
 	photoIDs := make([]string, len(images))
 	for i := range images {
-		images[i] = harness.GradientPNGBase64(500+i, 56, 40)
+		images[i] = testimage.GradientPNGBase64(500+i, 56, 40)
 		obj, err := s.client.Data().Creator().WithClassName("Photo").
 			WithProperties(map[string]any{"image": images[i], "caption": fmt.Sprintf("photo %d", i)}).Do(ctx)
 		require.NoError(t, err)
@@ -501,14 +503,14 @@ func (s *mclipSuite) testZeroShot(t *testing.T) {
 // errors, and a bad single insert.
 func (s *mclipSuite) testBadInput(t *testing.T) {
 	ctx := context.Background()
-	good := harness.GradientPNGBase64(9001, 40, 40)
+	good := testimage.GradientPNGBase64(9001, 40, 40)
 	pngPrefix, _ := base64.StdEncoding.DecodeString(good)
 	corrupt := base64.StdEncoding.EncodeToString(append(pngPrefix[:24:24], bytes.Repeat([]byte{0xde, 0xad}, 64)...))
 	objs := []*models.Object{
 		{Class: "Artwork", Properties: map[string]any{"title": "good one", "image": good}},
 		{Class: "Artwork", Properties: map[string]any{"title": "invalid base64", "image": "this is not base64!"}},
 		{Class: "Artwork", Properties: map[string]any{"title": "corrupt image", "image": corrupt}},
-		{Class: "Artwork", Properties: map[string]any{"title": "too large", "image": harness.GradientPNGBase64(9002, 1100, 1000)}},
+		{Class: "Artwork", Properties: map[string]any{"title": "too large", "image": testimage.GradientPNGBase64(9002, 1100, 1000)}},
 		{Class: "Artwork", Properties: map[string]any{"title": "good two", "image": good}},
 	}
 	resp, err := s.client.Batch().ObjectsBatcher().WithObjects(objs...).Do(ctx)

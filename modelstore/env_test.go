@@ -7,10 +7,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mclip-go/mclip/config"
 	ms "github.com/mclip-go/mclip/modelstore"
 )
 
-func TestOptionsFromEnv(t *testing.T) {
+// settings reads env through package config, the only reader of the
+// environment.
+func settings(env map[string]string) (config.Config, error) {
+	return config.FromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+}
+
+func TestOptionsFor(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
@@ -33,10 +40,11 @@ func TestOptionsFromEnv(t *testing.T) {
 		{name: "bad variant", env: map[string]string{"MCLIP_VARIANT": "bf16"}, err: "MCLIP_VARIANT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, k := range []string{"MCLIP_MODEL_DIR", "MCLIP_CACHE_DIR", "MCLIP_VARIANT", "MCLIP_MODELS_LOCK", "HF_ENDPOINT", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"} {
-				t.Setenv(k, tc.env[k])
+			cfg, err := settings(tc.env)
+			var got ms.Options
+			if err == nil {
+				got, err = ms.OptionsFor(cfg)
 			}
-			got, err := ms.OptionsFromEnv()
 			if tc.err != "" {
 				assert.ErrorContains(t, err, tc.err)
 				return
@@ -45,6 +53,12 @@ func TestOptionsFromEnv(t *testing.T) {
 			assert.Equal(t, tc.want, got)
 		})
 	}
+	t.Run("a variant set after reading the environment is checked too", func(t *testing.T) {
+		cfg := config.Default()
+		cfg.Variant = "bf16"
+		_, err := ms.OptionsFor(cfg)
+		assert.ErrorContains(t, err, "MCLIP_VARIANT")
+	})
 }
 
 func TestDefaultCacheDir(t *testing.T) {
@@ -57,13 +71,19 @@ func TestDefaultCacheDir(t *testing.T) {
 		{"home", "", "", "/home/u", "/home/u/.cache/mclip"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Setenv("MCLIP_CACHE_DIR", tc.mclip)
 			t.Setenv("XDG_CACHE_HOME", tc.xdg)
 			t.Setenv("HOME", tc.home)
-			got, err := ms.DefaultCacheDir()
+			cfg, err := settings(map[string]string{"MCLIP_CACHE_DIR": tc.mclip})
 			require.NoError(t, err)
-			assert.Equal(t, filepath.FromSlash(tc.want), got)
-			s, err := ms.Open(ms.Options{})
+			opts, err := ms.OptionsFor(cfg)
+			require.NoError(t, err)
+			got := filepath.FromSlash(tc.want)
+			if tc.mclip == "" {
+				def, err := ms.DefaultCacheDir()
+				require.NoError(t, err)
+				assert.Equal(t, got, def)
+			}
+			s, err := ms.Open(opts)
 			require.NoError(t, err)
 			assert.Equal(t, filepath.Join(got, "models", "main"), s.Dir().Root)
 			assert.Equal(t, filepath.Join(got, "models", "main", ms.LockFileName), s.LockPath())

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/mclip-go/mclip/config"
 )
 
 // The model directory contract shared by the towers, the generator and the
@@ -59,13 +61,13 @@ const (
 	VariantAuto Variant = "auto"
 )
 
-// ParseVariant validates a variant name.
+// ParseVariant validates a variant name; empty means config.DefaultVariant.
 func ParseVariant(s string) (Variant, error) {
 	switch v := Variant(strings.ToLower(strings.TrimSpace(s))); v {
 	case VariantFP32, VariantInt8, VariantFP16, VariantAuto:
 		return v, nil
 	case "":
-		return VariantFP32, nil
+		return Variant(config.DefaultVariant), nil
 	default:
 		return "", fmt.Errorf("unknown model variant %q: want fp32, int8, fp16 or auto", s)
 	}

@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/filelock"
 )
 
 // incompleteDir holds partial downloads, named by the hub's ETag so a
@@ -64,14 +67,14 @@ func (s *Store) Pull(ctx context.Context) (PullResult, error) {
 func (s *Store) pull(ctx context.Context) (PullResult, error) {
 	res := PullResult{Dir: s.dir, Commits: map[string]string{}}
 	if s.local {
-		return res, fmt.Errorf("%s is set (%s): a local model directory is used as is; unset it to pull into the cache", EnvModelDir, s.dir.Root)
+		return res, fmt.Errorf("%s is set (%s): a local model directory is used as is; unset it to pull into the cache", config.EnvModelDir, s.dir.Root)
 	}
 	if err := os.MkdirAll(s.dir.Root, 0o755); err != nil {
 		return res, fmt.Errorf("model cache: %w", err)
 	}
-	unlock, err := lockPath(ctx, filepath.Join(s.dir.Root, pullLockName))
+	unlock, err := filelock.Lock(ctx, filepath.Join(s.dir.Root, pullLockName))
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("pull lock: %w", err)
 	}
 	defer unlock()
 	defer removeIfEmpty(filepath.Join(s.dir.Root, incompleteDir))

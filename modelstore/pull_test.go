@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mclip-go/mclip/config"
 	ms "github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/modelstore/hubtest"
 )
@@ -554,7 +555,7 @@ func TestResolve(t *testing.T) {
 		_, err = ms.Resolve(context.Background(), o)
 		require.ErrorIs(t, err, ms.ErrIncomplete)
 		assert.ErrorContains(t, err, "vision/onnx/vision_model_fp16.onnx")
-		assert.ErrorContains(t, err, ms.EnvModelDir)
+		assert.ErrorContains(t, err, config.EnvModelDir)
 		assert.Len(t, f.hub.Requests(), before)
 	})
 	t.Run("local MODEL_DIR verified with or without a lock", func(t *testing.T) {

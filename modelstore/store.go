@@ -9,22 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/mclip-go/mclip/config"
 )
 
-// Environment variables read by OptionsFromEnv. MCLIP_MODEL_DIR,
-// MCLIP_CACHE_DIR and MCLIP_VARIANT are the ones package config documents;
-// the HF_* ones mean what they mean to huggingface_hub.
-const (
-	EnvModelDir  = "MCLIP_MODEL_DIR"
-	EnvCacheDir  = "MCLIP_CACHE_DIR"
-	EnvVariant   = "MCLIP_VARIANT"
-	EnvLockFile  = "MCLIP_MODELS_LOCK"
-	EnvEndpoint  = "HF_ENDPOINT"
-	EnvToken     = "HF_TOKEN"
-	envOldToken  = "HUGGING_FACE_HUB_TOKEN"
-	EnvOffline   = "HF_HUB_OFFLINE"
-	modelsSubdir = "models"
-)
+// modelsSubdir holds the cache's model directories, one per set of
+// revisions.
+const modelsSubdir = "models"
 
 // Options configure a Store.
 type Options struct {
@@ -67,49 +58,28 @@ type Options struct {
 	Manifest *Manifest
 }
 
-// OptionsFromEnv fills Options from MCLIP_MODEL_DIR, MCLIP_CACHE_DIR,
-// MCLIP_VARIANT, MCLIP_MODELS_LOCK, HF_ENDPOINT, HF_TOKEN (or the older
-// HUGGING_FACE_HUB_TOKEN) and HF_HUB_OFFLINE.
-func OptionsFromEnv() (Options, error) {
-	o := Options{
-		ModelDir: os.Getenv(EnvModelDir),
-		CacheDir: os.Getenv(EnvCacheDir),
-		LockFile: os.Getenv(EnvLockFile),
-		Endpoint: os.Getenv(EnvEndpoint),
-		Token:    strings.TrimSpace(os.Getenv(EnvToken)),
-		Offline:  isTrue(os.Getenv(EnvOffline)),
-	}
-	if o.Token == "" {
-		o.Token = strings.TrimSpace(os.Getenv(envOldToken))
-	}
-	v, err := ParseVariant(os.Getenv(EnvVariant))
+// OptionsFor returns the options of cfg's settings: the model directory,
+// cache, variant, lock file and hub (config reads them from MCLIP_MODEL_DIR,
+// MCLIP_CACHE_DIR, MCLIP_VARIANT, MCLIP_MODELS_LOCK, HF_ENDPOINT, HF_TOKEN
+// or HUGGING_FACE_HUB_TOKEN, and HF_HUB_OFFLINE).
+func OptionsFor(cfg config.Config) (Options, error) {
+	v, err := ParseVariant(cfg.Variant)
 	if err != nil {
-		return o, fmt.Errorf("%s: %w", EnvVariant, err)
+		return Options{}, fmt.Errorf("%s: %w", config.EnvVariant, err)
 	}
-	o.Variant = v
-	return o, nil
+	return Options{ModelDir: cfg.ModelDir, CacheDir: cfg.CacheDir, Variant: v, LockFile: cfg.LockFile,
+		Endpoint: cfg.HubEndpoint, Token: cfg.HubToken, Offline: cfg.HubOffline}, nil
 }
 
-func isTrue(s string) bool {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "1", "true", "yes", "on":
-		return true
-	}
-	return false
-}
-
-// DefaultCacheDir is MCLIP_CACHE_DIR, else $XDG_CACHE_HOME/mclip, else
-// ~/.cache/mclip.
+// DefaultCacheDir is the cache root when Options.CacheDir (MCLIP_CACHE_DIR)
+// is empty: $XDG_CACHE_HOME/mclip, else ~/.cache/mclip.
 func DefaultCacheDir() (string, error) {
-	if d := os.Getenv(EnvCacheDir); d != "" {
-		return d, nil
-	}
 	if d := os.Getenv("XDG_CACHE_HOME"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "mclip"), nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", fmt.Errorf("model cache: no %s, XDG_CACHE_HOME or home directory: %w", EnvCacheDir, err)
+		return "", fmt.Errorf("model cache: no %s, XDG_CACHE_HOME or home directory: %w", config.EnvCacheDir, err)
 	}
 	return filepath.Join(home, ".cache", "mclip"), nil
 }
@@ -305,7 +275,7 @@ func (s *Store) Verify(ctx context.Context) ([]FileStatus, error) {
 	if len(bad) > 0 {
 		hint := "run `" + s.pullCommand(true) + "` to fetch them again"
 		if s.local {
-			hint = EnvModelDir + " is used as is: restore the files, or unset it to use the cache"
+			hint = config.EnvModelDir + " is used as is: restore the files, or unset it to use the cache"
 		}
 		return sts, &VerifyError{Dir: s.dir.Root, Problems: bad, Hint: hint}
 	}
@@ -413,8 +383,8 @@ func (s *Store) Resolve(ctx context.Context) (Dir, error) {
 	if s.local {
 		if miss := s.dir.Missing(s.manifest.Variant); len(miss) > 0 {
 			return Dir{}, &IncompleteError{Dir: s.dir.Root, Variant: s.manifest.Variant, Missing: miss,
-				Why:  EnvModelDir + " is used as is, without network",
-				Hint: "complete it, or unset " + EnvModelDir + " to use the cache (`mclip models pull`)"}
+				Why:  config.EnvModelDir + " is used as is, without network",
+				Hint: "complete it, or unset " + config.EnvModelDir + " to use the cache (`mclip models pull`)"}
 		}
 		return s.dir, nil
 	}
@@ -443,8 +413,8 @@ func (s *Store) incompleteError(miss []string, cause error) error {
 		Hint: "fetch them with `" + s.pullCommand(false) + "`"}
 	switch {
 	case s.opts.Offline:
-		e.Why = EnvOffline + " is set"
-		e.Hint = "unset " + EnvOffline + " and fetch them with `" + s.pullCommand(false) + "`"
+		e.Why = config.EnvHubOffline + " is set"
+		e.Hint = "unset " + config.EnvHubOffline + " and fetch them with `" + s.pullCommand(false) + "`"
 	case cause != nil:
 		e.Why = "the hub is unreachable"
 	}

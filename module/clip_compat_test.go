@@ -9,6 +9,8 @@ import (
 	"github.com/weaviate/weaviate/entities/models"
 	"github.com/weaviate/weaviate/modules/multi2vec-clip/ent"
 	clipvectorizer "github.com/weaviate/weaviate/modules/multi2vec-clip/vectorizer"
+
+	"github.com/mclip-go/mclip/testfixture/fakeencoder"
 )
 
 // clipClient answers multi2vec-clip's vectorizer with the fake encoder's
@@ -18,10 +20,10 @@ type clipClient struct{}
 func (clipClient) Vectorize(_ context.Context, texts, images []string, _ ent.VectorizationConfig) (*ent.VectorizationResult, error) {
 	res := &ent.VectorizationResult{}
 	for _, t := range texts {
-		res.TextVectors = append(res.TextVectors, fakeVector("text", t))
+		res.TextVectors = append(res.TextVectors, fakeencoder.Vector("text", t))
 	}
 	for _, i := range images {
-		res.ImageVectors = append(res.ImageVectors, fakeVector("image", i))
+		res.ImageVectors = append(res.ImageVectors, fakeencoder.Vector("image", i))
 	}
 	return res, nil
 }
@@ -60,7 +62,7 @@ func TestSameVectorsAsMulti2VecClip(t *testing.T) {
 		},
 	}
 	clip := clipvectorizer.New(clipClient{})
-	m := newTestModule(t, &fakeEncoder{})
+	m := newTestModule(t, &fakeencoder.Encoder{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := cfgOf(tt.settings)
@@ -85,9 +87,9 @@ func TestWeightsFollowTheirField(t *testing.T) {
 	obj := &models.Object{Properties: map[string]any{"title": "the title", "body": "the body"}}
 	clipVec, _, err := clipvectorizer.New(clipClient{}).Object(context.Background(), obj, cfg)
 	require.NoError(t, err)
-	got, _, err := newTestModule(t, &fakeEncoder{}).VectorizeObject(context.Background(), obj, cfg)
+	got, _, err := newTestModule(t, &fakeencoder.Encoder{}).VectorizeObject(context.Background(), obj, cfg)
 	require.NoError(t, err)
-	want := clipCombine([][]float32{fakeVector("text", "the body"), fakeVector("text", "the title")}, []float32{0.1, 0.9})
+	want := clipCombine([][]float32{fakeencoder.Vector("text", "the body"), fakeencoder.Vector("text", "the title")}, []float32{0.1, 0.9})
 	assert.InDeltaSlice(t, want, got, 1e-6)
 	assert.NotEqual(t, clipVec, got)
 }

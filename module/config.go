@@ -22,7 +22,7 @@ func (m *Module) PropertyConfigDefaults(_ *schema.DataType) map[string]any {
 // ValidateClass checks a collection's (or a target vector's) settings
 // against its properties.
 func (m *Module) ValidateClass(_ context.Context, class *models.Class, cfg moduletools.ClassConfig) (err error) {
-	defer m.recoverTo(&err, "validate class")
+	defer m.recoverTo(&err, "validate class", nil)
 	s, err := m.flavor.parse(cfg)
 	if err != nil {
 		return err

@@ -1,13 +1,8 @@
 package module
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"math"
 	"sync"
 	"testing"
@@ -21,7 +16,9 @@ import (
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelgen"
 	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/testfixture/testimage"
 	"github.com/mclip-go/mclip/vectorizer"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
 // realModule is the module over the real vectorizer on tiny generated
@@ -36,12 +33,12 @@ func realModule(t *testing.T, wrap func(encoder) encoder) (*Module, *vectorizer.
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = vec.Close() })
 	m := New()
-	m.load = func(context.Context, config.Config) (encoder, Meta, error) {
+	m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) {
 		var enc encoder = vec
 		if wrap != nil {
 			enc = wrap(vec)
 		}
-		return enc, metaOf(vec.Info()), nil
+		return enc, vec.Info(), nil
 	}
 	logger, _ := logrustest.NewNullLogger()
 	require.NoError(t, m.Init(context.Background(), moduletools.NewInitParams(nil, nil, nil, logger, nil)))
@@ -59,20 +56,6 @@ type cancelAfterTexts struct {
 func (c cancelAfterTexts) EncodeTexts(ctx context.Context, texts []string) ([][]float32, []error) {
 	defer c.cancel()
 	return c.encoder.EncodeTexts(ctx, texts)
-}
-
-func testPNG(seed, w, h int) string {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.RGBA{uint8(x*7 + seed), uint8(y*5 + seed*3), uint8(seed * 11), 255})
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		panic(err)
-	}
-	return base64.StdEncoding.EncodeToString(b.Bytes())
 }
 
 // wantVector is the object's whole vector: the mean of its title's and
@@ -113,7 +96,7 @@ func TestBatchNeverHalfVectorizes(t *testing.T) {
 		cancel bool // cancel after the text call
 		bad    map[int]string
 	}{
-		{name: "bad images among good ones", bad: map[int]string{1: "bm90IGFuIGltYWdl", 4: testPNG(1, 2000, 2000), 6: "%%%"}},
+		{name: "bad images among good ones", bad: map[int]string{1: "bm90IGFuIGltYWdl", 4: testimage.GradientPNGBase64(1, 2000, 2000), 6: "%%%"}},
 		{name: "cancelled between texts and images", cancel: true},
 		{name: "cancelled, with bad images", cancel: true, bad: map[int]string{0: "%%%"}},
 	}
@@ -130,7 +113,7 @@ func TestBatchNeverHalfVectorizes(t *testing.T) {
 			objs := make([]*models.Object, n)
 			wants := make([][]float32, n)
 			for i := range objs {
-				title, img := fmt.Sprintf("object %d", i), testPNG(i, 20+i, 30)
+				title, img := fmt.Sprintf("object %d", i), testimage.GradientPNGBase64(i, 20+i, 30)
 				if b, ok := tt.bad[i]; ok {
 					img = b
 				} else {
@@ -171,10 +154,10 @@ func TestConcurrentHostileBatches(t *testing.T) {
 	good := make([]string, 4)
 	wants := make([][]float32, len(good))
 	for i := range good {
-		good[i] = testPNG(40+i, 16+i, 16)
+		good[i] = testimage.GradientPNGBase64(40+i, 16+i, 16)
 		wants[i] = wantVector(t, vec, fmt.Sprintf("title %d", i), good[i])
 	}
-	bad := []string{"", "bm90IGFuIGltYWdl", "%%%", testPNG(1, 1100, 1000)}
+	bad := []string{"", "bm90IGFuIGltYWdl", "%%%", testimage.GradientPNGBase64(1, 1100, 1000)}
 	var wg sync.WaitGroup
 	errc := make(chan error, 16)
 	for g := range 8 {
@@ -215,4 +198,28 @@ func TestConcurrentHostileBatches(t *testing.T) {
 	for err := range errc {
 		t.Error(err)
 	}
+}
+
+// TestPanicDeepDownBecomesAnError: nothing below the module's entry points
+// recovers, so a panic at the deepest level, in ONNX Runtime's Go binding
+// (here a model call on a session already closed), must come back from
+// each entry point as an error, never take Weaviate down.
+func TestPanicDeepDownBecomesAnError(t *testing.T) {
+	m, vec := realModule(t, nil)
+	require.NoError(t, vec.Close())
+	ctx := context.Background()
+	assert.Panics(t, func() { vec.EncodeTexts(ctx, []string{"x"}) }, "the vectorizer leaves panics to its callers")
+
+	_, err := m.Texts(ctx, []string{"a dog in the snow"}, hostileSettings)
+	assert.ErrorContains(t, err, "encoder panicked")
+	_, err = m.VectorizeImage(ctx, "id", testimage.GradientPNGBase64(1, 32, 32), hostileSettings)
+	assert.ErrorContains(t, err, "encoder panicked")
+	_, _, err = m.VectorizeObject(ctx, &models.Object{Properties: map[string]any{"image": testimage.GradientPNGBase64(2, 32, 32)}}, hostileSettings)
+	assert.ErrorContains(t, err, "encode images: encoder panicked")
+	_, _, errs := m.VectorizeBatch(ctx, []*models.Object{
+		{Properties: map[string]any{"title": "ein Hund im Schnee"}},
+		{Properties: map[string]any{"other": "x"}},
+	}, nil, hostileSettings)
+	require.Len(t, errs, 1, "the object with a text fails; the empty one does not")
+	assert.ErrorContains(t, errs[0], "encode texts: encoder panicked")
 }

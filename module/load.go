@@ -2,48 +2,35 @@ package module
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/mclip-go/mclip/config"
-	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
 // fixHint says what to run when the models are missing or broken.
 const fixHint = "run `bin/mclip models pull` (or set " + config.EnvModelDir +
 	" to a complete model directory; test models: `bin/mclip models gen --out DIR`)"
 
-// loadVectorizer resolves the model directory (MCLIP_MODEL_DIR, else the
-// model store's cache; never a download at start-up) and opens the models.
-func loadVectorizer(ctx context.Context, cfg config.Config) (encoder, Meta, error) {
-	dir, err := modelDir(ctx, cfg)
-	if err != nil {
-		return nil, Meta{}, err
+// loadVectorizer opens the models of cfg (MCLIP_MODEL_DIR, else the model
+// store's cache; never a download at start-up), with errors on one line
+// that say what to run.
+func loadVectorizer(ctx context.Context, cfg config.Config) (encoder, modelinfo.Info, error) {
+	v, err := vectorizer.Open(ctx, cfg, vectorizer.OpenOptions{})
+	var dirErr *vectorizer.DirError
+	var loadErr *vectorizer.LoadError
+	switch {
+	case errors.As(err, &dirErr):
+		return nil, modelinfo.Info{}, fmt.Errorf("no usable models: %s", withHint(oneLine(dirErr.Err)))
+	case errors.As(err, &loadErr):
+		return nil, modelinfo.Info{}, fmt.Errorf("load models from %s: %s", loadErr.Dir, withHint(oneLine(loadErr.Err)))
+	case err != nil:
+		return nil, modelinfo.Info{}, err
 	}
-	v, err := vectorizer.Load(cfg, dir)
-	if err != nil {
-		return nil, Meta{}, fmt.Errorf("load models from %s: %s", dir.Root, withHint(oneLine(err)))
-	}
-	return v, metaOf(v.Info()), nil
-}
-
-func modelDir(ctx context.Context, cfg config.Config) (modelstore.Dir, error) {
-	opts, err := modelstore.OptionsFromEnv()
-	if err != nil {
-		return modelstore.Dir{}, err
-	}
-	variant, err := modelstore.ParseVariant(cfg.Variant)
-	if err != nil {
-		return modelstore.Dir{}, err
-	}
-	opts.ModelDir, opts.CacheDir, opts.Variant = cfg.ModelDir, cfg.CacheDir, variant
-	opts.AllowPull = false
-	dir, err := modelstore.Resolve(ctx, opts)
-	if err != nil {
-		return dir, fmt.Errorf("no usable models: %s", withHint(oneLine(err)))
-	}
-	return dir, nil
+	return v, v.Info(), nil
 }
 
 // withHint appends fixHint unless the model store already said what to run.
@@ -57,12 +44,4 @@ func withHint(msg string) string {
 // oneLine keeps a multi-line error on one log line.
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
-}
-
-func metaOf(info vectorizer.Info) Meta {
-	m := func(i vectorizer.ModelInfo) ModelMeta {
-		return ModelMeta{Repo: i.Repo, Revision: i.Revision, File: i.File, Variant: i.Variant,
-			FusedLayerNorms: i.FusedLayerNorms, OptimizedError: i.OptimizedError}
-	}
-	return Meta{Text: m(info.Text), Vision: m(info.Vision), Dimensions: info.Dimensions, Runtime: info.Runtime}
 }

@@ -18,13 +18,14 @@ import (
 	libvectorizer "github.com/weaviate/weaviate/usecases/vectorizer"
 
 	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
 // Name is the module's name in ENABLE_MODULES and in collection configs.
 const Name = "multi2vec-mclip"
 
 // loadFunc loads the encoder and describes its models.
-type loadFunc func(ctx context.Context, cfg config.Config) (encoder, Meta, error)
+type loadFunc func(ctx context.Context, cfg config.Config) (encoder, modelinfo.Info, error)
 
 // Module is the multi2vec-mclip module.
 type Module struct {
@@ -32,7 +33,7 @@ type Module struct {
 	load   loadFunc
 
 	enc    encoder
-	meta   Meta
+	meta   modelinfo.Info
 	logger logrus.FieldLogger
 
 	nearImageGraphqlProvider modulecapabilities.GraphQLArguments
@@ -74,7 +75,7 @@ func (m *Module) Type() modulecapabilities.ModuleType { return modulecapabilitie
 // models. A missing or broken model directory fails here, with one line
 // that says what to run.
 func (m *Module) Init(ctx context.Context, params moduletools.ModuleInitParams) (err error) {
-	defer m.recoverTo(&err, "init")
+	defer m.recoverTo(&err, "init", nil)
 	m.logger = params.GetLogger()
 	cfg, err := config.FromEnv()
 	if err != nil {
@@ -96,12 +97,9 @@ func (m *Module) Init(ctx context.Context, params moduletools.ModuleInitParams) 
 		WithField("text_fused_layer_norms", meta.Text.FusedLayerNorms).
 		WithField("vision_fused_layer_norms", meta.Vision.FusedLayerNorms).
 		Info("models loaded")
-	for tower, mm := range map[string]ModelMeta{"text": meta.Text, "vision": meta.Vision} {
-		if mm.OptimizedError != "" {
-			m.logger.WithField("action", "startup").WithField("module", m.Name()).WithField("tower", tower).
-				WithField("error", mm.OptimizedError).
-				Warn("optimized-graph cache: the entry was rebuilt, or the graph loaded unoptimized (slower start, no fusion); see MCLIP_OPTIMIZED_CACHE_DIR")
-		}
+	for tower, problem := range meta.CacheProblems() {
+		m.logger.WithField("action", "startup").WithField("module", m.Name()).WithField("tower", tower).
+			WithField("error", problem).Warn(modelinfo.CacheWarning)
 	}
 	return nil
 }
@@ -135,10 +133,10 @@ func (m *Module) Close() error {
 }
 
 // VectorizeObject computes one object's vector; an object without any of
-// the target vector's fields gets nil.
+// the target vector's fields gets nil. It is a batch of one: VectorizeBatch
+// recovers for it.
 func (m *Module) VectorizeObject(ctx context.Context, obj *models.Object, cfg moduletools.ClassConfig,
-) (vec []float32, _ models.AdditionalProperties, err error) {
-	defer m.recoverTo(&err, "vectorize object")
+) ([]float32, models.AdditionalProperties, error) {
 	vecs, _, errs := m.VectorizeBatch(ctx, []*models.Object{obj}, nil, cfg)
 	if e, ok := errs[0]; ok {
 		return nil, nil, e
@@ -151,16 +149,11 @@ func (m *Module) VectorizeObject(ctx context.Context, obj *models.Object, cfg mo
 func (m *Module) VectorizeBatch(ctx context.Context, objs []*models.Object, skipObject []bool,
 	cfg moduletools.ClassConfig,
 ) (vectors [][]float32, _ []models.AdditionalProperties, errs map[int]error) {
+	b := &batchVectorizer{enc: m.enc, name: m.Name()}
 	defer func() {
 		if r := recover(); r != nil {
-			err := fmt.Errorf("%s: vectorize batch: internal error: %v", m.Name(), r)
 			m.logPanic(r)
-			vectors, errs = make([][]float32, len(objs)), map[int]error{}
-			for i := range objs {
-				if i >= len(skipObject) || !skipObject[i] {
-					errs[i] = err
-				}
-			}
+			vectors, errs = make([][]float32, len(objs)), b.panicked(r, objs, skipObject)
 		}
 	}()
 	s, err := m.flavor.parse(cfg)
@@ -173,7 +166,7 @@ func (m *Module) VectorizeBatch(ctx context.Context, objs []*models.Object, skip
 		}
 		return make([][]float32, len(objs)), nil, errs
 	}
-	vectors, errs = batchVectorizer{enc: m.enc, name: m.Name()}.vectorizeBatch(ctx, objs, skipObject, s,
+	vectors, errs = b.vectorizeBatch(ctx, objs, skipObject, s,
 		s.mistyped(cfg.PropertiesDataTypes()))
 	return vectors, nil, errs
 }
@@ -195,8 +188,9 @@ func (m *Module) VectorizeInput(ctx context.Context, input string, cfg moduletoo
 
 // Texts vectorizes nearText's concepts: the mean of their vectors.
 func (m *Module) Texts(ctx context.Context, inputs []string, _ moduletools.ClassConfig) (vec []float32, err error) {
-	defer m.recoverTo(&err, "vectorize texts")
-	vecs, errs, err := encodeSafely(ctx, m.enc.EncodeTexts, inputs)
+	var enc encoding
+	defer m.recoverTo(&err, "vectorize texts", &enc)
+	vecs, errs, err := enc.encode(ctx, "encode texts", m.enc.EncodeTexts, inputs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", m.Name(), err)
 	}
@@ -205,7 +199,7 @@ func (m *Module) Texts(ctx context.Context, inputs []string, _ moduletools.Class
 	}
 	for i, e := range errs {
 		if e != nil {
-			return nil, fmt.Errorf("%s: text %d: %w", m.Name(), i, withoutBatchIndex(e, "text", i))
+			return nil, fmt.Errorf("%s: text %d: %w", m.Name(), i, withoutBatchIndex(e))
 		}
 	}
 	return libvectorizer.CombineVectors(vecs), nil
@@ -214,8 +208,9 @@ func (m *Module) Texts(ctx context.Context, inputs []string, _ moduletools.Class
 // VectorizeImage vectorizes nearImage's base64 image.
 func (m *Module) VectorizeImage(ctx context.Context, _ string, image string, _ moduletools.ClassConfig,
 ) (vec []float32, err error) {
-	defer m.recoverTo(&err, "vectorize image")
-	vecs, errs, err := encodeSafely(ctx, m.enc.EncodeImagesBase64, []string{image})
+	var enc encoding
+	defer m.recoverTo(&err, "vectorize image", &enc)
+	vecs, errs, err := enc.encode(ctx, "encode images", m.enc.EncodeImagesBase64, []string{image})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", m.Name(), err)
 	}
@@ -223,7 +218,7 @@ func (m *Module) VectorizeImage(ctx context.Context, _ string, image string, _ m
 		return nil, fmt.Errorf("%s: no image to vectorize", m.Name())
 	}
 	if errs[0] != nil {
-		return nil, fmt.Errorf("%s: image: %w", m.Name(), withoutBatchIndex(errs[0], "image", 0))
+		return nil, fmt.Errorf("%s: image: %w", m.Name(), withoutBatchIndex(errs[0]))
 	}
 	return vecs[0], nil
 }
@@ -235,10 +230,18 @@ func (m *Module) logPanic(r any) {
 }
 
 // recoverTo turns a panic into an error on the request, so that nothing in
-// the module takes Weaviate down.
-func (m *Module) recoverTo(err *error, what string) {
+// the module takes Weaviate down. The module's entry points are the only
+// places that recover on a request's way (with the image decoders, whose
+// libraries' panics are a bad image's): nothing below them does, the
+// vectorizer and ONNX Runtime's binding included. An entry point that
+// calls the encoder passes its encoding: a panic while the encoder runs is
+// the encoder's.
+func (m *Module) recoverTo(err *error, what string, enc *encoding) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("%s: %s: internal error: %v", m.Name(), what, r)
+		if enc != nil && enc.running != "" {
+			*err = fmt.Errorf("%s: encoder panicked: %v", m.Name(), r)
+		}
 		m.logPanic(r)
 	}
 }

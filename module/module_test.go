@@ -3,12 +3,9 @@ package module
 import (
 	"context"
 	"errors"
-	"fmt"
-	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -23,66 +20,10 @@ import (
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelgen"
 	"github.com/mclip-go/mclip/modelgen/modeltest"
+	"github.com/mclip-go/mclip/testfixture/fakeencoder"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 	"github.com/mclip-go/mclip/version"
 )
-
-const dim = 4
-
-// fakeEncoder makes a deterministic vector of each input; inputs starting
-// with "bad" fail, "panic" panics. It records each call's inputs.
-type fakeEncoder struct {
-	mu         sync.Mutex
-	textCalls  [][]string
-	imageCalls [][]string
-	closed     int
-}
-
-func fakeVector(kind, s string) []float32 {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(kind + ":" + s))
-	x := h.Sum64()
-	v := make([]float32, dim)
-	for i := range v {
-		v[i] = float32(int((x>>(8*i))&0xff)-128) / 64
-	}
-	return v
-}
-
-func (f *fakeEncoder) encode(kind string, items []string) ([][]float32, []error) {
-	vecs := make([][]float32, len(items))
-	errs := make([]error, len(items))
-	for i, s := range items {
-		if s == "panic" {
-			panic("boom")
-		}
-		if strings.HasPrefix(s, "bad") {
-			// the vectorizer names the position in its call
-			errs[i] = fmt.Errorf("%s %d: %w", kind, i, fmt.Errorf("invalid %s %q", kind, s))
-			continue
-		}
-		vecs[i] = fakeVector(kind, s)
-	}
-	return vecs, errs
-}
-
-func (f *fakeEncoder) EncodeTexts(_ context.Context, texts []string) ([][]float32, []error) {
-	f.mu.Lock()
-	f.textCalls = append(f.textCalls, texts)
-	f.mu.Unlock()
-	return f.encode("text", texts)
-}
-
-func (f *fakeEncoder) EncodeImagesBase64(_ context.Context, images []string) ([][]float32, []error) {
-	f.mu.Lock()
-	f.imageCalls = append(f.imageCalls, images)
-	f.mu.Unlock()
-	return f.encode("image", images)
-}
-
-func (f *fakeEncoder) Close() error {
-	f.closed++
-	return nil
-}
 
 // fakeClassConfig is one target vector's module config.
 type fakeClassConfig struct {
@@ -108,13 +49,13 @@ func cfgOf(settings map[string]any) moduletools.ClassConfig {
 	return fakeClassConfig{settings: settings}
 }
 
-func newTestModule(t *testing.T, enc *fakeEncoder) *Module {
+func newTestModule(t *testing.T, enc *fakeencoder.Encoder) *Module {
 	t.Helper()
 	m := New()
-	m.load = func(context.Context, config.Config) (encoder, Meta, error) {
-		return enc, Meta{Dimensions: dim, Runtime: "1.27.0",
-			Text:   ModelMeta{Repo: "sentence-transformers/clip-ViT-B-32-multilingual-v1", Revision: "local", File: "onnx/model.onnx", Variant: "fp32"},
-			Vision: ModelMeta{Repo: "Xenova/clip-vit-base-patch32", Revision: "local", File: "onnx/vision_model.onnx", Variant: "fp32"},
+	m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) {
+		return enc, modelinfo.Info{Dimensions: fakeencoder.Dim, Runtime: "1.27.0",
+			Text:   modelinfo.Tower{Repo: "sentence-transformers/clip-ViT-B-32-multilingual-v1", Revision: "local", File: "onnx/model.onnx", Variant: "fp32"},
+			Vision: modelinfo.Tower{Repo: "Xenova/clip-vit-base-patch32", Revision: "local", File: "onnx/vision_model.onnx", Variant: "fp32"},
 		}, nil
 	}
 	logger, _ := logrustest.NewNullLogger()
@@ -235,8 +176,8 @@ func clipCombine(vectors [][]float32, weights []float32) []float32 {
 }
 
 func TestVectorizeObject(t *testing.T) {
-	tv := func(s string) []float32 { return fakeVector("text", s) }
-	iv := func(s string) []float32 { return fakeVector("image", s) }
+	tv := func(s string) []float32 { return fakeencoder.Vector("text", s) }
+	iv := func(s string) []float32 { return fakeencoder.Vector("image", s) }
 	tests := []struct {
 		name      string
 		settings  map[string]any
@@ -346,7 +287,7 @@ func TestVectorizeObject(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newTestModule(t, &fakeEncoder{})
+			m := newTestModule(t, &fakeencoder.Encoder{})
 			cfg := fakeClassConfig{settings: tt.settings, dataTypes: tt.dataTypes}
 			vec, _, err := m.VectorizeObject(context.Background(), &models.Object{Properties: tt.props}, cfg)
 			if tt.wantErr != "" {
@@ -376,29 +317,29 @@ func TestVectorizeBatch(t *testing.T) {
 		{Properties: map[string]any{"title": "t6"}},
 	}
 	skip := []bool{false, false, false, true, false, false, false}
-	enc := &fakeEncoder{}
+	enc := &fakeencoder.Encoder{}
 	m := newTestModule(t, enc)
 
 	vecs, _, errs := m.VectorizeBatch(context.Background(), objs, skip, settings)
 
 	require.Len(t, vecs, len(objs))
-	assert.Equal(t, [][]string{{"t0", "t1", "a", "b", "bad text", "t6"}}, enc.textCalls, "one text call for the batch")
-	assert.Equal(t, [][]string{{"i0", "bad0", "i2"}}, enc.imageCalls, "one image call for the batch")
+	assert.Equal(t, [][]string{{"t0", "t1", "a", "b", "bad text", "t6"}}, enc.Calls("text"), "one text call for the batch")
+	assert.Equal(t, [][]string{{"i0", "bad0", "i2"}}, enc.Calls("image"), "one image call for the batch")
 	require.Len(t, errs, 2)
 	assert.ErrorContains(t, errs[1], `image property "image": invalid image "bad0"`)
 	assert.ErrorContains(t, errs[5], `text property "title": invalid text "bad text"`)
 	assert.Nil(t, vecs[1])
 	assert.Nil(t, vecs[3], "skipped")
 	assert.Nil(t, vecs[4], "no fields")
-	tv := func(s string) []float32 { return fakeVector("text", s) }
-	iv := func(s string) []float32 { return fakeVector("image", s) }
+	tv := func(s string) []float32 { return fakeencoder.Vector("text", s) }
+	iv := func(s string) []float32 { return fakeencoder.Vector("image", s) }
 	assert.InDeltaSlice(t, clipCombine([][]float32{tv("t0"), iv("i0")}, nil), vecs[0], 1e-6)
 	assert.InDeltaSlice(t, clipCombine([][]float32{tv("a"), tv("b"), iv("i2")}, nil), vecs[2], 1e-6)
 	assert.InDeltaSlice(t, tv("t6"), vecs[6], 1e-6)
 }
 
 func TestVectorizeBatchBadSettingsFailEveryObject(t *testing.T) {
-	m := newTestModule(t, &fakeEncoder{})
+	m := newTestModule(t, &fakeencoder.Encoder{})
 	objs := []*models.Object{{Properties: map[string]any{"title": "x"}}, {Properties: map[string]any{"title": "y"}}}
 	vecs, _, errs := m.VectorizeBatch(context.Background(), objs, []bool{true, false}, cfgOf(map[string]any{}))
 	assert.Len(t, vecs, 2)
@@ -409,7 +350,7 @@ func TestVectorizeBatchBadSettingsFailEveryObject(t *testing.T) {
 func TestPanicsBecomeErrors(t *testing.T) {
 	settings := cfgOf(map[string]any{"imageFields": []any{"image"}, "textFields": []any{"title"}})
 	ctx := context.Background()
-	m := newTestModule(t, &fakeEncoder{})
+	m := newTestModule(t, &fakeencoder.Encoder{})
 
 	_, errs := func() ([][]float32, map[int]error) {
 		v, _, e := m.VectorizeBatch(ctx, []*models.Object{
@@ -434,15 +375,15 @@ func TestPanicsBecomeErrors(t *testing.T) {
 func TestTextsAndImages(t *testing.T) {
 	settings := cfgOf(map[string]any{"textFields": []any{"title"}})
 	ctx := context.Background()
-	m := newTestModule(t, &fakeEncoder{})
+	m := newTestModule(t, &fakeencoder.Encoder{})
 
 	vec, err := m.Texts(ctx, []string{"un chat", "ネコ"}, settings)
 	require.NoError(t, err)
-	assert.InDeltaSlice(t, clipCombine([][]float32{fakeVector("text", "un chat"), fakeVector("text", "ネコ")}, nil), vec, 1e-6)
+	assert.InDeltaSlice(t, clipCombine([][]float32{fakeencoder.Vector("text", "un chat"), fakeencoder.Vector("text", "ネコ")}, nil), vec, 1e-6)
 
 	vec, err = m.VectorizeInput(ctx, "كلب", settings)
 	require.NoError(t, err)
-	assert.Equal(t, fakeVector("text", "كلب"), vec)
+	assert.Equal(t, fakeencoder.Vector("text", "كلب"), vec)
 
 	_, err = m.Texts(ctx, []string{"ok", "bad one"}, settings)
 	assert.ErrorContains(t, err, `text 1: invalid text "bad one"`)
@@ -452,7 +393,7 @@ func TestTextsAndImages(t *testing.T) {
 
 	vec, err = m.VectorizeImage(ctx, "search", "img", settings)
 	require.NoError(t, err)
-	assert.Equal(t, fakeVector("image", "img"), vec)
+	assert.Equal(t, fakeencoder.Vector("image", "img"), vec)
 
 	_, err = m.VectorizeImage(ctx, "search", "bad image", settings)
 	assert.ErrorContains(t, err, `image: invalid image "bad image"`)
@@ -466,7 +407,7 @@ func TestTextsAndImages(t *testing.T) {
 }
 
 func TestVectorizableProperties(t *testing.T) {
-	m := newTestModule(t, &fakeEncoder{})
+	m := newTestModule(t, &fakeencoder.Encoder{})
 	all, props, err := m.VectorizableProperties(cfgOf(map[string]any{
 		"imageFields": []any{"image"}, "textFields": []any{"title", "tags"},
 	}))
@@ -484,8 +425,8 @@ func TestInit(t *testing.T) {
 
 	t.Run("load error names the fix", func(t *testing.T) {
 		m := New()
-		m.load = func(context.Context, config.Config) (encoder, Meta, error) {
-			return nil, Meta{}, errors.New("no graph; " + fixHint)
+		m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) {
+			return nil, modelinfo.Info{}, errors.New("no graph; " + fixHint)
 		}
 		err := m.Init(context.Background(), params)
 		require.Error(t, err)
@@ -495,13 +436,13 @@ func TestInit(t *testing.T) {
 	t.Run("bad environment", func(t *testing.T) {
 		t.Setenv(config.EnvBatchSize, "0")
 		m := New()
-		m.load = func(context.Context, config.Config) (encoder, Meta, error) { panic("must not load") }
+		m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) { panic("must not load") }
 		err := m.Init(context.Background(), params)
 		assert.ErrorContains(t, err, config.EnvBatchSize)
 	})
 	t.Run("panic in load", func(t *testing.T) {
 		m := New()
-		m.load = func(context.Context, config.Config) (encoder, Meta, error) { panic("corrupt graph") }
+		m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) { panic("corrupt graph") }
 		assert.ErrorContains(t, m.Init(context.Background(), params), "corrupt graph")
 	})
 	t.Run("empty cache", func(t *testing.T) {
@@ -553,12 +494,12 @@ func TestInit(t *testing.T) {
 }
 
 func TestMetaInfoAndClose(t *testing.T) {
-	enc := &fakeEncoder{}
+	enc := &fakeencoder.Encoder{}
 	m := newTestModule(t, enc)
 	meta, err := m.MetaInfo()
 	require.NoError(t, err)
 	assert.Equal(t, Name, meta["name"])
-	assert.Equal(t, dim, meta["dimensions"])
+	assert.Equal(t, fakeencoder.Dim, meta["dimensions"])
 	assert.Equal(t, "1.27.0", meta["onnxruntime"])
 	assert.Equal(t, version.Get().Version, meta["version"])
 	assert.Equal(t, version.Get().Commit, meta["commit"])
@@ -569,7 +510,7 @@ func TestMetaInfoAndClose(t *testing.T) {
 
 	require.NoError(t, m.Close())
 	require.NoError(t, m.Close())
-	assert.Equal(t, 1, enc.closed)
+	assert.Equal(t, 1, enc.Closed())
 }
 
 // Start-up logs the fused layer norms, and warns, without failing, when the
@@ -604,7 +545,7 @@ func TestInitLogsOptimizedCache(t *testing.T) {
 // A field added to the collection with a type its kind does not take fails
 // the objects that have a value for it, alone and with the property named.
 func TestVectorizeBatchMistypedFieldFailsItsObjectsOnly(t *testing.T) {
-	enc := &fakeEncoder{}
+	enc := &fakeencoder.Encoder{}
 	m := newTestModule(t, enc)
 	cfg := fakeClassConfig{
 		settings:  map[string]any{"textFields": []any{"title", "year"}, "imageFields": []any{"image"}},
@@ -619,8 +560,8 @@ func TestVectorizeBatchMistypedFieldFailsItsObjectsOnly(t *testing.T) {
 	require.Len(t, errs, 1)
 	assert.ErrorContains(t, errs[0], `textFields: property "year" has data type number, want text or text[]`)
 	assert.Nil(t, vecs[0])
-	assert.Equal(t, [][]string{{"t1", "t2"}}, enc.textCalls, "the failed object's texts are not encoded")
-	assert.Equal(t, [][]string{{"i1"}}, enc.imageCalls)
-	assert.InDeltaSlice(t, clipCombine([][]float32{fakeVector("text", "t1"), fakeVector("image", "i1")}, nil), vecs[1], 1e-6)
-	assert.InDeltaSlice(t, fakeVector("text", "t2"), vecs[2], 1e-6)
+	assert.Equal(t, [][]string{{"t1", "t2"}}, enc.Calls("text"), "the failed object's texts are not encoded")
+	assert.Equal(t, [][]string{{"i1"}}, enc.Calls("image"))
+	assert.InDeltaSlice(t, clipCombine([][]float32{fakeencoder.Vector("text", "t1"), fakeencoder.Vector("image", "i1")}, nil), vecs[1], 1e-6)
+	assert.InDeltaSlice(t, fakeencoder.Vector("text", "t2"), vecs[2], 1e-6)
 }

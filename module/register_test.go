@@ -15,6 +15,8 @@ import (
 	"github.com/weaviate/weaviate/entities/moduletools"
 
 	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/testfixture/fakeencoder"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
 // registry keeps one module per name, as Weaviate's provider does.
@@ -105,8 +107,8 @@ func TestIgnoredInferenceURLs(t *testing.T) {
 	ready := make(chan struct{})
 	logger, hook := logrustest.NewNullLogger()
 	m := NewClip()
-	m.load = func(context.Context, config.Config) (encoder, Meta, error) {
-		return &fakeEncoder{}, Meta{Dimensions: dim}, nil
+	m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) {
+		return &fakeencoder.Encoder{}, modelinfo.Info{Dimensions: fakeencoder.Dim}, nil
 	}
 	m.classes = func() ([]*models.Class, bool) {
 		select {

@@ -13,12 +13,16 @@ import (
 	clipvectorizer "github.com/weaviate/weaviate/modules/multi2vec-clip/vectorizer"
 
 	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/testfixture/fakeencoder"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
-func newTestClipModule(t *testing.T, enc *fakeEncoder) *Module {
+func newTestClipModule(t *testing.T, enc *fakeencoder.Encoder) *Module {
 	t.Helper()
 	m := NewClip()
-	m.load = func(context.Context, config.Config) (encoder, Meta, error) { return enc, Meta{Dimensions: dim}, nil }
+	m.load = func(context.Context, config.Config) (encoder, modelinfo.Info, error) {
+		return enc, modelinfo.Info{Dimensions: fakeencoder.Dim}, nil
+	}
 	logger, _ := logrustest.NewNullLogger()
 	require.NoError(t, m.Init(context.Background(), moduletools.NewInitParams(nil, nil, nil, logger, nil)))
 	require.NoError(t, m.InitExtension(nil))
@@ -77,7 +81,7 @@ func TestClipFlavorIsStock(t *testing.T) {
 			map[string]any{"t": "t", "u": "u"}},
 	}
 	stock := clipvectorizer.New(clipClient{})
-	m := newTestClipModule(t, &fakeEncoder{})
+	m := newTestClipModule(t, &fakeencoder.Encoder{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := cfgOf(tt.settings)
@@ -106,7 +110,7 @@ func TestClipFlavorFailsWhereStockPanics(t *testing.T) {
 	bad := &models.Object{Properties: map[string]any{"tags": []string{"a", "b"}, "image": "i"}}
 	good := &models.Object{Properties: map[string]any{"tags": []string{"a"}, "image": "i"}}
 	assert.Panics(t, func() { _, _, _ = clipvectorizer.New(clipClient{}).Object(context.Background(), bad, cfg) })
-	m := newTestClipModule(t, &fakeEncoder{})
+	m := newTestClipModule(t, &fakeencoder.Encoder{})
 	vecs, _, errs := m.VectorizeBatch(context.Background(), []*models.Object{bad, good}, []bool{false, false}, cfg)
 	require.Len(t, errs, 1)
 	assert.ErrorContains(t, errs[0], "multi2vec-clip: the object has 3 values to vectorize")
@@ -120,13 +124,13 @@ func TestClipFlavorFailsWhereStockPanics(t *testing.T) {
 // multi2vec-clip's (no check against the class), and the module answers to
 // its name.
 func TestClipFlavorSettings(t *testing.T) {
-	m := newTestClipModule(t, &fakeEncoder{})
+	m := newTestClipModule(t, &fakeencoder.Encoder{})
 	assert.Equal(t, "multi2vec-clip", m.Name())
 	meta, err := m.MetaInfo()
 	require.NoError(t, err)
 	assert.Equal(t, "multi2vec-clip", meta["name"])
 	assert.Contains(t, meta["servedBy"], "mclip, in-process")
-	assert.Equal(t, dim, meta["dimensions"])
+	assert.Equal(t, fakeencoder.Dim, meta["dimensions"])
 	tests := []struct {
 		name     string
 		settings map[string]any

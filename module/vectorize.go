@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/weaviate/weaviate/entities/models"
 	"github.com/weaviate/weaviate/entities/moduletools"
 	libvectorizer "github.com/weaviate/weaviate/usecases/vectorizer"
+
+	"github.com/mclip-go/mclip/vectorizer"
 )
 
 // encoder is what the module needs of the vectorizer: per-item errors,
@@ -136,6 +137,10 @@ type batchVectorizer struct {
 	enc encoder
 	// name prefixes the errors: the module's name.
 	name string
+
+	// what the batch has got to, for its entry point's recover (panicked)
+	inputs   []objectInputs
+	encoding encoding
 }
 
 // vectorizeBatch returns a vector for each object (nil where skipped or
@@ -143,12 +148,13 @@ type batchVectorizer struct {
 // that failed, by index. mistyped are the fields whose property has a data
 // type their kind does not take (classSettings.mistyped): an object with a
 // value for one of them fails.
-func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Object, skip []bool,
+func (b *batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Object, skip []bool,
 	s vectorSettings, mistyped map[string]error,
 ) ([][]float32, map[int]error) {
 	vectors := make([][]float32, len(objs))
 	errs := map[int]error{}
 	inputs := make([]objectInputs, len(objs))
+	b.inputs = inputs
 	var texts, images []string
 	for i, obj := range objs {
 		if (i < len(skip) && skip[i]) || obj == nil {
@@ -166,11 +172,11 @@ func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Obje
 			images = append(images, im.value)
 		}
 	}
-	textVecs, textErrs, err := encodeSafely(ctx, b.enc.EncodeTexts, texts)
+	textVecs, textErrs, err := b.encoding.encode(ctx, "encode texts", b.enc.EncodeTexts, texts)
 	if err != nil {
 		return vectors, failAll(b.name, objs, inputs, fmt.Errorf("encode texts: %w", err))
 	}
-	imageVecs, imageErrs, err := encodeSafely(ctx, b.enc.EncodeImagesBase64, images)
+	imageVecs, imageErrs, err := b.encoding.encode(ctx, "encode images", b.enc.EncodeImagesBase64, images)
 	if err != nil {
 		return vectors, failAll(b.name, objs, inputs, fmt.Errorf("encode images: %w", err))
 	}
@@ -184,7 +190,7 @@ func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Obje
 		iv, ie := imageVecs[ii:ii+len(in.images)], imageErrs[ii:ii+len(in.images)]
 		ti += len(in.texts)
 		ii += len(in.images)
-		if err := firstError(b.name, in, te, ie, ti-len(in.texts), ii-len(in.images)); err != nil {
+		if err := firstError(b.name, in, te, ie); err != nil {
 			errs[i] = err
 			continue
 		}
@@ -198,18 +204,17 @@ func (b batchVectorizer) vectorizeBatch(ctx context.Context, objs []*models.Obje
 	return vectors, errs
 }
 
-// firstError names the property of each failed input; textAt and imageAt
-// are the object's first positions in the batch's text and image calls.
-func firstError(name string, in objectInputs, textErrs, imageErrs []error, textAt, imageAt int) error {
+// firstError names the property of each failed input.
+func firstError(name string, in objectInputs, textErrs, imageErrs []error) error {
 	var out []error
 	for j, e := range textErrs {
 		if e != nil {
-			out = append(out, fmt.Errorf("text property %q: %w", in.texts[j].prop, withoutBatchIndex(e, "text", textAt+j)))
+			out = append(out, fmt.Errorf("text property %q: %w", in.texts[j].prop, withoutBatchIndex(e)))
 		}
 	}
 	for j, e := range imageErrs {
 		if e != nil {
-			out = append(out, fmt.Errorf("image property %q: %w", in.images[j].prop, withoutBatchIndex(e, "image", imageAt+j)))
+			out = append(out, fmt.Errorf("image property %q: %w", in.images[j].prop, withoutBatchIndex(e)))
 		}
 	}
 	if len(out) == 0 {
@@ -218,11 +223,13 @@ func firstError(name string, in objectInputs, textErrs, imageErrs []error, textA
 	return fmt.Errorf("%s: %w", name, errors.Join(out...))
 }
 
-// withoutBatchIndex drops the vectorizer's "image 12: " prefix: the
-// position in the batch's call means nothing to the object's owner.
-func withoutBatchIndex(err error, kind string, i int) error {
-	if inner := errors.Unwrap(err); inner != nil && strings.HasPrefix(err.Error(), fmt.Sprintf("%s %d: ", kind, i)) {
-		return inner
+// withoutBatchIndex is an item's error without its index in the
+// vectorizer's call (vectorizer.ItemError): the position in the batch's
+// call means nothing to the object's owner.
+func withoutBatchIndex(err error) error {
+	var item *vectorizer.ItemError
+	if errors.As(err, &item) {
+		return item.Err
 	}
 	return err
 }
@@ -237,21 +244,41 @@ func failAll(name string, objs []*models.Object, inputs []objectInputs, err erro
 	return errs
 }
 
+// panicked is the errors of a batch whose vectorizing panicked with r:
+// while the encoder ran, the encoder's panic, on each object that had
+// something to encode (as when the encoder fails); otherwise the module's
+// own, on every object not skipped.
+func (b *batchVectorizer) panicked(r any, objs []*models.Object, skip []bool) map[int]error {
+	if b.encoding.running != "" {
+		return failAll(b.name, objs, b.inputs, fmt.Errorf("%s: encoder panicked: %v", b.encoding.running, r))
+	}
+	err := fmt.Errorf("%s: vectorize batch: internal error: %v", b.name, r)
+	errs := map[int]error{}
+	for i := range objs {
+		if i >= len(skip) || !skip[i] {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
 type encodeFunc func(ctx context.Context, items []string) ([][]float32, []error)
 
-// encodeSafely calls the encoder, turning a panic into an error and checking
-// that it answered one vector or one error per item.
-func encodeSafely(ctx context.Context, f encodeFunc, items []string) (vecs [][]float32, errs []error, err error) {
+// encoding is an entry point's call of the encoder, for its recover:
+// running names the call ("encode texts") while the encoder runs.
+type encoding struct{ running string }
+
+// encode calls the encoder and checks that it answered one vector or one
+// error per item; what names the call while it runs. It does not recover:
+// the entry point that called it does, and asks e whether the encoder was
+// running.
+func (e *encoding) encode(ctx context.Context, what string, f encodeFunc, items []string) (vecs [][]float32, errs []error, err error) {
 	if len(items) == 0 {
 		return nil, nil, nil
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			vecs, errs = nil, nil
-			err = fmt.Errorf("encoder panicked: %v", r)
-		}
-	}()
+	e.running = what
 	vecs, errs = f(ctx, items)
+	e.running = ""
 	if errs == nil {
 		errs = make([]error, len(items))
 	}

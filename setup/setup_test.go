@@ -170,6 +170,34 @@ func (w *world) run(t *testing.T, list, uid string) (string, int) {
 	return string(out), code
 }
 
+// noticeHeading is a section heading of NOTICE: "5. libtiff (linked by ...".
+var noticeHeading = regexp.MustCompile(`(?m)^\d+\. (.*)$`)
+
+// TestEveryLinkedLibraryIsCredited: each library the binaries link through
+// pkg-config (a pc: check of setup/debian-packages) has its section in
+// NOTICE, named by its pkg-config module without a version suffix.
+func TestEveryLinkedLibraryIsCredited(t *testing.T) {
+	list, err := os.ReadFile("debian-packages")
+	require.NoError(t, err)
+	notice, err := os.ReadFile(filepath.Join("..", "NOTICE"))
+	require.NoError(t, err)
+	var headings []string
+	for _, m := range noticeHeading.FindAllStringSubmatch(string(notice), -1) {
+		headings = append(headings, m[1])
+	}
+	require.NotEmpty(t, headings, "no numbered sections in NOTICE")
+	modules := listedModules(string(list))
+	require.NotEmpty(t, modules)
+	for m := range modules {
+		name := regexp.MustCompile(`-[0-9.]+$`).ReplaceAllString(m, "") // libtiff-4 is libtiff
+		found := false
+		for _, h := range headings {
+			found = found || strings.Contains(h, name)
+		}
+		assert.True(t, found, "NOTICE has no section for %s (pkg-config module %s in setup/debian-packages)", name, m)
+	}
+}
+
 func TestCheck(t *testing.T) {
 	if _, err := exec.LookPath("pkg-config"); err != nil {
 		t.Fatal("pkg-config is one of the prerequisites; run setup/check")

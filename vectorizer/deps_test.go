@@ -18,6 +18,7 @@ func TestRuntimeImportsNoGeneratorOrTestCode(t *testing.T) {
 		"github.com/mclip-go/mclip/modelgen",
 		"github.com/mclip-go/mclip/integration",
 		"github.com/mclip-go/mclip/modelstore/hubtest",
+		"github.com/mclip-go/mclip/testfixture",
 	}
 	out, err := exec.Command("go", append([]string{"list", "-deps"}, runtime...)...).CombinedOutput()
 	require.NoError(t, err, "%s", out)

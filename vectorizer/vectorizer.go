@@ -1,5 +1,11 @@
 // Package vectorizer puts mclip's two towers behind one type: multilingual
 // text and images into the same 512-dimensional CLIP space.
+//
+// It does not recover from panics: its callers' boundaries do (the
+// Weaviate module's entry points, the inference API's batcher), so that a
+// panic anywhere below, ONNX Runtime's binding included, becomes one error
+// there. Only the image decoders recover their own, since a decoder
+// library that panics on an image has met a bad image (ErrCorrupt).
 package vectorizer
 
 import (
@@ -12,48 +18,18 @@ import (
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 	"github.com/mclip-go/mclip/vectorizer/onnxsession"
 	"github.com/mclip-go/mclip/vectorizer/ortlib"
 	"github.com/mclip-go/mclip/vectorizer/text"
 	"github.com/mclip-go/mclip/vectorizer/vision"
 )
 
-// Hugging Face repositories the towers come from.
-const (
-	TextRepo   = "sentence-transformers/clip-ViT-B-32-multilingual-v1"
-	VisionRepo = "Xenova/clip-vit-base-patch32"
-)
-
-// ModelInfo describes one loaded tower.
-type ModelInfo struct {
-	Repo     string `json:"repo"`
-	Revision string `json:"revision"`
-	File     string `json:"file"`
-	Variant  string `json:"variant"`
-	// Optimized is the optimized copy of File that was loaded, if any.
-	Optimized string `json:"optimized,omitempty"`
-	// FusedLayerNorms counts the Add + LayerNormalization pairs that run
-	// as one SkipLayerNormalization (see package graphfuse).
-	FusedLayerNorms int `json:"fusedLayerNorms"`
-	// OptimizedError says why the optimized-graph cache was not used (the
-	// graph then loaded as it is) or was rebuilt.
-	OptimizedError string `json:"optimizedError,omitempty"`
-}
-
-// Info describes the loaded models.
-type Info struct {
-	Text       ModelInfo `json:"text"`
-	Vision     ModelInfo `json:"vision"`
-	Dimensions int       `json:"dimensions"`
-	Runtime    string    `json:"onnxruntime"`
-	ModelDir   string    `json:"modelDir"`
-}
-
 // Vectorizer encodes texts and images. It is safe for concurrent use.
 type Vectorizer struct {
 	text   *text.Encoder
 	vision *vision.Encoder
-	info   Info
+	info   modelinfo.Info
 }
 
 // Towers names the towers to load.
@@ -158,13 +134,13 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 		v.Close()
 		return nil, fmt.Errorf("text vectors have %d dimensions but image vectors %d: the towers do not share a space", te.Dimensions(), ve.Dimensions())
 	}
-	v.info = Info{Runtime: ortlib.Version(), ModelDir: dir.Root}
+	v.info = modelinfo.Info{Runtime: ortlib.Version(), ModelDir: dir.Root}
 	if te != nil {
-		v.info.Text = modelInfo(dir, TextRepo, modelstore.TextDir, te.Session(), variant)
+		v.info.Text = modelInfo(dir, modelstore.TextRepo, modelstore.TextDir, te.Session(), variant)
 		v.info.Dimensions = te.Dimensions()
 	}
 	if ve != nil {
-		v.info.Vision = modelInfo(dir, VisionRepo, modelstore.VisionDir, ve.Session(), variant)
+		v.info.Vision = modelInfo(dir, modelstore.VisionRepo, modelstore.VisionDir, ve.Session(), variant)
 		v.info.Dimensions = ve.Dimensions()
 	}
 	return v, nil
@@ -197,13 +173,13 @@ func optimizedCacheDir(cfg config.Config, dir modelstore.Dir) string {
 // modelInfo describes a tower's graph. The revision is the commit the model
 // store's lock file recorded for it; a directory that did not come from the
 // hub (generated, copied by hand) reports "local".
-func modelInfo(dir modelstore.Dir, repo, tower string, sess *onnxsession.Session, variant modelstore.Variant) ModelInfo {
+func modelInfo(dir modelstore.Dir, repo, tower string, sess *onnxsession.Session, variant modelstore.Variant) modelinfo.Tower {
 	graph := sess.Path()
 	file := graph
 	if r, err := filepath.Rel(filepath.Join(dir.Root, tower), graph); err == nil {
 		file = filepath.ToSlash(r)
 	}
-	info := ModelInfo{Repo: repo, Revision: "local", File: file, Variant: string(variant), FusedLayerNorms: sess.Fused()}
+	info := modelinfo.Tower{Repo: repo, Revision: "local", File: file, Variant: string(variant), FusedLayerNorms: sess.Fused()}
 	if sess.Loaded() != graph {
 		info.Optimized = sess.Loaded()
 	}
@@ -221,7 +197,7 @@ func modelInfo(dir modelstore.Dir, repo, tower string, sess *onnxsession.Session
 }
 
 // Info describes the loaded models.
-func (v *Vectorizer) Info() Info { return v.info }
+func (v *Vectorizer) Info() modelinfo.Info { return v.info }
 
 // Text returns the text tower (nil when it was not loaded).
 func (v *Vectorizer) Text() *text.Encoder { return v.text }
@@ -245,7 +221,7 @@ func (v *Vectorizer) Towers() Towers {
 func notLoaded(kind string, n int) ([][]float32, []error) {
 	errs := make([]error, n)
 	for i := range errs {
-		errs[i] = &InternalError{Err: fmt.Errorf("%s %d: the %s tower: %w", kind, i, kind, ErrTowerNotLoaded)}
+		errs[i] = &ItemError{Kind: kind, Index: i, Err: &InternalError{Err: fmt.Errorf("the %s tower: %w", kind, ErrTowerNotLoaded)}}
 	}
 	return make([][]float32, n), errs
 }
@@ -253,7 +229,6 @@ func notLoaded(kind string, n int) ([][]float32, []error) {
 // EncodeTexts returns one un-normalized vector per text, in input order. A
 // text that fails gets a nil vector and a non-nil error at its index.
 func (v *Vectorizer) EncodeTexts(ctx context.Context, texts []string) (vecs [][]float32, errs []error) {
-	defer recoverAll(len(texts), &vecs, &errs)
 	if v.text == nil {
 		return notLoaded("text", len(texts))
 	}
@@ -264,7 +239,6 @@ func (v *Vectorizer) EncodeTexts(ctx context.Context, texts []string) (vecs [][]
 // EncodeImages returns one un-normalized vector per encoded image (JPEG,
 // PNG, GIF, WebP, BMP, TIFF), in input order, with per-item errors.
 func (v *Vectorizer) EncodeImages(ctx context.Context, images [][]byte) (vecs [][]float32, errs []error) {
-	defer recoverAll(len(images), &vecs, &errs)
 	if v.vision == nil {
 		return notLoaded("image", len(images))
 	}
@@ -275,7 +249,6 @@ func (v *Vectorizer) EncodeImages(ctx context.Context, images [][]byte) (vecs []
 // EncodeImagesBase64 decodes base64 blobs (as Weaviate stores them; a
 // data: URI prefix is accepted) and encodes them like EncodeImages.
 func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (vecs [][]float32, errs []error) {
-	defer recoverAll(len(images), &vecs, &errs)
 	if v.vision == nil {
 		return notLoaded("image", len(images))
 	}
@@ -285,7 +258,7 @@ func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (v
 	for i, s := range images {
 		b, err := imagedecode.DecodeBase64(s)
 		if err != nil {
-			errs[i] = classify(fmt.Errorf("image %d: %w", i, err))
+			errs[i] = itemError("image", i, err)
 			continue
 		}
 		raw[i] = b
@@ -300,7 +273,7 @@ func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (v
 	for j, i := range ok {
 		vecs[i] = subVecs[j]
 		if subErrs[j] != nil {
-			errs[i] = classify(fmt.Errorf("image %d: %w", i, subErrs[j]))
+			errs[i] = itemError("image", i, subErrs[j])
 		}
 	}
 	return vecs, errs
@@ -318,29 +291,38 @@ func (v *Vectorizer) Close() error {
 	return errors.Join(errs...)
 }
 
-// recoverAll turns a panic into an error on every item, so a bug can never
-// take the host process down.
-func recoverAll(n int, vecs *[][]float32, errs *[]error) {
-	if r := recover(); r != nil {
-		*vecs = make([][]float32, n)
-		*errs = make([]error, n)
-		for i := range *errs {
-			(*errs)[i] = &InternalError{Err: fmt.Errorf("internal error in the mclip vectorizer: %v", r)}
-		}
-	}
-}
-
-// indexErrors prefixes each item's error with its kind and index, so a
-// caller can tell which input failed, and marks the errors that are not
-// the input's fault (see InternalError).
+// indexErrors gives each item's error its kind and index (ItemError) and
+// marks the errors that are not the input's fault (see InternalError).
 func indexErrors(kind string, errs []error) []error {
 	for i, err := range errs {
 		if err != nil {
-			errs[i] = classify(fmt.Errorf("%s %d: %w", kind, i, err))
+			errs[i] = itemError(kind, i, err)
 		}
 	}
 	return errs
 }
+
+func itemError(kind string, i int, err error) error {
+	return &ItemError{Kind: kind, Index: i, Err: classify(err)}
+}
+
+// ItemError is the error of one item of a call: the item's kind and its
+// index in the call, kept as data, and what went wrong. Its message
+// starts with both ("image 12: decode png: ..."), which says which input
+// failed to a caller that passed them in order; a caller that names the
+// item its own way (an object's property, a request's own index) shows Err.
+type ItemError struct {
+	Kind  string // "text" or "image"
+	Index int    // the item's place in the call
+	Err   error
+}
+
+func (e *ItemError) Error() string { return fmt.Sprintf("%s %d: %v", e.Kind, e.Index, e.Err) }
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// Item names the item to callers that do not import this package
+// (through an interface{ Item() (string, int) }).
+func (e *ItemError) Item() (kind string, index int) { return e.Kind, e.Index }
 
 // InternalError wraps an item's error that is the vectorizer's fault (a
 // model call that failed, a recovered panic), not the input's: an API maps

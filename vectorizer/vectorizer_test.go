@@ -1,14 +1,10 @@
 package vectorizer
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -23,25 +19,14 @@ import (
 	"github.com/mclip-go/mclip/modelgen"
 	"github.com/mclip-go/mclip/modelgen/modeltest"
 	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/testfixture/testimage"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 	"github.com/mclip-go/mclip/vectorizer/text"
 	"github.com/mclip-go/mclip/vectorizer/vision"
 )
 
 func tinyModel(t *testing.T) modelstore.Dir { return modeltest.Tiny(t, 3) }
-
-func pngImage(t *testing.T, w, h int, seed uint8) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			img.Set(x, y, color.RGBA{uint8(x*7) + seed, uint8(y*5) ^ seed, uint8(x*y) + seed, 255})
-		}
-	}
-	var buf bytes.Buffer
-	require.NoError(t, png.Encode(&buf, img))
-	return buf.Bytes()
-}
 
 func load(t *testing.T) *Vectorizer {
 	t.Helper()
@@ -60,14 +45,14 @@ func TestInfo(t *testing.T) {
 	optimized := filepath.Join(info.ModelDir, "optimized")
 	assert.Equal(t, "onnx/model.onnx", info.Text.File)
 	assert.Equal(t, "onnx/vision_model.onnx", info.Vision.File)
-	for _, m := range []ModelInfo{info.Text, info.Vision} {
+	for _, m := range []modelinfo.Tower{info.Text, info.Vision} {
 		assert.Equal(t, "local", m.Revision)
 		assert.Equal(t, "fp32", m.Variant)
 		assert.Equal(t, optimized, filepath.Dir(m.Optimized), "by default, graphs are optimized once into the model directory")
 		assert.Empty(t, m.OptimizedError)
 	}
-	assert.Equal(t, TextRepo, info.Text.Repo)
-	assert.Equal(t, VisionRepo, info.Vision.Repo)
+	assert.Equal(t, modelstore.TextRepo, info.Text.Repo)
+	assert.Equal(t, modelstore.VisionRepo, info.Vision.Repo)
 	assert.Equal(t, 5, info.Text.FusedLayerNorms, "the tiny text tower's 5 layer norms")
 	assert.Regexp(t, `^1\.\d+\.\d+`, info.Runtime)
 }
@@ -128,11 +113,17 @@ func TestEncodeTextsAndImages(t *testing.T) {
 		require.NoError(t, errs[i])
 		assert.Len(t, texts[i], 512)
 	}
-	img1, img2 := pngImage(t, 64, 48, 0), pngImage(t, 300, 200, 90)
+	img1, img2 := testimage.GradientPNG(0, 64, 48), testimage.GradientPNG(90, 300, 200)
 	imgs, errs := v.EncodeImages(ctx, [][]byte{img1, []byte("not an image"), img2})
 	require.NoError(t, errs[0])
 	require.Error(t, errs[1])
 	assert.Contains(t, errs[1].Error(), "image 1:")
+	var item *ItemError
+	require.ErrorAs(t, errs[1], &item, "the index is data, not only text")
+	assert.Equal(t, "image", item.Kind)
+	assert.Equal(t, 1, item.Index)
+	assert.ErrorIs(t, errs[1], imagedecode.ErrUnsupported)
+	assert.Equal(t, "image 1: "+item.Err.Error(), errs[1].Error())
 	assert.Nil(t, imgs[1])
 	require.NoError(t, errs[2])
 	assert.Len(t, imgs[0], 512)
@@ -144,6 +135,9 @@ func TestEncodeTextsAndImages(t *testing.T) {
 	})
 	require.Error(t, errs[0])
 	assert.Contains(t, errs[0].Error(), "image 0:")
+	require.ErrorAs(t, errs[0], &item)
+	assert.Equal(t, ItemError{Kind: "image", Index: 0, Err: item.Err}, *item)
+	assert.ErrorIs(t, errs[0], imagedecode.ErrBase64)
 	require.NoError(t, errs[1])
 	require.NoError(t, errs[2])
 	for i, pair := range [][2][]float32{{b64[1], imgs[2]}, {b64[2], imgs[0]}} {
@@ -167,7 +161,7 @@ func TestLoadRefusesMismatchedTowers(t *testing.T) {
 
 func TestImageAndTextVectorsAreFinite(t *testing.T) {
 	v := load(t)
-	vecs, errs := v.EncodeImages(context.Background(), [][]byte{pngImage(t, 1, 1, 5), pngImage(t, 1, 400, 9)})
+	vecs, errs := v.EncodeImages(context.Background(), [][]byte{testimage.GradientPNG(5, 1, 1), testimage.GradientPNG(9, 1, 400)})
 	for i, vec := range vecs {
 		require.NoError(t, errs[i])
 		for _, x := range vec {
@@ -258,7 +252,7 @@ func TestLoadTowersOpensOnlyThoseNamed(t *testing.T) {
 			assert.Equal(t, tt.towers, v.Towers())
 			assert.Equal(t, 512, v.Info().Dimensions)
 			tv, terrs := v.EncodeTexts(context.Background(), []string{"ein Hund"})
-			iv, ierrs := v.EncodeImages(context.Background(), [][]byte{pngImage(t, 40, 30, 1)})
+			iv, ierrs := v.EncodeImages(context.Background(), [][]byte{testimage.GradientPNG(1, 40, 30)})
 			for _, c := range []struct {
 				tower Towers
 				vecs  [][]float32

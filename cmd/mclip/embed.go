@@ -50,11 +50,11 @@ func embedAll(ctx context.Context, in *inputFlags, paths []string, stderr io.Wri
 	if len(texts) == 0 && len(paths) == 0 {
 		return out, usageError{fmt.Errorf("nothing to encode: give --text, --texts-file, --texts-json or image paths")}
 	}
-	cfg, dir, err := in.settings(ctx, stderr)
+	cfg, err := in.settings()
 	if err != nil {
 		return out, err
 	}
-	v, err := vectorizer.LoadTowers(cfg, dir, towersFor(len(texts), len(paths)))
+	v, err := vectorizer.Open(ctx, cfg, vectorizer.OpenOptions{Towers: towersFor(len(texts), len(paths)), Log: stderr})
 	if err != nil {
 		return out, err
 	}
@@ -289,7 +289,11 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return usageError{err}
 	}
-	cfg, dir, err := in.settings(ctx, stderr)
+	cfg, err := in.settings()
+	if err != nil {
+		return err
+	}
+	dir, err := vectorizer.ResolveDir(ctx, cfg, vectorizer.OpenOptions{Log: stderr})
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"image"
-	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,22 +11,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mclip-go/mclip/modelgen/modeltest"
+	"github.com/mclip-go/mclip/testfixture/testimage"
 )
 
 // embedModel is a tiny generated model for one test.
 func embedModel(t *testing.T) string { return modeltest.Tiny(t, 11).Root }
 
-func writePNG(t *testing.T, path string, w, h int, shade uint8) {
+func writePNG(t *testing.T, path string, w, h, seed int) {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			img.Set(x, y, color.RGBA{uint8(x) + shade, uint8(y) ^ shade, shade, 255})
-		}
-	}
-	var buf bytes.Buffer
-	require.NoError(t, png.Encode(&buf, img))
-	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+	require.NoError(t, os.WriteFile(path, testimage.GradientPNG(seed, w, h), 0o644))
 }
 
 func TestEmbed(t *testing.T) {

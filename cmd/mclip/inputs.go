@@ -2,16 +2,13 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
 	"github.com/mclip-go/mclip/config"
-	"github.com/mclip-go/mclip/modelstore"
 )
 
 // stringList is a repeatable string flag.
@@ -68,34 +65,18 @@ func (f *inputFlags) collectTexts() ([]string, error) {
 	return out, nil
 }
 
-// settings reads the environment and applies --model-dir.
-func (f *inputFlags) settings(ctx context.Context, stderr io.Writer) (config.Config, modelstore.Dir, error) {
+// settings reads the environment and applies --model-dir. The model
+// directory is resolved when the models open (vectorizer.Open, ResolveDir):
+// MCLIP_MODEL_DIR (or --model-dir) when set, checked for completeness, else
+// the model store's cache, checked against its lock; never a download
+// (`mclip models pull` does that).
+func (f *inputFlags) settings() (config.Config, error) {
 	cfg, err := config.FromEnv()
 	if err != nil {
-		return cfg, modelstore.Dir{}, err
+		return cfg, err
 	}
 	if f.modelDir != "" {
 		cfg.ModelDir = f.modelDir
 	}
-	dir, err := resolveModelDir(ctx, cfg, stderr)
-	return cfg, dir, err
-}
-
-// resolveModelDir returns the model directory of cfg: MCLIP_MODEL_DIR (or
-// --model-dir) when set, checked for completeness; else the model store's
-// cache, checked against its lock. It never downloads: `mclip models pull`
-// does.
-func resolveModelDir(ctx context.Context, cfg config.Config, stderr io.Writer) (modelstore.Dir, error) {
-	opts, err := modelstore.OptionsFromEnv()
-	if err != nil {
-		return modelstore.Dir{}, err
-	}
-	opts.ModelDir, opts.Log = cfg.ModelDir, stderr
-	if cfg.CacheDir != "" {
-		opts.CacheDir = cfg.CacheDir
-	}
-	if opts.Variant, err = modelstore.ParseVariant(cfg.Variant); err != nil {
-		return modelstore.Dir{}, err
-	}
-	return modelstore.Resolve(ctx, opts)
+	return cfg, nil
 }

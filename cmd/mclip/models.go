@@ -7,6 +7,7 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelstore"
 )
 
@@ -22,7 +23,7 @@ func init() {
 }
 
 // storeFlags are the flags the models commands share. Defaults come from the
-// environment: MCLIP_VARIANT, MCLIP_CACHE_DIR, MCLIP_MODEL_DIR,
+// environment (read by package config): MCLIP_VARIANT, MCLIP_CACHE_DIR, MCLIP_MODEL_DIR,
 // MCLIP_MODELS_LOCK, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE.
 type storeFlags struct {
 	opts    modelstore.Options
@@ -30,16 +31,20 @@ type storeFlags struct {
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) error {
-	env, err := modelstore.OptionsFromEnv()
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	env, err := modelstore.OptionsFor(cfg)
 	if err != nil {
 		return err
 	}
 	s.opts = env
-	fs.StringVar(&s.variant, "variant", string(env.Variant), "model variant: fp32, int8, fp16 or auto (int8 on AVX2/AVX-512/arm64 CPUs, else fp32); $"+modelstore.EnvVariant+" sets the default")
-	fs.StringVar(&s.opts.CacheDir, "cache-dir", env.CacheDir, "cache root (default $"+modelstore.EnvCacheDir+", else $XDG_CACHE_HOME/mclip or ~/.cache/mclip)")
-	fs.StringVar(&s.opts.ModelDir, "model-dir", env.ModelDir, "a local model directory used as is, without network (default $"+modelstore.EnvModelDir+")")
-	fs.StringVar(&s.opts.LockFile, "lock", env.LockFile, "lock file pinning commits and sha256s (default $"+modelstore.EnvLockFile+", else mclip-models.lock in the model directory)")
-	fs.StringVar(&s.opts.Endpoint, "endpoint", env.Endpoint, "hub endpoint, https only (default $"+modelstore.EnvEndpoint+", else "+modelstore.DefaultEndpoint+")")
+	fs.StringVar(&s.variant, "variant", string(env.Variant), "model variant: fp32, int8, fp16 or auto (int8 on AVX2/AVX-512/arm64 CPUs, else fp32); $"+config.EnvVariant+" sets the default")
+	fs.StringVar(&s.opts.CacheDir, "cache-dir", env.CacheDir, "cache root (default $"+config.EnvCacheDir+", else $XDG_CACHE_HOME/mclip or ~/.cache/mclip)")
+	fs.StringVar(&s.opts.ModelDir, "model-dir", env.ModelDir, "a local model directory used as is, without network (default $"+config.EnvModelDir+")")
+	fs.StringVar(&s.opts.LockFile, "lock", env.LockFile, "lock file pinning commits and sha256s (default $"+config.EnvLockFile+", else mclip-models.lock in the model directory)")
+	fs.StringVar(&s.opts.Endpoint, "endpoint", env.Endpoint, "hub endpoint, https only (default $"+config.EnvHubEndpoint+", else "+modelstore.DefaultEndpoint+")")
 	fs.StringVar(&s.opts.Revisions.Text, "text-revision", "", "branch, tag or commit of "+modelstore.TextRepo+" (default main)")
 	fs.StringVar(&s.opts.Revisions.Vision, "vision-revision", "", "branch, tag or commit of "+modelstore.VisionRepo+" (default main)")
 	return nil
@@ -89,7 +94,7 @@ func runModelsPull(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "%s is a local model directory (%s): nothing to pull; variant %s is complete\n", dir.Root, modelstore.EnvModelDir, v)
+		fmt.Fprintf(stderr, "%s is a local model directory (%s): nothing to pull; variant %s is complete\n", dir.Root, config.EnvModelDir, v)
 		return nil
 	}
 	fmt.Fprintf(stderr, "variant %s (%s) into %s\n", v, why, s.Dir().Root)

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -17,15 +15,7 @@ import (
 	"github.com/mclip-go/mclip/inferenceapi"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer"
-	"github.com/mclip-go/mclip/version"
-)
-
-// Environment variables of `mclip serve` (besides the module's).
-const (
-	envAddr      = "MCLIP_ADDR"
-	envAPIToken  = "MCLIP_API_TOKEN"
-	envBatchWait = "MCLIP_BATCH_WAIT"
-	defaultAddr  = "127.0.0.1:8080"
+	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
 func init() {
@@ -41,26 +31,14 @@ type serveFlags struct {
 	opts                           inferenceapi.Options
 }
 
-func (f *serveFlags) register(fs *flag.FlagSet, cfg config.Config) error {
-	wait := inferenceapi.DefaultMaxWait
-	if v := strings.TrimSpace(os.Getenv(envBatchWait)); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("%s=%q: not a duration (like 2ms; 0 disables)", envBatchWait, v)
-		}
-		wait = d
-	}
-	addr := defaultAddr
-	if v := strings.TrimSpace(os.Getenv(envAddr)); v != "" {
-		addr = v
-	}
-	fs.StringVar(&f.addr, "addr", addr, "host:port to listen on ($"+envAddr+"); :8080 listens on every interface, as the container does")
+func (f *serveFlags) register(fs *flag.FlagSet, cfg config.Config) {
+	fs.StringVar(&f.addr, "addr", cfg.Addr, "host:port to listen on ($"+config.EnvAddr+"); :8080 listens on every interface, as the container does")
 	fs.StringVar(&f.modelDir, "model-dir", cfg.ModelDir, "model directory used as is ($"+config.EnvModelDir+"; default: the model store's cache, see 'mclip models path')")
 	fs.StringVar(&f.variant, "variant", cfg.Variant, "model variant: fp32, int8, fp16 or auto ($"+config.EnvVariant+")")
 	fs.BoolVar(&f.pull, "pull", false, "download missing models into the cache before serving (default: fail)")
-	fs.StringVar(&f.token, "token", "", "require this token on /vectorize, as a bearer token or the basic-auth password: CLIP_INFERENCE_API=http://mclip:TOKEN@host:port ($"+envAPIToken+", preferred: flags show in ps)")
+	fs.StringVar(&f.token, "token", "", "require this token on /vectorize, as a bearer token or the basic-auth password: CLIP_INFERENCE_API=http://mclip:TOKEN@host:port ($"+config.EnvAPIToken+", preferred: flags show in ps)")
 	fs.IntVar(&f.opts.BatchSize, "batch-size", cfg.BatchSize, "most items per model call ($"+config.EnvBatchSize+")")
-	fs.DurationVar(&f.opts.MaxWait, "batch-wait", wait, "longest wait to group concurrent requests into one model call; a request at an idle server never waits; 0 disables ($"+envBatchWait+")")
+	fs.DurationVar(&f.opts.MaxWait, "batch-wait", cfg.BatchWait, "longest wait to group concurrent requests into one model call; a request at an idle server never waits; 0 disables ($"+config.EnvBatchWait+")")
 	fs.BoolVar(&f.opts.NoCrossRequestBatching, "no-cross-request-batching", false, "encode each request on its own, as the Python container does")
 	fs.Int64Var(&f.opts.MaxBodyBytes, "max-body-bytes", inferenceapi.DefaultMaxBodyBytes, "largest request body (413 beyond)")
 	fs.IntVar(&f.opts.MaxTexts, "max-texts", inferenceapi.DefaultMaxTexts, "most texts per request (413 beyond)")
@@ -70,19 +48,18 @@ func (f *serveFlags) register(fs *flag.FlagSet, cfg config.Config) error {
 	fs.DurationVar(&f.opts.ShutdownTimeout, "shutdown-timeout", inferenceapi.DefaultShutdownTimeout, "on SIGTERM, how long in-flight requests may take to finish")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	return nil
 }
 
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	cfg, err := config.FromEnv()
 	if err != nil {
-		return err
+		// serve's settings are its flags' defaults: a bad one is a bad
+		// command line.
+		return usageError{err}
 	}
 	fs := newFlagSet("serve", stderr)
 	var f serveFlags
-	if err := f.register(fs, cfg); err != nil {
-		return usageError{err}
-	}
+	f.register(fs, cfg)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -101,7 +78,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	f.opts.Token = f.token
 	if f.opts.Token == "" {
-		f.opts.Token = strings.TrimSpace(os.Getenv(envAPIToken))
+		f.opts.Token = cfg.APIToken
 	}
 	f.opts.Logger = log
 	srv, err := inferenceapi.New(f.opts)
@@ -145,91 +122,29 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	return <-served
 }
 
-// loadForServe resolves the model directory, loads both towers and builds
-// the /meta document.
-func loadForServe(ctx context.Context, cfg config.Config, pull bool, stderr io.Writer, log *slog.Logger) (*vectorizer.Vectorizer, any, error) {
-	storeOpts, err := modelstore.OptionsFromEnv()
-	if err != nil {
-		return nil, nil, err
-	}
-	storeOpts.ModelDir = cfg.ModelDir
-	if storeOpts.Variant, err = modelstore.ParseVariant(cfg.Variant); err != nil {
-		return nil, nil, err
-	}
-	storeOpts.AllowPull = pull
-	storeOpts.Log = stderr
+// loadForServe opens the models of cfg and builds the /meta document.
+func loadForServe(ctx context.Context, cfg config.Config, pull bool, stderr io.Writer, log *slog.Logger) (*vectorizer.Vectorizer, inferenceapi.Meta, error) {
 	start := time.Now()
-	dir, err := modelstore.Resolve(ctx, storeOpts)
+	v, err := vectorizer.Open(ctx, cfg, vectorizer.OpenOptions{Pull: pull, Log: stderr, Resolved: func(dir modelstore.Dir) {
+		log.Info("loading models", "dir", dir.Root, "variant", cfg.Variant)
+	}})
 	if err != nil {
-		return nil, nil, fmt.Errorf("model directory: %w", err)
-	}
-	log.Info("loading models", "dir", dir.Root, "variant", cfg.Variant)
-	v, err := vectorizer.Load(cfg, dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load models from %s: %w", dir.Root, err)
-	}
-	meta, err := serveMeta(dir, v.Info(), cfg)
-	if err != nil {
-		_ = v.Close()
-		return nil, nil, err
+		return nil, inferenceapi.Meta{}, err
 	}
 	info := v.Info()
+	meta, err := inferenceapi.NewMeta(info, cfg.BatchSize)
+	if err != nil {
+		_ = v.Close()
+		return nil, inferenceapi.Meta{}, err
+	}
 	log.Info("models loaded", "duration", time.Since(start).Round(time.Millisecond),
 		"text", info.Text.File, "vision", info.Vision.File, "variant", info.Text.Variant,
 		"dimensions", info.Dimensions, "onnxruntime", info.Runtime,
 		"text_fused_layer_norms", info.Text.FusedLayerNorms, "vision_fused_layer_norms", info.Vision.FusedLayerNorms)
-	for tower, mi := range map[string]vectorizer.ModelInfo{"text": info.Text, "vision": info.Vision} {
-		if mi.OptimizedError != "" {
-			log.Warn("optimized-graph cache: the entry was rebuilt, or the graph loaded unoptimized (slower start, no fusion); see MCLIP_OPTIMIZED_CACHE_DIR",
-				"tower", tower, "error", mi.OptimizedError)
-		}
+	for tower, problem := range info.CacheProblems() {
+		log.Warn(modelinfo.CacheWarning, "tower", tower, "error", problem)
 	}
 	return v, meta, nil
-}
-
-// metaDoc is GET /meta: the container's keys (clip_model: the CLIP
-// configuration, text_model: the multilingual text model's) and ours.
-type metaDoc struct {
-	ClipModel json.RawMessage `json:"clip_model"`
-	TextModel json.RawMessage `json:"text_model"`
-	Mclip     mclipMeta       `json:"mclip"`
-}
-
-// mclipMeta is our part of /meta: which graphs run, on what. The model
-// directory's path stays out (no file paths in responses).
-type mclipMeta struct {
-	Text       vectorizer.ModelInfo `json:"text"`
-	Vision     vectorizer.ModelInfo `json:"vision"`
-	Dimensions int                  `json:"dimensions"`
-	Runtime    string               `json:"onnxruntime"`
-	BatchSize  int                  `json:"batchSize"`
-	Version    string               `json:"version"`
-	Commit     string               `json:"commit"`
-}
-
-func serveMeta(dir modelstore.Dir, info vectorizer.Info, cfg config.Config) (metaDoc, error) {
-	read := func(path string) (json.RawMessage, error) {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("/meta: %w", err)
-		}
-		if !json.Valid(b) {
-			return nil, fmt.Errorf("/meta: %s is not valid JSON", path)
-		}
-		return json.RawMessage(b), nil
-	}
-	clip, err := read(dir.Vision(modelstore.VisionConfigJSON))
-	if err != nil {
-		return metaDoc{}, err
-	}
-	text, err := read(dir.Text(modelstore.TextConfigJSON))
-	if err != nil {
-		return metaDoc{}, err
-	}
-	return metaDoc{ClipModel: clip, TextModel: text, Mclip: mclipMeta{
-		Text: info.Text, Vision: info.Vision, Dimensions: info.Dimensions, Runtime: info.Runtime, BatchSize: cfg.BatchSize,
-		Version: version.Get().Version, Commit: version.Get().Commit,
-	}}, nil
 }
 
 // newLogger returns a slog logger writing text or JSON to w.

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelgen"
 	"github.com/mclip-go/mclip/version"
 )
@@ -31,7 +32,7 @@ func TestServeUsage(t *testing.T) {
 		{"extra argument", []string{"serve", "x"}, nil, 2, `unexpected arguments ["x"]`},
 		{"bad log level", []string{"serve", "--log-level", "loud"}, nil, 2, "--log-level"},
 		{"bad log format", []string{"serve", "--log-format", "xml"}, nil, 2, "--log-format"},
-		{"bad batch wait", []string{"serve"}, map[string]string{envBatchWait: "soon"}, 2, envBatchWait},
+		{"bad batch wait", []string{"serve"}, map[string]string{config.EnvBatchWait: "soon"}, 2, config.EnvBatchWait},
 		{"negative batch wait", []string{"serve", "--batch-wait", "-1ms"}, nil, 2, "max wait"},
 		{"bad variant", []string{"serve", "--variant", "int4"}, nil, 2, "MCLIP_VARIANT"},
 		{"help", []string{"serve", "-h"}, nil, 0, "-batch-wait"},
@@ -84,7 +85,7 @@ func TestServeTinyModels(t *testing.T) {
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
-	t.Setenv(envAPIToken, "tok")
+	t.Setenv(config.EnvAPIToken, "tok")
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

@@ -33,6 +33,10 @@ RUN go build -trimpath \
       -ldflags "-X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=/usr/local/lib/libonnxruntime.so.1 -X github.com/mclip-go/mclip/version.Version=$VERSION -X github.com/mclip-go/mclip/version.Commit=$COMMIT" \
       -o /out/usr/local/bin/mclip ./cmd/mclip && \
     install -D -m 0755 deploy/docker/entrypoint /out/usr/local/bin/mclip-entrypoint
+# What we owe others travels with the binaries: our licence, NOTICE (the C
+# libraries, ONNX Runtime, Pillow's resampling) and every Go module's licence.
+# The Debian packages bring their own copyright files.
+RUN install -D -m 0644 -t /out/usr/local/share/doc/mclip LICENSE NOTICE licenses/go-modules.txt
 # The runtime packages: those that ship the shared libraries the binaries link.
 RUN mkdir -p /pkgs && \
     for b in /out/usr/local/bin/mclip /out/usr/bin/weaviate; do [ -f "$b" ] && ldd "$b"; done | \

@@ -36,6 +36,7 @@ import (
 	"github.com/mclip-go/mclip/integration/harness"
 	"github.com/mclip-go/mclip/modelgen"
 	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/testfixture/testimage"
 	"github.com/mclip-go/mclip/vectorizer"
 )
 
@@ -78,6 +79,16 @@ func TestQuickstarts(t *testing.T) {
 	}
 	for _, img := range []string{"localhost/mclip:dev", "localhost/weaviate-mclip:dev", "localhost/weaviate-stock:dev"} {
 		require.NoError(t, exec.Command("podman", "image", "exists", img).Run(), "image %s missing: run make images (deploy/docker/build --stock)", img)
+	}
+	// The images carry what we owe others, as the repository does.
+	for _, img := range []string{"localhost/mclip:dev", "localhost/weaviate-mclip:dev"} {
+		for _, f := range []string{"LICENSE", "NOTICE", "licenses/go-modules.txt"} {
+			want, err := os.ReadFile(filepath.Join(root, f))
+			require.NoError(t, err)
+			got, err := exec.Command("podman", "run", "--rm", "--entrypoint", "cat", img, "/usr/local/share/doc/mclip/"+filepath.Base(f)).Output()
+			require.NoError(t, err, "%s in %s", f, img)
+			assert.Equal(t, string(want), string(got), "%s in %s differs from the repository's: rebuild the images", f, img)
+		}
 	}
 
 	// The model directory, readable by the mclip image's non-root user.
@@ -342,11 +353,11 @@ func (s *suite) importBatch(t *testing.T) {
 		o := object{id: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1)}
 		switch i % 3 {
 		case 0:
-			o.text, o.image = texts[i%len(texts)], harness.GradientPNGBase64(i, 48+i, 40)
+			o.text, o.image = texts[i%len(texts)], testimage.GradientPNGBase64(i, 48+i, 40)
 		case 1:
 			o.text = texts[i%len(texts)]
 		default:
-			o.image = harness.GradientPNGBase64(i, 40, 48+i)
+			o.image = testimage.GradientPNGBase64(i, 40, 48+i)
 		}
 		var parts [][]float32
 		if o.text != "" {
@@ -432,7 +443,7 @@ func (s *suite) search(t *testing.T) {
 			return v[0]
 		}})
 	}
-	img := harness.GradientPNGBase64(3, 60, 50)
+	img := testimage.GradientPNGBase64(3, 60, 50)
 	queries = append(queries, struct {
 		name, arg string
 		vector    func() []float32

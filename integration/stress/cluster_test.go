@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mclip-go/mclip/integration/harness"
+	"github.com/mclip-go/mclip/testfixture/testimage"
 )
 
 // portHolder hands out loopback ports and keeps them bound until release,
@@ -225,7 +226,7 @@ func TestCluster(t *testing.T) {
 
 	images := make([]string, 6)
 	for i := range images {
-		images[i] = b64(harness.GradientPNG(800+i, 40, 30+i))
+		images[i] = b64(testimage.GradientPNG(800+i, 40, 30+i))
 	}
 	var (
 		mu             sync.Mutex

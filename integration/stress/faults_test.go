@@ -20,6 +20,7 @@ import (
 
 	"github.com/mclip-go/mclip/integration/harness"
 	"github.com/mclip-go/mclip/modelgen"
+	"github.com/mclip-go/mclip/testfixture/testimage"
 )
 
 // TestStartupRefusesBrokenModels starts weaviate-mclip on model
@@ -117,7 +118,7 @@ func TestCancelledBatches(t *testing.T) {
 
 	images := make([]string, 8)
 	for i := range images {
-		images[i] = b64(harness.GradientPNG(600+i, 96, 80))
+		images[i] = b64(testimage.GradientPNG(600+i, 96, 80))
 	}
 	makeBatch := func(n int) ([]byte, map[string]hostileCase) {
 		objs := make([][]byte, n)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mclip-go/mclip/inferenceapi"
 	"github.com/mclip-go/mclip/integration/harness"
+	"github.com/mclip-go/mclip/testfixture/testimage"
 )
 
 // apiServer serves the inference API over the facade on tiny models.
@@ -102,7 +103,7 @@ func TestHostileInputsInferenceAPI(t *testing.T) {
 	m := tinyModels(t, 8, map[string]string{"MCLIP_MAX_PIXELS": fmt.Sprint(sharedMaxPixels)})
 	ts := apiServer(t, m, inferenceapi.Options{})
 	ctx := context.Background()
-	goodBody := []byte(`{"texts":["ein Hund im Schnee"],"images":["` + b64(harness.GradientPNG(9, 16, 16)) + `"]}`)
+	goodBody := []byte(`{"texts":["ein Hund im Schnee"],"images":["` + b64(testimage.GradientPNG(9, 16, 16)) + `"]}`)
 
 	for _, c := range hostileCases(t) {
 		body, texts, images := c.vectorizeBody(t)
@@ -140,7 +141,7 @@ func TestInferenceAPILimits(t *testing.T) {
 	m := tinyModels(t, 9, map[string]string{"MCLIP_MAX_PIXELS": "10000"})
 	const token = "s3cret-token"
 	ts := apiServer(t, m, inferenceapi.Options{MaxBodyBytes: 64 << 10, MaxTexts: 8, MaxImages: 2, Token: token})
-	small := b64(harness.GradientPNG(1, 10, 10))
+	small := b64(testimage.GradientPNG(1, 10, 10))
 	tests := []struct {
 		name    string
 		token   string
@@ -155,8 +156,8 @@ func TestInferenceAPILimits(t *testing.T) {
 		{"body over the limit", token, `{"texts":["` + strings.Repeat("a", 64<<10) + `"]}`, http.StatusRequestEntityTooLarge, "request body exceeds the limit of 65536 bytes"},
 		{"too many texts", token, `{"texts":["a","b","c","d","e","f","g","h","i"]}`, http.StatusRequestEntityTooLarge, "9 texts in one request: the limit is 8"},
 		{"too many images", token, `{"images":["` + small + `","` + small + `","` + small + `"]}`, http.StatusRequestEntityTooLarge, "3 images in one request: the limit is 2"},
-		{"over the pixel limit", token, `{"images":["` + b64(harness.GradientPNG(1, 101, 100)) + `"]}`, http.StatusBadRequest, "images[0]: decode png: image too large: 101x100 is 10100 pixels, more than the limit of 10000"},
-		{"at the pixel limit", token, `{"images":["` + b64(harness.GradientPNG(1, 100, 100)) + `"]}`, http.StatusOK, ""},
+		{"over the pixel limit", token, `{"images":["` + b64(testimage.GradientPNG(1, 101, 100)) + `"]}`, http.StatusBadRequest, "images[0]: decode png: image too large: 101x100 is 10100 pixels, more than the limit of 10000"},
+		{"at the pixel limit", token, `{"images":["` + b64(testimage.GradientPNG(1, 100, 100)) + `"]}`, http.StatusOK, ""},
 		{"not JSON", token, `{"texts":`, http.StatusBadRequest, "malformed JSON"},
 		{"texts not strings", token, `{"texts":[1,2]}`, http.StatusBadRequest, `"texts" must be an array of strings`},
 		{"trailing data", token, `{"texts":["a"]} {}`, http.StatusBadRequest, "data after the object"},

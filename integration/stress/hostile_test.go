@@ -14,7 +14,6 @@ import (
 	"image/gif"
 	"image/png"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +27,8 @@ import (
 	wvmodels "github.com/weaviate/weaviate/entities/models"
 
 	"github.com/mclip-go/mclip/integration/harness"
+	"github.com/mclip-go/mclip/testfixture/testimage"
+	"github.com/mclip-go/mclip/vectorizer"
 )
 
 // hostileCase is one object whose input tries to break the module.
@@ -74,11 +75,11 @@ func hostileCases(t testing.TB) []hostileCase {
 		{name: "invalid base64", image: "this is not base64!", wantErr: "base64", weaviateErr: blobRefused},
 		{name: "base64 of text", image: b64([]byte("hello, I am not an image")), wantErr: "unsupported image format"},
 		{name: "svg", image: b64([]byte(`<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>`)), wantErr: "unsupported image format"},
-		{name: "data URI with a text type", image: "data:text/plain;base64," + b64(harness.GradientPNG(1, 8, 8)), wantErr: "not an image", weaviateErr: blobRefused},
-		{name: "data URI without ;base64", image: "data:image/png," + b64(harness.GradientPNG(1, 8, 8)), wantErr: "base64", weaviateErr: blobRefused},
-		{name: "data URI with the right type", image: "data:image/png;base64," + b64(harness.GradientPNG(2, 20, 10)), weaviateErr: blobRefused},
-		{name: "data URI claiming jpeg, holding png", image: "data:image/jpeg;base64," + b64(harness.GradientPNG(3, 20, 10)), weaviateErr: blobRefused},
-		{name: "unpadded base64", image: strings.TrimRight(b64(harness.GradientPNG(4, 11, 7)), "="), weaviateErr: blobRefused},
+		{name: "data URI with a text type", image: "data:text/plain;base64," + b64(testimage.GradientPNG(1, 8, 8)), wantErr: "not an image", weaviateErr: blobRefused},
+		{name: "data URI without ;base64", image: "data:image/png," + b64(testimage.GradientPNG(1, 8, 8)), wantErr: "base64", weaviateErr: blobRefused},
+		{name: "data URI with the right type", image: "data:image/png;base64," + b64(testimage.GradientPNG(2, 20, 10)), weaviateErr: blobRefused},
+		{name: "data URI claiming jpeg, holding png", image: "data:image/jpeg;base64," + b64(testimage.GradientPNG(3, 20, 10)), weaviateErr: blobRefused},
+		{name: "unpadded base64", image: strings.TrimRight(b64(testimage.GradientPNG(4, 11, 7)), "="), weaviateErr: blobRefused},
 		{name: "png 0x0", image: b64(pngWithIHDR(0, 0)), wantErr: "zero-sized"},
 		{name: "png 1x1", image: b64(testImage(t, "png_1x1.png"))},
 		{name: "png 1x4000", image: b64(testImage(t, "png_1x4000.png"))},
@@ -216,7 +217,7 @@ func TestHostileInputsWeaviate(t *testing.T) {
 	s.createClass(t, hostileClass("Hostile"))
 	pid := s.pid(t)
 
-	good := hostileCase{name: "good neighbour", title: str("a good object"), tags: []string{"zwei", "Wörter"}, image: b64(harness.GradientPNG(5, 30, 20))}
+	good := hostileCase{name: "good neighbour", title: str("a good object"), tags: []string{"zwei", "Wörter"}, image: b64(testimage.GradientPNG(5, 30, 20))}
 	goodWant := expect(ctx, m, good)
 	require.NoError(t, goodWant.err)
 
@@ -384,15 +385,16 @@ func orEmpty(s *string) *string {
 	return s
 }
 
-// itemPrefix is the facade's "text 3: " or "image 0: ": the position in
-// its call, which the module drops.
-var itemPrefix = regexp.MustCompile(`^(text|image) [0-9]+: `)
-
-// innermost is the error without the facade's item prefix ("decode png:
-// image too large: ..." of "image 0: decode png: ..."), what the server
-// must pass on.
+// innermost is the error without the facade's item index
+// (vectorizer.ItemError: "decode png: image too large: ..." of "image 0:
+// decode png: ..."), what the server must pass on: the position in the
+// facade's call means nothing to the server's caller.
 func innermost(err error) string {
-	return itemPrefix.ReplaceAllString(err.Error(), "")
+	var item *vectorizer.ItemError
+	if errors.As(err, &item) {
+		return item.Err.Error()
+	}
+	return err.Error()
 }
 
 // batchBody is POST /v1/batch/objects' body of the objects' JSON.
@@ -529,7 +531,7 @@ func TestHostileBatchGRPC(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	good := hostileCase{name: "good neighbour", title: str("a good object"), image: b64(harness.GradientPNG(6, 24, 24))}
+	good := hostileCase{name: "good neighbour", title: str("a good object"), image: b64(testimage.GradientPNG(6, 24, 24))}
 	goodWant := expect(ctx, m, good)
 	require.NoError(t, goodWant.err)
 	props := func(c hostileCase) map[string]any {

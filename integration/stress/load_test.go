@@ -23,6 +23,7 @@ import (
 	wvmodels "github.com/weaviate/weaviate/entities/models"
 
 	"github.com/mclip-go/mclip/integration/harness"
+	"github.com/mclip-go/mclip/testfixture/testimage"
 )
 
 // phrases are the texts of the load: many languages and scripts.
@@ -119,7 +120,7 @@ func TestLoad(t *testing.T) {
 
 	images := make([]string, 16)
 	for i := range images {
-		images[i] = b64(harness.GradientPNG(300+i, 32+3*i, 48-i))
+		images[i] = b64(testimage.GradientPNG(300+i, 32+3*i, 48-i))
 	}
 	var (
 		mu      sync.Mutex

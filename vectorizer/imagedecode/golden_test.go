@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mclip-go/mclip/config"
 )
 
 // golden mirrors testdata/golden.json, written by testdata/regen.sh.
@@ -138,7 +140,7 @@ func TestAVIFTransformsAgreeWithLibheif(t *testing.T) {
 	const name = "avif_irot1_imir0.avif"
 	data := readImage(t, name)
 	want := readRGBPNG(t, filepath.Join("testdata", "golden", name+".libheif.png"))
-	viaHeif, err := decodeHEIF(data, DefaultMaxPixels)
+	viaHeif, err := decodeHEIF(data, config.DefaultMaxPixels)
 	require.NoError(t, err)
 	require.Equal(t, [2]int{want.Width, want.Height}, [2]int{viaHeif.Width, viaHeif.Height})
 	assert.Equal(t, shaHex(want.Pix), shaHex(viaHeif.Pix), "libheif through mclip equals heif-convert")

@@ -1,6 +1,7 @@
 package onnxsession
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/mclip-go/mclip/filelock"
 	"github.com/mclip-go/mclip/vectorizer/graphfuse"
 )
 
@@ -59,7 +61,7 @@ func optimizedGraph(path string, opts Options, feed []ort.InputOutputInfo, outpu
 	}
 	// One process builds an entry; others starting at the same time (the
 	// nodes of a cluster sharing a model directory) wait for it and load it.
-	unlock, err := lockFile(cached + ".lock")
+	unlock, err := filelock.Lock(context.Background(), cached+".lock")
 	if err != nil {
 		return fail(err)
 	}

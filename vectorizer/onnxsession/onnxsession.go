@@ -12,6 +12,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/vectorizer/ortlib"
 )
 
@@ -326,7 +327,7 @@ func newSessionOptions(opts Options) (*ort.SessionOptions, error) {
 
 func providerError(err error) error {
 	return fmt.Errorf("execution provider cuda is not available in the ONNX Runtime at %s (the npm build mclip provisions is CPU-only; point %s at a GPU build of ONNX Runtime): %w",
-		ortlib.Path(), ortlib.EnvVar, err)
+		ortlib.Path(), config.EnvORTLib, err)
 }
 
 // optimizationLevel parses Options.GraphOptimization.

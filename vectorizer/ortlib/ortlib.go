@@ -20,10 +20,9 @@ import (
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
-)
 
-// EnvVar names the environment variable that overrides the library path.
-const EnvVar = "ONNXRUNTIME_LIB"
+	"github.com/mclip-go/mclip/config"
+)
 
 // LibName is the file name of the ONNX Runtime shared library on Linux.
 const LibName = "libonnxruntime.so.1"
@@ -40,7 +39,7 @@ const MinVersion = "1.24.0"
 var DefaultPath = ""
 
 // FixHint tells a user how to get a working library.
-const FixHint = "run `make ort` in the mclip checkout, or set " + EnvVar +
+const FixHint = "run `make ort` in the mclip checkout, or set " + config.EnvORTLib +
 	" to the path of libonnxruntime.so (ONNX Runtime " + MinVersion + " or newer)"
 
 var (
@@ -95,8 +94,11 @@ func Locate(explicit string) (string, error) {
 	if explicit != "" {
 		return checkFile(explicit, "the configured path")
 	}
-	if p := os.Getenv(EnvVar); p != "" {
-		return checkFile(p, EnvVar)
+	// The one variable read outside package config: Locate serves callers
+	// without settings too (`mclip version`, the benchmarks, tests); the
+	// runtime passes config's value as explicit.
+	if p := os.Getenv(config.EnvORTLib); p != "" {
+		return checkFile(p, config.EnvORTLib)
 	}
 	candidates := Candidates()
 	for _, c := range candidates {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mclip-go/mclip/config"
 )
 
 // childEnv makes the test binary, re-executed, call Init once and print the
@@ -80,9 +82,9 @@ func TestInitErrors(t *testing.T) {
 		env  []string
 		want []string
 	}{
-		{"missing file", []string{EnvVar + "=/nonexistent/libonnxruntime.so.1"}, []string{"/nonexistent/libonnxruntime.so.1", "make ort", EnvVar}},
-		{"not a library", []string{EnvVar + "=" + notALib}, []string{notALib, "make ort"}},
-		{"too old", []string{EnvVar + "=" + fakeOldRuntime(t)}, []string{"version 1.10.0, older than the required " + MinVersion, "make ort"}},
+		{"missing file", []string{config.EnvORTLib + "=/nonexistent/libonnxruntime.so.1"}, []string{"/nonexistent/libonnxruntime.so.1", "make ort", config.EnvORTLib}},
+		{"not a library", []string{config.EnvORTLib + "=" + notALib}, []string{notALib, "make ort"}},
+		{"too old", []string{config.EnvORTLib + "=" + fakeOldRuntime(t)}, []string{"version 1.10.0, older than the required " + MinVersion, "make ort"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,7 +101,7 @@ func TestInitFindsProvisionedLibrary(t *testing.T) {
 	if _, err := Locate(""); err != nil {
 		t.Skipf("no provisioned library (run `make ort`): %v", err)
 	}
-	out, code := initInChild(t, EnvVar+"=")
+	out, code := initInChild(t, config.EnvORTLib+"=")
 	require.Equal(t, 0, code, out)
 	assert.Contains(t, out, "OK 1.")
 }
@@ -138,7 +140,7 @@ func TestProbe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv(EnvVar, tt.env)
+			t.Setenv(config.EnvORTLib, tt.env)
 			_, v, err := Probe()
 			if tt.wantErr != "" {
 				require.Error(t, err)
@@ -167,11 +169,11 @@ func TestSystemLibrary(t *testing.T) {
 		code int
 		want string
 	}{
-		{"found by the loader", []string{"LD_LIBRARY_PATH=" + filepath.Dir(project), EnvVar + "="}, 0, "OK 1."},
-		{"the loader's copy is checked like any other", []string{"LD_LIBRARY_PATH=" + oldDir, EnvVar + "="}, 3,
+		{"found by the loader", []string{"LD_LIBRARY_PATH=" + filepath.Dir(project), config.EnvORTLib + "="}, 0, "OK 1."},
+		{"the loader's copy is checked like any other", []string{"LD_LIBRARY_PATH=" + oldDir, config.EnvORTLib + "="}, 3,
 			"onnx runtime at " + filepath.Join(oldDir, LibName) + " is version 1.10.0"},
-		{"the environment comes first", []string{"LD_LIBRARY_PATH=" + oldDir, EnvVar + "=" + project}, 0, "OK 1."},
-		{"nowhere: the fix", []string{"LD_LIBRARY_PATH=" + outside, EnvVar + "="}, 3, "and the dynamic loader's path"},
+		{"the environment comes first", []string{"LD_LIBRARY_PATH=" + oldDir, config.EnvORTLib + "=" + project}, 0, "OK 1."},
+		{"nowhere: the fix", []string{"LD_LIBRARY_PATH=" + outside, config.EnvORTLib + "="}, 3, "and the dynamic loader's path"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/onnxsession"
 	"github.com/mclip-go/mclip/vectorizer/tokenize"
@@ -104,7 +105,7 @@ func OpenGraph(path string, opts onnxsession.Options) (*onnxsession.Session, err
 // Load opens the text tower of a model directory.
 func Load(dir modelstore.Dir, opts Options) (*Encoder, error) {
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 32
+		opts.BatchSize = config.DefaultBatchSize
 	}
 	prep, err := LoadPreparer(dir, opts.MaxTextBytes)
 	if err != nil {
@@ -194,12 +195,7 @@ func (e *Encoder) Encode(ctx context.Context, texts []string) ([][]float32, []er
 
 // EncodeIDs runs one model call on already tokenized texts (each starting
 // with [CLS] and ending with [SEP]) and pools and projects the result.
-func (e *Encoder) EncodeIDs(batch [][]int64) (vecs [][]float32, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			vecs, err = nil, fmt.Errorf("text encoder panicked: %v", r)
-		}
-	}()
+func (e *Encoder) EncodeIDs(batch [][]int64) ([][]float32, error) {
 	if len(batch) == 0 {
 		return nil, nil
 	}
@@ -269,7 +265,7 @@ func (e *Encoder) EncodeIDs(batch [][]int64) (vecs [][]float32, err error) {
 	if err := e.project(out, pooled, n); err != nil {
 		return nil, err
 	}
-	vecs = make([][]float32, n)
+	vecs := make([][]float32, n)
 	for b := range vecs {
 		vecs[b] = out[b*outDim : (b+1)*outDim : (b+1)*outDim]
 	}

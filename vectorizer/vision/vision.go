@@ -16,6 +16,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/clipprep"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
@@ -26,7 +27,7 @@ import (
 type Options struct {
 	Session onnxsession.Options
 	// BatchSize is the most images sent to the model in one call (default
-	// 32).
+	// config.DefaultBatchSize).
 	BatchSize int
 	// Workers bounds the images decoded and preprocessed at once, across
 	// all concurrent Encode calls (default GOMAXPROCS).
@@ -59,7 +60,7 @@ type Encoder struct {
 // the variant.
 func Load(dir modelstore.Dir, variant modelstore.Variant, opts Options) (*Encoder, error) {
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 32
+		opts.BatchSize = config.DefaultBatchSize
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)

@@ -24,7 +24,15 @@ func main() {
 	threads := flag.Int("threads", 0, "intra-op threads per session (default one per CPU)")
 	reps := flag.Int("reps", 0, "repetitions of each measurement (default 5, 1 when quick)")
 	only := flag.String("only", "", "comma-separated sections to run (ceiling,text,image,photos,variants,memory,settings,serve,weaviate); default all")
+	redraw := flag.String("redraw", "", "redraw the charts of an existing results directory from its results.json, measuring nothing")
 	flag.Parse()
+	if *redraw != "" {
+		if err := bench.Redraw(*redraw); err != nil {
+			fmt.Fprintln(os.Stderr, "mclip-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var sections []string
 	if *only != "" {
 		sections = strings.Split(*only, ",")
