@@ -10,8 +10,6 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-const tensorDataLocation = 14
-
 // ReadFile reads and parses a serialised ONNX model. Tensor data of the
 // returned model points into the file's bytes.
 func ReadFile(path string) (*Model, error) {
@@ -32,32 +30,32 @@ func ReadFile(path string) (*Model, error) {
 // int32_data; external data is refused.
 func Parse(b []byte) (*Model, error) {
 	m := &Model{}
-	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
+	err := Walk(b, func(f Field) error {
 		switch {
-		case num == modelIRVersion && typ == protowire.VarintType:
-			m.IRVersion = int64(x)
-		case num == modelProducerName && typ == protowire.BytesType:
-			m.ProducerName = string(v)
-		case num == modelProducerVer && typ == protowire.BytesType:
-			m.ProducerVersion = string(v)
-		case num == modelDocString && typ == protowire.BytesType:
-			m.DocString = string(v)
-		case num == modelOpsetImport && typ == protowire.BytesType:
+		case f.Num == FieldModelIRVersion && f.Type == protowire.VarintType:
+			m.IRVersion = int64(f.Value)
+		case f.Num == FieldModelProducerName && f.Type == protowire.BytesType:
+			m.ProducerName = string(f.Bytes)
+		case f.Num == FieldModelProducerVersion && f.Type == protowire.BytesType:
+			m.ProducerVersion = string(f.Bytes)
+		case f.Num == FieldModelDocString && f.Type == protowire.BytesType:
+			m.DocString = string(f.Bytes)
+		case f.Num == FieldModelOpsetImport && f.Type == protowire.BytesType:
 			var o Opset
-			if err := eachField(v, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
+			if err := Walk(f.Bytes, func(f Field) error {
 				switch {
-				case num == opsetDomain && typ == protowire.BytesType:
-					o.Domain = string(v)
-				case num == opsetVersion && typ == protowire.VarintType:
-					o.Version = int64(x)
+				case f.Num == FieldOpsetDomain && f.Type == protowire.BytesType:
+					o.Domain = string(f.Bytes)
+				case f.Num == FieldOpsetVersion && f.Type == protowire.VarintType:
+					o.Version = int64(f.Value)
 				}
 				return nil
 			}); err != nil {
 				return fmt.Errorf("opset_import: %w", err)
 			}
 			m.Opsets = append(m.Opsets, o)
-		case num == modelGraph && typ == protowire.BytesType:
-			g, err := parseGraph(v)
+		case f.Num == FieldModelGraph && f.Type == protowire.BytesType:
+			g, err := parseGraph(f.Bytes)
 			if err != nil {
 				return fmt.Errorf("graph: %w", err)
 			}
@@ -86,31 +84,31 @@ func (g *Graph) Initializer(name string) (*Tensor, bool) {
 
 func parseGraph(b []byte) (*Graph, error) {
 	g := &Graph{}
-	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-		if typ != protowire.BytesType {
+	err := Walk(b, func(f Field) error {
+		if f.Type != protowire.BytesType {
 			return nil
 		}
-		switch num {
-		case graphNode:
-			n, err := parseNode(v)
+		switch f.Num {
+		case FieldGraphNode:
+			n, err := parseNode(f.Bytes)
 			if err != nil {
 				return fmt.Errorf("node %d: %w", len(g.Nodes), err)
 			}
 			g.Nodes = append(g.Nodes, n)
-		case graphName:
-			g.Name = string(v)
-		case graphInitializer:
-			t, err := parseTensor(v)
+		case FieldGraphName:
+			g.Name = string(f.Bytes)
+		case FieldGraphInitializer:
+			t, err := parseTensor(f.Bytes)
 			if err != nil {
 				return fmt.Errorf("initializer %d: %w", len(g.Initializers), err)
 			}
 			g.Initializers = append(g.Initializers, t)
-		case graphInput, graphOutput:
-			vi, err := parseValueInfo(v)
+		case FieldGraphInput, FieldGraphOutput:
+			vi, err := parseValueInfo(f.Bytes)
 			if err != nil {
 				return fmt.Errorf("value info: %w", err)
 			}
-			if num == graphInput {
+			if f.Num == FieldGraphInput {
 				g.Inputs = append(g.Inputs, vi)
 			} else {
 				g.Outputs = append(g.Outputs, vi)
@@ -123,23 +121,23 @@ func parseGraph(b []byte) (*Graph, error) {
 
 func parseNode(b []byte) (*Node, error) {
 	n := &Node{}
-	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-		if typ != protowire.BytesType {
+	err := Walk(b, func(f Field) error {
+		if f.Type != protowire.BytesType {
 			return nil
 		}
-		switch num {
-		case nodeInput:
-			n.Inputs = append(n.Inputs, string(v))
-		case nodeOutput:
-			n.Outputs = append(n.Outputs, string(v))
-		case nodeName:
-			n.Name = string(v)
-		case nodeOpType:
-			n.OpType = string(v)
-		case nodeDomain:
-			n.Domain = string(v)
-		case nodeAttribute:
-			a, err := parseAttr(v)
+		switch f.Num {
+		case FieldNodeInput:
+			n.Inputs = append(n.Inputs, string(f.Bytes))
+		case FieldNodeOutput:
+			n.Outputs = append(n.Outputs, string(f.Bytes))
+		case FieldNodeName:
+			n.Name = string(f.Bytes)
+		case FieldNodeOpType:
+			n.OpType = string(f.Bytes)
+		case FieldNodeDomain:
+			n.Domain = string(f.Bytes)
+		case FieldNodeAttribute:
+			a, err := parseAttr(f.Bytes)
 			if err != nil {
 				return fmt.Errorf("attribute: %w", err)
 			}
@@ -152,39 +150,41 @@ func parseNode(b []byte) (*Node, error) {
 
 func parseAttr(b []byte) (Attr, error) {
 	var a Attr
-	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-		switch num {
-		case attrName:
-			a.Name = string(v)
-		case attrF:
-			a.F = math.Float32frombits(uint32(x))
-		case attrI:
-			a.I = int64(x)
-		case attrS:
-			a.S = append([]byte(nil), v...)
-		case attrT:
-			t, err := parseTensor(v)
+	err := Walk(b, func(f Field) error {
+		if f.Type == protowire.StartGroupType {
+			return nil // ONNX writes no groups
+		}
+		switch f.Num {
+		case FieldAttrName:
+			a.Name = string(f.Bytes)
+		case FieldAttrF:
+			a.F = math.Float32frombits(uint32(f.Value))
+		case FieldAttrI:
+			a.I = int64(f.Value)
+		case FieldAttrS:
+			a.S = append([]byte(nil), f.Bytes...)
+		case FieldAttrT:
+			t, err := parseTensor(f.Bytes)
 			if err != nil {
 				return err
 			}
 			a.T = t
-		case attrFloats:
-			if typ == protowire.BytesType {
-				for len(v) >= 4 {
+		case FieldAttrFloats:
+			if f.Type == protowire.BytesType {
+				for v := f.Bytes; len(v) >= 4; v = v[4:] {
 					a.Floats = append(a.Floats, math.Float32frombits(binary.LittleEndian.Uint32(v)))
-					v = v[4:]
 				}
 				return nil
 			}
-			a.Floats = append(a.Floats, math.Float32frombits(uint32(x)))
-		case attrInts:
-			ints, err := repeatedVarint(typ, v, x)
+			a.Floats = append(a.Floats, math.Float32frombits(uint32(f.Value)))
+		case FieldAttrInts:
+			ints, err := repeatedVarint(f)
 			if err != nil {
 				return err
 			}
 			a.Ints = append(a.Ints, ints...)
-		case attrType:
-			a.Kind = AttrKind(x)
+		case FieldAttrType:
+			a.Kind = AttrKind(f.Value)
 		}
 		return nil
 	})
@@ -196,40 +196,43 @@ func parseTensor(b []byte) (*Tensor, error) {
 	var floats []float32
 	var ints []int64
 	var haveRaw bool
-	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-		switch num {
-		case tensorDims:
-			d, err := repeatedVarint(typ, v, x)
+	err := Walk(b, func(f Field) error {
+		if f.Type == protowire.StartGroupType {
+			return nil // ONNX writes no groups
+		}
+		switch f.Num {
+		case FieldTensorDims:
+			d, err := repeatedVarint(f)
 			if err != nil {
 				return fmt.Errorf("dims: %w", err)
 			}
 			t.Dims = append(t.Dims, d...)
-		case tensorDataType:
-			t.DataType = int32(x)
-		case tensorName:
-			t.Name = string(v)
-		case tensorRawData:
-			t.Raw = v
+		case FieldTensorDataType:
+			t.DataType = int32(f.Value)
+		case FieldTensorName:
+			t.Name = string(f.Bytes)
+		case FieldTensorRawData:
+			t.Raw = f.Bytes
 			haveRaw = true
-		case tensorFloatData:
-			if typ == protowire.BytesType {
-				if len(v)%4 != 0 {
+		case FieldTensorFloatData:
+			if f.Type == protowire.BytesType {
+				if len(f.Bytes)%4 != 0 {
 					return errors.New("float_data: length not a multiple of 4")
 				}
-				for ; len(v) > 0; v = v[4:] {
+				for v := f.Bytes; len(v) > 0; v = v[4:] {
 					floats = append(floats, math.Float32frombits(binary.LittleEndian.Uint32(v)))
 				}
 				return nil
 			}
-			floats = append(floats, math.Float32frombits(uint32(x)))
-		case tensorInt64Data, tensorInt32Data:
-			d, err := repeatedVarint(typ, v, x)
+			floats = append(floats, math.Float32frombits(uint32(f.Value)))
+		case FieldTensorInt64Data, FieldTensorInt32Data:
+			d, err := repeatedVarint(f)
 			if err != nil {
 				return fmt.Errorf("integer data: %w", err)
 			}
 			ints = append(ints, d...)
-		case tensorDataLocation:
-			if x != 0 {
+		case FieldTensorDataLocation:
+			if f.Value != 0 {
 				return errors.New("external tensor data is not supported")
 			}
 		}
@@ -258,32 +261,32 @@ func parseTensor(b []byte) (*Tensor, error) {
 
 func parseValueInfo(b []byte) (ValueInfo, error) {
 	var vi ValueInfo
-	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
+	err := Walk(b, func(f Field) error {
 		switch {
-		case num == valueInfoName && typ == protowire.BytesType:
-			vi.Name = string(v)
-		case num == valueInfoType && typ == protowire.BytesType:
-			return eachField(v, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-				if num != typeTensorType || typ != protowire.BytesType {
+		case f.Num == FieldValueInfoName && f.Type == protowire.BytesType:
+			vi.Name = string(f.Bytes)
+		case f.Num == FieldValueInfoType && f.Type == protowire.BytesType:
+			return Walk(f.Bytes, func(f Field) error {
+				if f.Num != FieldTypeTensorType || f.Type != protowire.BytesType {
 					return nil
 				}
-				return eachField(v, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
+				return Walk(f.Bytes, func(f Field) error {
 					switch {
-					case num == tensorTypeElemType && typ == protowire.VarintType:
-						vi.ElemType = int32(x)
-					case num == tensorTypeShape && typ == protowire.BytesType:
+					case f.Num == FieldTensorTypeElemType && f.Type == protowire.VarintType:
+						vi.ElemType = int32(f.Value)
+					case f.Num == FieldTensorTypeShape && f.Type == protowire.BytesType:
 						vi.Shape = []Dim{}
-						return eachField(v, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-							if num != shapeDim || typ != protowire.BytesType {
+						return Walk(f.Bytes, func(f Field) error {
+							if f.Num != FieldShapeDim || f.Type != protowire.BytesType {
 								return nil
 							}
 							var d Dim
-							if err := eachField(v, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
+							if err := Walk(f.Bytes, func(f Field) error {
 								switch {
-								case num == dimValue && typ == protowire.VarintType:
-									d.Value = int64(x)
-								case num == dimParam && typ == protowire.BytesType:
-									d.Param = string(v)
+								case f.Num == FieldDimValue && f.Type == protowire.VarintType:
+									d.Value = int64(f.Value)
+								case f.Num == FieldDimParam && f.Type == protowire.BytesType:
+									d.Param = string(f.Bytes)
 								}
 								return nil
 							}); err != nil {
@@ -304,12 +307,13 @@ func parseValueInfo(b []byte) (ValueInfo, error) {
 
 // repeatedVarint decodes one occurrence of a repeated varint field, packed
 // (bytes) or not.
-func repeatedVarint(typ protowire.Type, v []byte, x uint64) ([]int64, error) {
-	switch typ {
+func repeatedVarint(f Field) ([]int64, error) {
+	switch f.Type {
 	case protowire.VarintType:
-		return []int64{int64(x)}, nil
+		return []int64{int64(f.Value)}, nil
 	case protowire.BytesType:
 		var out []int64
+		v := f.Bytes
 		for len(v) > 0 {
 			u, n := protowire.ConsumeVarint(v)
 			if n < 0 {
@@ -320,47 +324,6 @@ func repeatedVarint(typ protowire.Type, v []byte, x uint64) ([]int64, error) {
 		}
 		return out, nil
 	default:
-		return nil, fmt.Errorf("unexpected wire type %d for a varint field", typ)
+		return nil, fmt.Errorf("unexpected wire type %d for a varint field", f.Type)
 	}
-}
-
-// eachField walks the fields of one message. For bytes fields v is the
-// payload; for varint and fixed fields x is the value.
-func eachField(b []byte, fn func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return fmt.Errorf("field tag: %w", protowire.ParseError(n))
-		}
-		b = b[n:]
-		var v []byte
-		var x uint64
-		switch typ {
-		case protowire.VarintType:
-			x, n = protowire.ConsumeVarint(b)
-		case protowire.Fixed32Type:
-			var u uint32
-			u, n = protowire.ConsumeFixed32(b)
-			x = uint64(u)
-		case protowire.Fixed64Type:
-			x, n = protowire.ConsumeFixed64(b)
-		case protowire.BytesType:
-			v, n = protowire.ConsumeBytes(b)
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			b = b[n:]
-			continue
-		}
-		if n < 0 {
-			return fmt.Errorf("field %d: %w", num, protowire.ParseError(n))
-		}
-		b = b[n:]
-		if err := fn(num, typ, v, x); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -53,16 +53,12 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 		ir = IRVersion
 	}
 	var head []byte
-	head = appendVarintField(head, modelIRVersion, uint64(ir))
-	head = appendStringField(head, modelProducerName, m.ProducerName)
-	head = appendStringField(head, modelProducerVer, m.ProducerVersion)
-	head = appendStringField(head, modelDocString, m.DocString)
+	head = appendVarintField(head, FieldModelIRVersion, uint64(ir))
+	head = appendStringField(head, FieldModelProducerName, m.ProducerName)
+	head = appendStringField(head, FieldModelProducerVersion, m.ProducerVersion)
+	head = appendStringField(head, FieldModelDocString, m.DocString)
 	for _, o := range m.Opsets {
-		var ob []byte
-		ob = appendStringField(ob, opsetDomain, o.Domain)
-		ob = protowire.AppendTag(ob, opsetVersion, protowire.VarintType)
-		ob = protowire.AppendVarint(ob, uint64(o.Version))
-		head = appendBytesField(head, modelOpsetImport, ob)
+		head = AppendOpsetField(head, o)
 	}
 
 	g := m.Graph
@@ -71,13 +67,13 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	graphLen := len(body)
 	for i, t := range g.Initializers {
 		h := appendTensorHeader(nil, t)
-		h = protowire.AppendTag(h, tensorRawData, protowire.BytesType)
+		h = protowire.AppendTag(h, FieldTensorRawData, protowire.BytesType)
 		h = protowire.AppendVarint(h, uint64(len(t.Raw)))
 		headers[i] = h
 		n := len(h) + len(t.Raw)
-		graphLen += protowire.SizeTag(graphInitializer) + protowire.SizeVarint(uint64(n)) + n
+		graphLen += protowire.SizeTag(FieldGraphInitializer) + protowire.SizeVarint(uint64(n)) + n
 	}
-	head = protowire.AppendTag(head, modelGraph, protowire.BytesType)
+	head = protowire.AppendTag(head, FieldModelGraph, protowire.BytesType)
 	head = protowire.AppendVarint(head, uint64(graphLen))
 
 	bw := bufio.NewWriterSize(w, 1<<20)
@@ -86,7 +82,7 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	cw.Write(body)
 	for i, t := range g.Initializers {
 		var pre []byte
-		pre = protowire.AppendTag(pre, graphInitializer, protowire.BytesType)
+		pre = protowire.AppendTag(pre, FieldGraphInitializer, protowire.BytesType)
 		pre = protowire.AppendVarint(pre, uint64(len(headers[i])+len(t.Raw)))
 		cw.Write(pre)
 		cw.Write(headers[i])
@@ -119,102 +115,119 @@ func (c *countWriter) Write(p []byte) {
 // appendGraphSmall appends every graph field except the initializers.
 func appendGraphSmall(b []byte, g *Graph) []byte {
 	for _, n := range g.Nodes {
-		b = appendBytesField(b, graphNode, appendNode(nil, n))
+		b = AppendNodeField(b, n)
 	}
-	b = appendStringField(b, graphName, g.Name)
+	b = appendStringField(b, FieldGraphName, g.Name)
 	for _, v := range g.Inputs {
-		b = appendBytesField(b, graphInput, appendValueInfo(nil, v))
+		b = appendBytesField(b, FieldGraphInput, appendValueInfo(nil, v))
 	}
 	for _, v := range g.Outputs {
-		b = appendBytesField(b, graphOutput, appendValueInfo(nil, v))
+		b = appendBytesField(b, FieldGraphOutput, appendValueInfo(nil, v))
 	}
 	return b
+}
+
+// AppendNodeField appends n as a ModelProto's graph would hold it: the
+// GraphProto.node field, tag included. Code that rewrites a serialised
+// graph (graphfuse) writes its new nodes with it.
+func AppendNodeField(b []byte, n *Node) []byte {
+	return appendBytesField(b, FieldGraphNode, appendNode(nil, n))
+}
+
+// AppendOpsetField appends o as the ModelProto.opset_import field, tag
+// included.
+func AppendOpsetField(b []byte, o Opset) []byte {
+	var ob []byte
+	ob = appendStringField(ob, FieldOpsetDomain, o.Domain)
+	ob = protowire.AppendTag(ob, FieldOpsetVersion, protowire.VarintType)
+	ob = protowire.AppendVarint(ob, uint64(o.Version))
+	return appendBytesField(b, FieldModelOpsetImport, ob)
 }
 
 func appendNode(b []byte, n *Node) []byte {
 	for _, s := range n.Inputs {
-		b = protowire.AppendTag(b, nodeInput, protowire.BytesType)
+		b = protowire.AppendTag(b, FieldNodeInput, protowire.BytesType)
 		b = protowire.AppendString(b, s)
 	}
 	for _, s := range n.Outputs {
-		b = protowire.AppendTag(b, nodeOutput, protowire.BytesType)
+		b = protowire.AppendTag(b, FieldNodeOutput, protowire.BytesType)
 		b = protowire.AppendString(b, s)
 	}
-	b = appendStringField(b, nodeName, n.Name)
-	b = appendStringField(b, nodeOpType, n.OpType)
+	b = appendStringField(b, FieldNodeName, n.Name)
+	b = appendStringField(b, FieldNodeOpType, n.OpType)
 	for _, a := range n.Attrs {
-		b = appendBytesField(b, nodeAttribute, appendAttr(nil, a))
+		b = appendBytesField(b, FieldNodeAttribute, appendAttr(nil, a))
 	}
-	b = appendStringField(b, nodeDomain, n.Domain)
+	b = appendStringField(b, FieldNodeDomain, n.Domain)
 	return b
 }
 
 func appendAttr(b []byte, a Attr) []byte {
-	b = appendStringField(b, attrName, a.Name)
+	b = appendStringField(b, FieldAttrName, a.Name)
 	switch a.Kind {
 	case AttrFloat:
-		b = protowire.AppendTag(b, attrF, protowire.Fixed32Type)
+		b = protowire.AppendTag(b, FieldAttrF, protowire.Fixed32Type)
 		b = protowire.AppendFixed32(b, math.Float32bits(a.F))
 	case AttrInt:
-		b = protowire.AppendTag(b, attrI, protowire.VarintType)
+		b = protowire.AppendTag(b, FieldAttrI, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(a.I))
 	case AttrString:
-		b = protowire.AppendTag(b, attrS, protowire.BytesType)
+		b = protowire.AppendTag(b, FieldAttrS, protowire.BytesType)
 		b = protowire.AppendBytes(b, a.S)
 	case AttrTensor:
-		b = appendBytesField(b, attrT, appendTensor(nil, a.T))
+		b = appendBytesField(b, FieldAttrT, appendTensor(nil, a.T))
 	case AttrFloats:
 		for _, f := range a.Floats {
-			b = protowire.AppendTag(b, attrFloats, protowire.Fixed32Type)
+			b = protowire.AppendTag(b, FieldAttrFloats, protowire.Fixed32Type)
 			b = protowire.AppendFixed32(b, math.Float32bits(f))
 		}
 	case AttrInts:
 		for _, i := range a.Ints {
-			b = protowire.AppendTag(b, attrInts, protowire.VarintType)
+			b = protowire.AppendTag(b, FieldAttrInts, protowire.VarintType)
 			b = protowire.AppendVarint(b, uint64(i))
 		}
 	}
-	b = protowire.AppendTag(b, attrType, protowire.VarintType)
+	b = protowire.AppendTag(b, FieldAttrType, protowire.VarintType)
 	b = protowire.AppendVarint(b, uint64(a.Kind))
 	return b
 }
 
 func appendTensorHeader(b []byte, t *Tensor) []byte {
 	for _, d := range t.Dims {
-		b = protowire.AppendTag(b, tensorDims, protowire.VarintType)
+		b = protowire.AppendTag(b, FieldTensorDims, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(d))
 	}
-	b = protowire.AppendTag(b, tensorDataType, protowire.VarintType)
+	b = protowire.AppendTag(b, FieldTensorDataType, protowire.VarintType)
 	b = protowire.AppendVarint(b, uint64(t.DataType))
-	b = appendStringField(b, tensorName, t.Name)
+	b = appendStringField(b, FieldTensorName, t.Name)
 	return b
 }
 
 func appendTensor(b []byte, t *Tensor) []byte {
 	b = appendTensorHeader(b, t)
-	b = protowire.AppendTag(b, tensorRawData, protowire.BytesType)
+	b = protowire.AppendTag(b, FieldTensorRawData, protowire.BytesType)
 	return protowire.AppendBytes(b, t.Raw)
 }
 
 func appendValueInfo(b []byte, v ValueInfo) []byte {
-	b = appendStringField(b, valueInfoName, v.Name)
+	b = appendStringField(b, FieldValueInfoName, v.Name)
 	var shape []byte
 	for _, d := range v.Shape {
 		var db []byte
 		if d.Param != "" {
-			db = appendStringField(db, dimParam, d.Param)
+			db = appendStringField(db, FieldDimParam, d.Param)
 		} else {
-			db = protowire.AppendTag(db, dimValue, protowire.VarintType)
+			db = protowire.AppendTag(db, FieldDimValue, protowire.VarintType)
 			db = protowire.AppendVarint(db, uint64(d.Value))
 		}
-		shape = appendBytesField(shape, shapeDim, db)
+		shape = appendBytesField(shape, FieldShapeDim, db)
 	}
 	var tt []byte
-	tt = protowire.AppendTag(tt, tensorTypeElemType, protowire.VarintType)
+	tt = protowire.AppendTag(tt, FieldTensorTypeElemType, protowire.VarintType)
 	tt = protowire.AppendVarint(tt, uint64(v.ElemType))
-	tt = appendBytesField(tt, tensorTypeShape, shape)
-	typ := appendBytesField(nil, typeTensorType, tt)
-	return appendBytesField(b, valueInfoType, typ)
+	tt = appendBytesField(tt, FieldTensorTypeShape, shape)
+	typ := appendBytesField(nil, FieldTypeTensorType, tt)
+	return appendBytesField(b, FieldValueInfoType, typ)
 }
 
 func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {

@@ -1,9 +1,13 @@
 // Package onnxpb builds ONNX models (ModelProto and the messages under it)
 // and serialises them with protowire, without generated protobuf code. It
-// also reads the initializers back from a serialised model.
+// also reads the initializers back from a serialised model, and walks any
+// serialised message field by field (Walk) for code that copies or patches
+// a model without decoding it.
 //
 // Field numbers follow onnx/onnx.proto (IR version 8).
 package onnxpb
+
+import "google.golang.org/protobuf/encoding/protowire"
 
 // Element types of TensorProto.DataType.
 const (
@@ -20,51 +24,63 @@ const (
 // IRVersion is the ONNX IR version written into models (ONNX 1.10+, opset 15-17).
 const IRVersion = 8
 
-// Field numbers of the ONNX messages.
+// Field numbers of the ONNX messages (onnx/onnx.proto), for Walk's users
+// and this package's encoder and decoder.
 const (
-	modelIRVersion     = 1
-	modelProducerName  = 2
-	modelProducerVer   = 3
-	modelDocString     = 6
-	modelGraph         = 7
-	modelOpsetImport   = 8
-	opsetDomain        = 1
-	opsetVersion       = 2
-	graphNode          = 1
-	graphName          = 2
-	graphInitializer   = 5
-	graphInput         = 11
-	graphOutput        = 12
-	nodeInput          = 1
-	nodeOutput         = 2
-	nodeName           = 3
-	nodeOpType         = 4
-	nodeAttribute      = 5
-	nodeDomain         = 7
-	attrName           = 1
-	attrF              = 2
-	attrI              = 3
-	attrS              = 4
-	attrT              = 5
-	attrFloats         = 7
-	attrInts           = 8
-	attrType           = 20
-	tensorDims         = 1
-	tensorDataType     = 2
-	tensorFloatData    = 4
-	tensorInt32Data    = 5
-	tensorInt64Data    = 7
-	tensorName         = 8
-	tensorRawData      = 9
-	tensorDoubleData   = 10
-	valueInfoName      = 1
-	valueInfoType      = 2
-	typeTensorType     = 1
-	tensorTypeElemType = 1
-	tensorTypeShape    = 2
-	shapeDim           = 1
-	dimValue           = 1
-	dimParam           = 2
+	FieldModelIRVersion       protowire.Number = 1
+	FieldModelProducerName    protowire.Number = 2
+	FieldModelProducerVersion protowire.Number = 3
+	FieldModelDocString       protowire.Number = 6
+	FieldModelGraph           protowire.Number = 7
+	FieldModelOpsetImport     protowire.Number = 8
+
+	FieldOpsetDomain  protowire.Number = 1
+	FieldOpsetVersion protowire.Number = 2
+
+	FieldGraphNode        protowire.Number = 1
+	FieldGraphName        protowire.Number = 2
+	FieldGraphInitializer protowire.Number = 5
+	FieldGraphInput       protowire.Number = 11
+	FieldGraphOutput      protowire.Number = 12
+
+	FieldNodeInput     protowire.Number = 1
+	FieldNodeOutput    protowire.Number = 2
+	FieldNodeName      protowire.Number = 3
+	FieldNodeOpType    protowire.Number = 4
+	FieldNodeAttribute protowire.Number = 5
+	FieldNodeDomain    protowire.Number = 7
+
+	FieldAttrName   protowire.Number = 1
+	FieldAttrF      protowire.Number = 2
+	FieldAttrI      protowire.Number = 3
+	FieldAttrS      protowire.Number = 4
+	FieldAttrT      protowire.Number = 5
+	FieldAttrFloats protowire.Number = 7
+	FieldAttrInts   protowire.Number = 8
+	FieldAttrType   protowire.Number = 20
+
+	FieldTensorDims         protowire.Number = 1
+	FieldTensorDataType     protowire.Number = 2
+	FieldTensorFloatData    protowire.Number = 4
+	FieldTensorInt32Data    protowire.Number = 5
+	FieldTensorStringData   protowire.Number = 6
+	FieldTensorInt64Data    protowire.Number = 7
+	FieldTensorName         protowire.Number = 8
+	FieldTensorRawData      protowire.Number = 9
+	FieldTensorDoubleData   protowire.Number = 10
+	FieldTensorUint64Data   protowire.Number = 11
+	FieldTensorExternalData protowire.Number = 13
+	FieldTensorDataLocation protowire.Number = 14
+
+	FieldValueInfoName protowire.Number = 1
+	FieldValueInfoType protowire.Number = 2
+
+	FieldTypeTensorType     protowire.Number = 1
+	FieldTensorTypeElemType protowire.Number = 1
+	FieldTensorTypeShape    protowire.Number = 2
+	FieldShapeDim           protowire.Number = 1
+	FieldDimValue           protowire.Number = 1
+	FieldDimParam           protowire.Number = 2
 )
 
 // AttributeProto.AttributeType values.

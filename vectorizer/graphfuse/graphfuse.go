@@ -18,35 +18,8 @@ import (
 	"math"
 
 	"google.golang.org/protobuf/encoding/protowire"
-)
 
-// ONNX protobuf field numbers used here.
-const (
-	modelGraph  = 7
-	modelOpset  = 8
-	opsetDomain = 1
-	opsetVer    = 2
-
-	graphNode        = 1
-	graphInitializer = 5
-	graphOutput      = 12
-
-	nodeInput  = 1
-	nodeOutput = 2
-	nodeName   = 3
-	nodeOpType = 4
-	nodeAttr   = 5
-	nodeDomain = 7
-
-	attrName = 1
-	attrF    = 2
-	attrI    = 3
-	attrType = 20
-
-	attrTypeFloat = 1
-
-	tensorName    = 8
-	valueInfoName = 1
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
 )
 
 // MSDomain is ONNX Runtime's contrib operator domain.
@@ -79,7 +52,7 @@ type node struct {
 // the number of fusions; with none, model itself is returned. Nodes it
 // does not rewrite are copied byte for byte.
 func SkipLayerNorm(model []byte) ([]byte, int, error) {
-	graph, err := field(model, modelGraph)
+	graph, err := field(model, onnxpb.FieldModelGraph)
 	if err != nil {
 		return nil, 0, fmt.Errorf("model: %w", err)
 	}
@@ -91,14 +64,14 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 	consts := map[string]bool{} // initializers and Constant nodes' outputs
 	uses := map[string]int{}
 	graphOutputs := map[string]bool{}
-	err = walk(graph, func(num protowire.Number, v []byte, raw []byte) error {
-		switch num {
-		case graphNode:
-			n, err := parseNode(v)
+	err = onnxpb.Walk(graph, func(f onnxpb.Field) error {
+		switch f.Num {
+		case onnxpb.FieldGraphNode:
+			n, err := parseNode(f.Bytes)
 			if err != nil {
 				return fmt.Errorf("node %d: %w", len(nodes), err)
 			}
-			n.raw = raw
+			n.raw = f.Raw
 			nodes = append(nodes, n)
 			for _, in := range n.inputs {
 				uses[in]++
@@ -108,15 +81,15 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 					consts[o] = true
 				}
 			}
-		case graphInitializer:
-			name, err := stringField(v, tensorName)
+		case onnxpb.FieldGraphInitializer:
+			name, err := stringField(f.Bytes, onnxpb.FieldTensorName)
 			if err != nil {
 				return fmt.Errorf("initializer: %w", err)
 			}
 			consts[name] = true
 			inits[name] = true
-		case graphOutput:
-			name, err := stringField(v, valueInfoName)
+		case onnxpb.FieldGraphOutput:
+			name, err := stringField(f.Bytes, onnxpb.FieldValueInfoName)
 			if err != nil {
 				return fmt.Errorf("graph output: %w", err)
 			}
@@ -138,7 +111,7 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 	// The fused node takes the Add's place, where its inputs are ready
 	// and which precedes every reader of the sum and of the norm, so the
 	// nodes stay in topological order; the LayerNormalization goes.
-	replace := map[*node][]byte{}
+	replace := map[*node]*onnxpb.Node{}
 	drop := map[*node]bool{}
 	for _, ln := range nodes {
 		add := fusable(ln, producer, inits, consts, uses, graphOutputs)
@@ -160,7 +133,7 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 		if uses[add.outputs[0]] > 1 {
 			sum = add.outputs[0]
 		}
-		replace[add] = appendSkipLayerNorm(nil, ln.name+"/SkipLayerNorm", []string{add.inputs[0], add.inputs[1], ln.inputs[1], bias}, ln.outputs[0], sum, eps)
+		replace[add] = skipLayerNorm(ln.name+"/SkipLayerNorm", []string{add.inputs[0], add.inputs[1], ln.inputs[1], bias}, ln.outputs[0], sum, eps)
 		drop[ln] = true
 	}
 	if len(replace) == 0 {
@@ -171,9 +144,9 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 	// pairs.
 	g := make([]byte, 0, len(graph))
 	i := 0
-	if err := walk(graph, func(num protowire.Number, v []byte, raw []byte) error {
-		if num != graphNode {
-			g = append(g, raw...)
+	if err := onnxpb.Walk(graph, func(f onnxpb.Field) error {
+		if f.Num != onnxpb.FieldGraphNode {
+			g = append(g, f.Raw...)
 			return nil
 		}
 		n := nodes[i]
@@ -181,10 +154,9 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 		switch {
 		case drop[n]:
 		case replace[n] != nil:
-			g = protowire.AppendTag(g, graphNode, protowire.BytesType)
-			g = protowire.AppendBytes(g, replace[n])
+			g = onnxpb.AppendNodeField(g, replace[n])
 		default:
-			g = append(g, raw...)
+			g = append(g, f.Raw...)
 		}
 		return nil
 	}); err != nil {
@@ -195,32 +167,26 @@ func SkipLayerNorm(model []byte) ([]byte, int, error) {
 	// and the contrib domain imported if it was not.
 	var out []byte
 	hasMS := false
-	if err := walk(model, func(num protowire.Number, v []byte, raw []byte) error {
-		switch num {
-		case modelGraph:
-			out = protowire.AppendTag(out, modelGraph, protowire.BytesType)
+	if err := onnxpb.Walk(model, func(f onnxpb.Field) error {
+		switch f.Num {
+		case onnxpb.FieldModelGraph:
+			out = protowire.AppendTag(out, onnxpb.FieldModelGraph, protowire.BytesType)
 			out = protowire.AppendBytes(out, g)
 			return nil
-		case modelOpset:
-			d, err := stringField(v, opsetDomain)
+		case onnxpb.FieldModelOpsetImport:
+			d, err := stringField(f.Bytes, onnxpb.FieldOpsetDomain)
 			if err != nil {
 				return fmt.Errorf("opset import: %w", err)
 			}
 			hasMS = hasMS || d == MSDomain
 		}
-		out = append(out, raw...)
+		out = append(out, f.Raw...)
 		return nil
 	}); err != nil {
 		return nil, 0, err
 	}
 	if !hasMS {
-		var o []byte
-		o = protowire.AppendTag(o, opsetDomain, protowire.BytesType)
-		o = protowire.AppendString(o, MSDomain)
-		o = protowire.AppendTag(o, opsetVer, protowire.VarintType)
-		o = protowire.AppendVarint(o, 1)
-		out = protowire.AppendTag(out, modelOpset, protowire.BytesType)
-		out = protowire.AppendBytes(out, o)
+		out = onnxpb.AppendOpsetField(out, onnxpb.Opset{Domain: MSDomain, Version: 1})
 	}
 	return out, len(replace), nil
 }
@@ -262,57 +228,35 @@ func fusable(ln *node, producer map[string]*node, inits, consts map[string]bool,
 	return add
 }
 
-// appendSkipLayerNorm appends a NodeProto's bytes.
-func appendSkipLayerNorm(b []byte, name string, inputs []string, output, sum string, eps float32) []byte {
+// skipLayerNorm returns the fused node.
+func skipLayerNorm(name string, inputs []string, output, sum string, eps float32) *onnxpb.Node {
 	for len(inputs) > 0 && inputs[len(inputs)-1] == "" {
 		inputs = inputs[:len(inputs)-1]
-	}
-	for _, in := range inputs {
-		b = protowire.AppendTag(b, nodeInput, protowire.BytesType)
-		b = protowire.AppendString(b, in)
 	}
 	outputs := []string{output}
 	if sum != "" {
 		outputs = []string{output, "", "", sum} // output, mean, inv_std_var, input_skip_bias_sum
 	}
-	for _, o := range outputs {
-		b = protowire.AppendTag(b, nodeOutput, protowire.BytesType)
-		b = protowire.AppendString(b, o)
-	}
-	b = protowire.AppendTag(b, nodeName, protowire.BytesType)
-	b = protowire.AppendString(b, name)
-	b = protowire.AppendTag(b, nodeOpType, protowire.BytesType)
-	b = protowire.AppendString(b, "SkipLayerNormalization")
-	var a []byte
-	a = protowire.AppendTag(a, attrName, protowire.BytesType)
-	a = protowire.AppendString(a, "epsilon")
-	a = protowire.AppendTag(a, attrF, protowire.Fixed32Type)
-	a = protowire.AppendFixed32(a, math.Float32bits(eps))
-	a = protowire.AppendTag(a, attrType, protowire.VarintType)
-	a = protowire.AppendVarint(a, attrTypeFloat)
-	b = protowire.AppendTag(b, nodeAttr, protowire.BytesType)
-	b = protowire.AppendBytes(b, a)
-	b = protowire.AppendTag(b, nodeDomain, protowire.BytesType)
-	b = protowire.AppendString(b, MSDomain)
-	return b
+	return &onnxpb.Node{Name: name, OpType: "SkipLayerNormalization", Domain: MSDomain, Inputs: inputs, Outputs: outputs,
+		Attrs: []onnxpb.Attr{onnxpb.Float("epsilon", eps)}}
 }
 
 func parseNode(b []byte) (*node, error) {
 	n := &node{ints: map[string]int64{}, floats: map[string]float32{}}
-	err := walk(b, func(num protowire.Number, v []byte, raw []byte) error {
-		switch num {
-		case nodeInput:
-			n.inputs = append(n.inputs, string(v))
-		case nodeOutput:
-			n.outputs = append(n.outputs, string(v))
-		case nodeName:
-			n.name = string(v)
-		case nodeOpType:
-			n.op = string(v)
-		case nodeDomain:
-			n.domain = string(v)
-		case nodeAttr:
-			return parseAttr(v, n)
+	err := onnxpb.Walk(b, func(f onnxpb.Field) error {
+		switch f.Num {
+		case onnxpb.FieldNodeInput:
+			n.inputs = append(n.inputs, string(f.Bytes))
+		case onnxpb.FieldNodeOutput:
+			n.outputs = append(n.outputs, string(f.Bytes))
+		case onnxpb.FieldNodeName:
+			n.name = string(f.Bytes)
+		case onnxpb.FieldNodeOpType:
+			n.op = string(f.Bytes)
+		case onnxpb.FieldNodeDomain:
+			n.domain = string(f.Bytes)
+		case onnxpb.FieldNodeAttribute:
+			return parseAttr(f.Bytes, n)
 		}
 		return nil
 	})
@@ -326,40 +270,19 @@ func parseAttr(b []byte, n *node) error {
 	var i int64
 	var f float32
 	var hasI, hasF bool
-	for len(b) > 0 {
-		num, typ, l := protowire.ConsumeTag(b)
-		if l < 0 {
-			return protowire.ParseError(l)
-		}
-		b = b[l:]
+	err := onnxpb.Walk(b, func(fd onnxpb.Field) error {
 		switch {
-		case num == attrName && typ == protowire.BytesType:
-			v, m := protowire.ConsumeBytes(b)
-			if m < 0 {
-				return protowire.ParseError(m)
-			}
-			name, b = string(v), b[m:]
-			continue
-		case num == attrI && typ == protowire.VarintType:
-			v, m := protowire.ConsumeVarint(b)
-			if m < 0 {
-				return protowire.ParseError(m)
-			}
-			i, hasI, b = int64(v), true, b[m:]
-			continue
-		case num == attrF && typ == protowire.Fixed32Type:
-			v, m := protowire.ConsumeFixed32(b)
-			if m < 0 {
-				return protowire.ParseError(m)
-			}
-			f, hasF, b = math.Float32frombits(v), true, b[m:]
-			continue
+		case fd.Num == onnxpb.FieldAttrName && fd.Type == protowire.BytesType:
+			name = string(fd.Bytes)
+		case fd.Num == onnxpb.FieldAttrI && fd.Type == protowire.VarintType:
+			i, hasI = int64(fd.Value), true
+		case fd.Num == onnxpb.FieldAttrF && fd.Type == protowire.Fixed32Type:
+			f, hasF = math.Float32frombits(uint32(fd.Value)), true
 		}
-		m := protowire.ConsumeFieldValue(num, typ, b)
-		if m < 0 {
-			return protowire.ParseError(m)
-		}
-		b = b[m:]
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if hasI {
 		n.ints[name] = i
@@ -370,36 +293,12 @@ func parseAttr(b []byte, n *node) error {
 	return nil
 }
 
-// walk calls fn with each field's number, its value's bytes (for
-// length-delimited fields; else nil) and the whole field's bytes.
-func walk(b []byte, fn func(num protowire.Number, v []byte, raw []byte) error) error {
-	for len(b) > 0 {
-		num, typ, l := protowire.ConsumeTag(b)
-		if l < 0 {
-			return protowire.ParseError(l)
-		}
-		m := protowire.ConsumeFieldValue(num, typ, b[l:])
-		if m < 0 {
-			return protowire.ParseError(m)
-		}
-		var v []byte
-		if typ == protowire.BytesType {
-			v, _ = protowire.ConsumeBytes(b[l:])
-		}
-		if err := fn(num, v, b[:l+m]); err != nil {
-			return err
-		}
-		b = b[l+m:]
-	}
-	return nil
-}
-
 // field returns the value of the last length-delimited field num, or nil.
 func field(b []byte, num protowire.Number) ([]byte, error) {
 	var out []byte
-	err := walk(b, func(n protowire.Number, v []byte, raw []byte) error {
-		if n == num && v != nil {
-			out = v
+	err := onnxpb.Walk(b, func(f onnxpb.Field) error {
+		if f.Num == num && f.Bytes != nil {
+			out = f.Bytes
 		}
 		return nil
 	})
@@ -414,14 +313,14 @@ func stringField(b []byte, num protowire.Number) (string, error) {
 // Count returns the number of SkipLayerNormalization nodes in model (0 for
 // bytes that are not a model).
 func Count(model []byte) int {
-	graph, err := field(model, modelGraph)
+	graph, err := field(model, onnxpb.FieldModelGraph)
 	if err != nil {
 		return 0
 	}
 	n := 0
-	walk(graph, func(num protowire.Number, v []byte, raw []byte) error {
-		if num == graphNode {
-			if nd, err := parseNode(v); err == nil && nd.op == "SkipLayerNormalization" && nd.domain == MSDomain {
+	onnxpb.Walk(graph, func(f onnxpb.Field) error {
+		if f.Num == onnxpb.FieldGraphNode {
+			if nd, err := parseNode(f.Bytes); err == nil && nd.op == "SkipLayerNormalization" && nd.domain == MSDomain {
 				n++
 			}
 		}

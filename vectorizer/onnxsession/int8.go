@@ -8,6 +8,8 @@ import (
 
 	"golang.org/x/sys/cpu"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
 )
 
 // Dynamically quantized graphs (ONNX Runtime's quantize_dynamic with
@@ -27,21 +29,8 @@ func signedWeightsWanted() bool {
 	return runtime.GOARCH == "amd64" && (cpu.X86.HasAVX512VNNI || cpu.X86.HasAVXVNNI)
 }
 
-// ONNX protobuf field numbers used here.
+// MatMulInteger's inputs.
 const (
-	pbModelGraph      = 7
-	pbGraphNode       = 1
-	pbGraphInit       = 5
-	pbGraphInput      = 11
-	pbNodeInput       = 1
-	pbNodeOpType      = 4
-	pbNodeDomain      = 7
-	pbTensorDataType  = 2
-	pbTensorName      = 8
-	pbTensorRawData   = 9
-	pbValueInfoName   = 1
-	onnxUint8         = 2
-	onnxInt8          = 3
 	matMulIntegerOp   = "MatMulInteger"
 	matMulIntegerW    = 1 // input index of the weights
 	matMulIntegerWZer = 3 // input index of the weights' zero point
@@ -67,7 +56,7 @@ type use struct {
 // anything else, are graph inputs, or are not stored as raw_data are left
 // alone.
 func signedWeights(model []byte) (int, error) {
-	graph, gOff, err := findField(model, pbModelGraph)
+	graph, gOff, err := findField(model, onnxpb.FieldModelGraph)
 	if err != nil || graph == nil {
 		return 0, err
 	}
@@ -76,22 +65,22 @@ func signedWeights(model []byte) (int, error) {
 	inputs := map[string]bool{}
 	type mmi struct{ w, z string }
 	var nodes []mmi
-	err = walk(graph, func(num protowire.Number, typ protowire.Type, v []byte, off int) error {
+	err = onnxpb.Walk(graph, func(f onnxpb.Field) error {
 		switch {
-		case num == pbGraphNode && typ == protowire.BytesType:
+		case f.Num == onnxpb.FieldGraphNode && f.Type == protowire.BytesType:
 			var op, domain string
 			var ins []string
-			if err := walk(v, func(num protowire.Number, typ protowire.Type, v []byte, _ int) error {
-				if typ != protowire.BytesType {
+			if err := onnxpb.Walk(f.Bytes, func(f onnxpb.Field) error {
+				if f.Type != protowire.BytesType {
 					return nil
 				}
-				switch num {
-				case pbNodeInput:
-					ins = append(ins, string(v))
-				case pbNodeOpType:
-					op = string(v)
-				case pbNodeDomain:
-					domain = string(v)
+				switch f.Num {
+				case onnxpb.FieldNodeInput:
+					ins = append(ins, string(f.Bytes))
+				case onnxpb.FieldNodeOpType:
+					op = string(f.Bytes)
+				case onnxpb.FieldNodeDomain:
+					domain = string(f.Bytes)
 				}
 				return nil
 			}); err != nil {
@@ -106,46 +95,45 @@ func signedWeights(model []byte) (int, error) {
 			if op == matMulIntegerOp && len(ins) > matMulIntegerWZer {
 				nodes = append(nodes, mmi{w: ins[matMulIntegerW], z: ins[matMulIntegerWZer]})
 			}
-		case num == pbGraphInit && typ == protowire.BytesType:
+		case f.Num == onnxpb.FieldGraphInitializer && f.Type == protowire.BytesType:
 			loc := &tensorLoc{typeOffset: -1}
 			var name string
-			base := gOff + off
-			if err := walk(v, func(num protowire.Number, typ protowire.Type, fv []byte, foff int) error {
+			base := gOff + f.Offset
+			if err := onnxpb.Walk(f.Bytes, func(f onnxpb.Field) error {
 				switch {
-				case num == pbTensorDataType && typ == protowire.VarintType:
+				case f.Num == onnxpb.FieldTensorDataType && f.Type == protowire.VarintType:
 					if loc.typeOffset >= 0 {
 						loc.multiFields = true
 					}
-					x, _ := protowire.ConsumeVarint(fv)
-					loc.dataType, loc.typeOffset = int64(x), base+foff
-				case num == pbTensorName && typ == protowire.BytesType:
-					name = string(fv)
-				case num == pbTensorRawData && typ == protowire.BytesType:
-					loc.raw, loc.hasRaw = [2]int{base + foff, base + foff + len(fv)}, true
-				case num == 4 || num == 5 || num == 6 || num == 7 || num == 10 || num == 11 || num == 13 || num == 14:
-					loc.multiFields = true // typed data or external data
+					loc.dataType, loc.typeOffset = int64(f.Value), base+f.Offset
+				case f.Num == onnxpb.FieldTensorName && f.Type == protowire.BytesType:
+					name = string(f.Bytes)
+				case f.Num == onnxpb.FieldTensorRawData && f.Type == protowire.BytesType:
+					loc.raw, loc.hasRaw = [2]int{base + f.Offset, base + f.Offset + len(f.Bytes)}, true
+				case typedOrExternalData[f.Num]:
+					loc.multiFields = true
 				}
 				return nil
 			}); err != nil {
 				return err
 			}
 			inits[name] = loc
-		case num == pbGraphInput && typ == protowire.BytesType:
-			if n, _, err := findField(v, pbValueInfoName); err == nil && n != nil {
+		case f.Num == onnxpb.FieldGraphInput && f.Type == protowire.BytesType:
+			if n, _, err := findField(f.Bytes, onnxpb.FieldValueInfoName); err == nil && n != nil {
 				inputs[string(n)] = true
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("onnx graph: %w", err)
 	}
 	flippable := func(name string, index int) bool {
 		loc, ok := inits[name]
-		if !ok || inputs[name] || !loc.hasRaw || loc.multiFields || loc.dataType != onnxUint8 {
+		if !ok || inputs[name] || !loc.hasRaw || loc.multiFields || loc.dataType != int64(onnxpb.TypeUint8) {
 			return false
 		}
-		if model[loc.typeOffset] != onnxUint8 { // a one-byte varint, patched in place
+		if model[loc.typeOffset] != byte(onnxpb.TypeUint8) { // a one-byte varint, patched in place
 			return false
 		}
 		for _, u := range uses[name] {
@@ -175,7 +163,7 @@ func signedWeights(model []byte) (int, error) {
 	}
 	for name := range flip {
 		loc := inits[name]
-		model[loc.typeOffset] = onnxInt8
+		model[loc.typeOffset] = byte(onnxpb.TypeInt8)
 		for i := loc.raw[0]; i < loc.raw[1]; i++ {
 			model[i] ^= 0x80
 		}
@@ -183,39 +171,12 @@ func signedWeights(model []byte) (int, error) {
 	return len(flip), nil
 }
 
-// walk calls fn for each field of a serialised message with the field's
-// value (bytes payload, or the varint/fixed encoding) and the offset of
-// that value in b.
-func walk(b []byte, fn func(num protowire.Number, typ protowire.Type, v []byte, off int) error) error {
-	pos := 0
-	for pos < len(b) {
-		num, typ, n := protowire.ConsumeTag(b[pos:])
-		if n < 0 {
-			return fmt.Errorf("onnx graph: %w", protowire.ParseError(n))
-		}
-		pos += n
-		var v []byte
-		off := pos
-		switch typ {
-		case protowire.BytesType:
-			payload, m := protowire.ConsumeBytes(b[pos:])
-			if m < 0 {
-				return fmt.Errorf("onnx graph: %w", protowire.ParseError(m))
-			}
-			off = pos + m - len(payload)
-			v, pos = payload, pos+m
-		default:
-			m := protowire.ConsumeFieldValue(num, typ, b[pos:])
-			if m < 0 {
-				return fmt.Errorf("onnx graph: %w", protowire.ParseError(m))
-			}
-			v, pos = b[pos:pos+m], pos+m
-		}
-		if err := fn(num, typ, v, off); err != nil {
-			return err
-		}
-	}
-	return nil
+// typedOrExternalData are the TensorProto fields that hold or locate data
+// other than raw_data.
+var typedOrExternalData = map[protowire.Number]bool{
+	onnxpb.FieldTensorFloatData: true, onnxpb.FieldTensorInt32Data: true, onnxpb.FieldTensorStringData: true,
+	onnxpb.FieldTensorInt64Data: true, onnxpb.FieldTensorDoubleData: true, onnxpb.FieldTensorUint64Data: true,
+	onnxpb.FieldTensorExternalData: true, onnxpb.FieldTensorDataLocation: true,
 }
 
 // findField returns the payload of the last bytes field num of a message
@@ -223,13 +184,16 @@ func walk(b []byte, fn func(num protowire.Number, typ protowire.Type, v []byte, 
 func findField(b []byte, num protowire.Number) ([]byte, int, error) {
 	var out []byte
 	at := 0
-	err := walk(b, func(n protowire.Number, typ protowire.Type, v []byte, off int) error {
-		if n == num && typ == protowire.BytesType {
-			out, at = v, off
+	err := onnxpb.Walk(b, func(f onnxpb.Field) error {
+		if f.Num == num && f.Type == protowire.BytesType {
+			out, at = f.Bytes, f.Offset
 		}
 		return nil
 	})
-	return out, at, err
+	if err != nil {
+		return nil, 0, fmt.Errorf("onnx graph: %w", err)
+	}
+	return out, at, nil
 }
 
 // readSignedWeights maps the graph file copy-on-write and flips its uint8

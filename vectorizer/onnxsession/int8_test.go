@@ -2,6 +2,7 @@ package onnxsession
 
 import (
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -16,7 +17,7 @@ import (
 // Wq, xz, Wz)) with uint8 weights Wq [64, 16] and zero point 131, plus a
 // second MatMulInteger sharing nothing, and a uint8 tensor used elsewhere
 // (which must stay uint8).
-func quantizedGraph(t *testing.T) string {
+func quantizedGraph(t testing.TB) string {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 1))
 	raw := make([]byte, 64*16)
@@ -109,4 +110,51 @@ func TestSignedWeightsNothingToFlip(t *testing.T) {
 	assert.Zero(t, n)
 	assert.Nil(t, data)
 	assert.Nil(t, release)
+}
+
+// BenchmarkSignedWeights measures finding and flipping the MatMulInteger
+// weights of a serialised graph (the copy of the graph is included).
+func BenchmarkSignedWeights(b *testing.B) {
+	model, err := os.ReadFile(quantizedGraph(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, len(model))
+	b.SetBytes(int64(len(model)))
+	for range b.N {
+		copy(buf, model)
+		if _, err := signedWeights(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Malformed graphs give an error, flip nothing and do not panic.
+func TestSignedWeightsMalformed(t *testing.T) {
+	model, err := os.ReadFile(quantizedGraph(t))
+	require.NoError(t, err)
+	tests := []struct {
+		name    string
+		data    []byte
+		wantErr bool
+	}{
+		{"empty", nil, false},
+		{"truncated tag", []byte{0xff}, true},
+		{"graph length past the end", []byte{0x3a, 0x05, 0x01}, true},
+		{"truncated graph", model[:len(model)-3], true},
+		{"truncated early", model[:100], true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := append([]byte(nil), tt.data...)
+			n, err := signedWeights(data)
+			assert.Zero(t, n)
+			assert.Equal(t, tt.data, data, "left as it was")
+			if !tt.wantErr {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, "onnx graph: field")
+		})
+	}
 }
