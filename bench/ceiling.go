@@ -84,7 +84,7 @@ func openMatMul(dir string, kind string, opts onnxsession.Options) (*matmul, err
 		return nil, fmt.Errorf("ceiling graph: %w", err)
 	}
 	// uint8 x uint8 is measured as written: not flipped to int8 weights.
-	opts.KeepUint8Weights = kind == kindU8U8
+	opts.Tuning.KeepUint8Weights = kind == kindU8U8
 	sess, err := onnxsession.Open(path, opts, []onnxsession.Want{inWant}, []onnxsession.Want{outWant})
 	if err != nil {
 		return nil, fmt.Errorf("ceiling graph: %w", err)

@@ -24,12 +24,12 @@ type setting struct {
 
 func withConfig(k, v string) func(o *onnxsession.Options) {
 	return func(o *onnxsession.Options) {
-		c := maps.Clone(o.Config)
+		c := maps.Clone(o.Tuning.Config)
 		if c == nil {
 			c = map[string]string{}
 		}
 		c[k] = v
-		o.Config = c
+		o.Tuning.Config = c
 	}
 }
 
@@ -60,21 +60,21 @@ func (r *runner) settings() []setting {
 		// The optimisation level is part of the optimized-graph cache's
 		// key: the first start builds an entry, the second (reported, as
 		// the defaults' start is) loads it.
-		{name: "graph optimisation: extended (default all)", twice: true, apply: func(o *onnxsession.Options) { o.GraphOptimization = "extended" }},
-		{name: "graph optimisation: disabled", twice: true, apply: func(o *onnxsession.Options) { o.GraphOptimization = "disabled" }},
+		{name: "graph optimisation: extended (default all)", twice: true, apply: func(o *onnxsession.Options) { o.Tuning.GraphOptimization = "extended" }},
+		{name: "graph optimisation: disabled", twice: true, apply: func(o *onnxsession.Options) { o.Tuning.GraphOptimization = "disabled" }},
 		flipConfig("session.intra_op.allow_spinning"),
 		{name: "session.force_spinning_stop=0: threads also spin between calls (ONNX Runtime's default)",
 			apply: withConfig("session.force_spinning_stop", "0")},
 		flipConfig("session.disable_prepacking"),
-		{name: "CPU memory arena off", apply: func(o *onnxsession.Options) { o.DisableCPUArena = true }},
-		{name: "memory pattern off", apply: func(o *onnxsession.Options) { o.DisableMemPattern = true }},
+		{name: "CPU memory arena off", apply: func(o *onnxsession.Options) { o.Tuning.DisableCPUArena = true }},
+		{name: "memory pattern off", apply: func(o *onnxsession.Options) { o.Tuning.DisableMemPattern = true }},
 		{name: "no optimized-graph cache: optimized at each start, no fusion (default: cache, fused)",
 			apply: func(o *onnxsession.Options) { o.OptimizedCacheDir = "" }},
 		{name: "optimized-graph cache without the SkipLayerNormalization fusion (second start)", twice: true,
 			apply: func(o *onnxsession.Options) {
-				o.OptimizedCacheDir, o.SkipFusion = filepath.Join(r.work, "optimized-unfused"), true
+				o.OptimizedCacheDir, o.Tuning.SkipFusion = filepath.Join(r.work, "optimized-unfused"), true
 			}},
-		{name: "no malloc_trim after loading (default: trim)", apply: func(o *onnxsession.Options) { o.SkipHeapTrim = true }},
+		{name: "no malloc_trim after loading (default: trim)", apply: func(o *onnxsession.Options) { o.Tuning.SkipHeapTrim = true }},
 		{name: "1 intra-op thread (default: one per core)", apply: func(o *onnxsession.Options) { o.IntraOpThreads = 1 }},
 	}
 	if r.cfg.Quick {

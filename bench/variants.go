@@ -33,7 +33,7 @@ func (r *runner) variantSection() error {
 	}
 	defer v8.Close()
 	keep := r.sess
-	keep.KeepUint8Weights = true
+	keep.Tuning.KeepUint8Weights = true
 	t8u, err := r.openText(modelstore.VariantInt8, keep)
 	if err != nil {
 		return err

@@ -32,3 +32,17 @@ func TestRuntimeImportsNoGeneratorOrTestCode(t *testing.T) {
 		}
 	}
 }
+
+// The benchmarks' knobs (onnxsession.Tuning) stay out of the runtime's
+// code paths: no non-test file outside onnxsession and bench sets them.
+func TestRuntimeLeavesTuningAlone(t *testing.T) {
+	out, err := exec.Command("git", "grep", "-l", "-E", `\bTuning\b`, "--", "../*.go", ":!../**/*_test.go").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	files := strings.Fields(string(out))
+	require.Contains(t, files, "onnxsession/onnxsession.go", "the search finds the type itself")
+	for _, f := range files {
+		if !strings.HasPrefix(f, "onnxsession/") && !strings.HasPrefix(f, "../bench/") {
+			t.Errorf("%s uses onnxsession.Tuning: the runtime runs with mclip's defaults", f)
+		}
+	}
+}

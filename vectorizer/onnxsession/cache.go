@@ -28,7 +28,7 @@ const fuseVersion = 3
 // use. Building one saves ONNX Runtime's optimized graph (its weights in a
 // file of their own, which ONNX Runtime maps instead of copying, so that
 // untouched weights such as most of the text tower's embedding table never
-// become resident), then, unless opts.SkipFusion, fuses it with graphfuse
+// become resident), then, unless opts.Tuning.SkipFusion, fuses it with graphfuse
 // and keeps the fused graph only if it gives the optimized graph's outputs
 // on a probe input. fused is the number of fusions in the returned graph.
 func optimizedGraph(path string, opts Options, feed []ort.InputOutputInfo, outputs []string) (load string, fused int, err error) {
@@ -45,8 +45,8 @@ func optimizedGraph(path string, opts Options, feed []ort.InputOutputInfo, outpu
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s\x00%s\x00%s\x00%t\x00%t\x00%d", abs, st.Size(), st.ModTime().UnixNano(),
-		ort.GetVersion(), strings.ToLower(opts.GraphOptimization), strings.ToLower(opts.Provider), flipWanted(opts),
-		opts.SkipFusion, fuseVersion)
+		ort.GetVersion(), strings.ToLower(opts.Tuning.GraphOptimization), strings.ToLower(opts.Provider), flipWanted(opts),
+		opts.Tuning.SkipFusion, fuseVersion)
 	base := strings.TrimSuffix(filepath.Base(path), ".onnx")
 	name := base + "-" + hex.EncodeToString(h.Sum(nil)[:8])
 	cached := filepath.Join(opts.OptimizedCacheDir, name+".opt.onnx")
@@ -78,7 +78,7 @@ func optimizedGraph(path string, opts Options, feed []ort.InputOutputInfo, outpu
 		return fail(err)
 	}
 	keep := tmp
-	if !opts.SkipFusion {
+	if !opts.Tuning.SkipFusion {
 		if f, n, err := fuse(tmp, opts, feed, outputs); err == nil && n > 0 {
 			keep, fused = f, n
 			os.Remove(tmp)
@@ -211,7 +211,7 @@ func fuse(path string, opts Options, feed []ort.InputOutputInfo, outputs []strin
 // differ; int64 inputs 1, 1, 0, ... (valid token ids, and masks with
 // padding); float inputs a sine. It returns each float output's values.
 func probe(path string, opts Options, feed []ort.InputOutputInfo, outputs []string) ([][]float32, error) {
-	so, err := newSessionOptions(Options{IntraOpThreads: 1, GraphOptimization: opts.GraphOptimization, ORTLib: opts.ORTLib})
+	so, err := newSessionOptions(Options{IntraOpThreads: 1, Tuning: Tuning{GraphOptimization: opts.Tuning.GraphOptimization}, ORTLib: opts.ORTLib})
 	if err != nil {
 		return nil, err
 	}

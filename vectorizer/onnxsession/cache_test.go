@@ -137,7 +137,7 @@ func TestOptimizedCacheFuses(t *testing.T) {
 		}
 		require.NoError(t, s.Close())
 	}
-	unfused, err := Open(graph, Options{IntraOpThreads: 1, OptimizedCacheDir: cache, SkipFusion: true}, textIn, textOut)
+	unfused, err := Open(graph, Options{IntraOpThreads: 1, OptimizedCacheDir: cache, Tuning: Tuning{SkipFusion: true}}, textIn, textOut)
 	require.NoError(t, err)
 	defer unfused.Close()
 	assert.Equal(t, 0, unfused.Fused())
@@ -300,7 +300,7 @@ func TestOptimizedCachePrunesStaleEntries(t *testing.T) {
 	}
 	count := func(suffix string) int { return len(cacheFiles(t, cache, suffix)) }
 	open(Options{})
-	open(Options{SkipFusion: true})
+	open(Options{Tuning: Tuning{SkipFusion: true}})
 	require.Equal(t, 2, count(".opt.onnx"))
 	require.Equal(t, 2, count(".weights"))
 
@@ -311,7 +311,7 @@ func TestOptimizedCachePrunesStaleEntries(t *testing.T) {
 	assert.Equal(t, 1, count(".opt.onnx"), "both entries of the earlier version went")
 	assert.Equal(t, 1, count(".weights"))
 	assert.Equal(t, 1, count(".source"))
-	open(Options{SkipFusion: true})
+	open(Options{Tuning: Tuning{SkipFusion: true}})
 	open(Options{})
 	assert.Equal(t, 2, count(".opt.onnx"), "entries of the current version with other settings stay")
 	assert.Equal(t, 2, count(".weights"))

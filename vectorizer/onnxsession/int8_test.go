@@ -88,7 +88,7 @@ func TestSignedWeightsComputeTheSame(t *testing.T) {
 		x[i] = float32(rng.NormFloat64())
 	}
 	run := func(keep bool) []float32 {
-		s, err := Open(path, Options{IntraOpThreads: 1, KeepUint8Weights: keep}, in, out)
+		s, err := Open(path, Options{IntraOpThreads: 1, Tuning: Tuning{KeepUint8Weights: keep}}, in, out)
 		require.NoError(t, err)
 		defer s.Close()
 		xt, err := ort.NewTensor(ort.NewShape(5, 64), x)

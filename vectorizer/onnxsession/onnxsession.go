@@ -29,9 +29,19 @@ type Options struct {
 	// ORTLib is the ONNX Runtime library path; empty uses ortlib's search.
 	ORTLib string
 
-	// The settings below tune ONNX Runtime; their zero values are mclip's
-	// defaults (see bench/results for what each one buys).
+	// OptimizedCacheDir, when not empty, is a directory where each graph is
+	// saved once optimized (and fused with graphfuse's
+	// SkipLayerNormalization) and reused from on later starts.
+	OptimizedCacheDir string
+	// Tuning departs from mclip's defaults, for measuring what each of them
+	// buys (bench's settings table); the module, `mclip serve` and the CLI
+	// leave it zero.
+	Tuning Tuning
+}
 
+// Tuning holds the settings that only the benchmarks change. The zero value
+// is mclip's behaviour (see bench/results for what each one buys).
+type Tuning struct {
 	// GraphOptimization is "all" (the default), "extended", "basic" or
 	// "disabled".
 	GraphOptimization string
@@ -39,19 +49,14 @@ type Options struct {
 	DisableCPUArena bool
 	// DisableMemPattern turns memory-pattern planning off.
 	DisableMemPattern bool
-	// OptimizedCacheDir, when not empty, is a directory where each graph is
-	// saved once optimized (and fused, see SkipFusion) and reused from on
-	// later starts.
-	OptimizedCacheDir string
 	// SkipFusion saves optimized graphs as ONNX Runtime leaves them,
-	// without graphfuse's SkipLayerNormalization (for measuring what it
-	// buys).
+	// without graphfuse's SkipLayerNormalization.
 	SkipFusion bool
 	// KeepUint8Weights loads quantized graphs as they are, without flipping
 	// their uint8 MatMulInteger weights to int8 on VNNI CPUs (see int8.go).
 	KeepUint8Weights bool
 	// SkipHeapTrim leaves the C heap as opening the graph left it (see
-	// trim.go); for measuring what the trim buys.
+	// trim.go).
 	SkipHeapTrim bool
 	// Config adds or overrides session configuration entries (for example
 	// "session.intra_op.allow_spinning"), after DefaultConfig.
@@ -157,7 +162,7 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open onnx graph %s: %w", path, err)
 	}
-	if !opts.SkipHeapTrim {
+	if !opts.Tuning.SkipHeapTrim {
 		trimHeap()
 	}
 	return &Session{path: path, loaded: load, fused: fused, cacheErr: cacheErr, inputs: inNames, outputs: outNames, sess: sess, present: present}, nil
@@ -272,7 +277,7 @@ func newSessionOptions(opts Options) (*ort.SessionOptions, error) {
 		so.Destroy()
 		return nil, fmt.Errorf("session options: %s: %w", what, err)
 	}
-	level, err := optimizationLevel(opts.GraphOptimization)
+	level, err := optimizationLevel(opts.Tuning.GraphOptimization)
 	if err != nil {
 		so.Destroy()
 		return nil, err
@@ -280,17 +285,17 @@ func newSessionOptions(opts Options) (*ort.SessionOptions, error) {
 	if err := so.SetGraphOptimizationLevel(level); err != nil {
 		return fail("graph optimisation level", err)
 	}
-	if opts.DisableCPUArena {
+	if opts.Tuning.DisableCPUArena {
 		if err := so.SetCpuMemArena(false); err != nil {
 			return fail("cpu memory arena", err)
 		}
 	}
-	if opts.DisableMemPattern {
+	if opts.Tuning.DisableMemPattern {
 		if err := so.SetMemPattern(false); err != nil {
 			return fail("memory pattern", err)
 		}
 	}
-	for _, kv := range configEntries(opts.Config) {
+	for _, kv := range configEntries(opts.Tuning.Config) {
 		if err := so.AddSessionConfigEntry(kv[0], kv[1]); err != nil {
 			return fail("config entry "+kv[0], err)
 		}
@@ -387,7 +392,7 @@ func inputOutputInfo(path string) (in, out []ort.InputOutputInfo, err error) {
 
 // flipWanted reports whether Open flips quantized weights to int8.
 func flipWanted(opts Options) bool {
-	return !opts.KeepUint8Weights && signedWeightsWanted() && (opts.Provider == "" || strings.EqualFold(opts.Provider, "cpu"))
+	return !opts.Tuning.KeepUint8Weights && signedWeightsWanted() && (opts.Provider == "" || strings.EqualFold(opts.Provider, "cpu"))
 }
 
 // newSession opens load (path itself, or its optimized copy) with so; a
