@@ -18,7 +18,7 @@ import (
 var imageBatches = []int{1, 8, 32}
 
 func (r *runner) openVision(variant modelstore.Variant, sess onnxsession.Options) (*vision.Encoder, error) {
-	return vision.Load(r.dir, variant, vision.Options{Session: sess, BatchSize: imageBatches[len(imageBatches)-1]})
+	return vision.Load(r.dir, vision.Options{Variant: variant, Session: sess, BatchSize: imageBatches[len(imageBatches)-1]})
 }
 
 // pixels returns n preprocessed images' worth of values in [-2, 2].

@@ -82,7 +82,7 @@ func runChild(specJSON string) (childResult, error) {
 		defer te.Close()
 	}
 	if spec.Towers != "text" {
-		if ve, err = vision.Load(dir, variant, vision.Options{Session: spec.Session}); err != nil {
+		if ve, err = vision.Load(dir, vision.Options{Variant: variant, Session: spec.Session}); err != nil {
 			return res, err
 		}
 		defer ve.Close()

@@ -63,7 +63,7 @@ var ErrTowerNotLoaded = errors.New("tower not loaded")
 // opened.
 type towerLoaders struct {
 	text   func(dir modelstore.Dir, opts text.Options) (*text.Encoder, error)
-	vision func(dir modelstore.Dir, variant modelstore.Variant, opts vision.Options) (*vision.Encoder, error)
+	vision func(dir modelstore.Dir, opts vision.Options) (*vision.Encoder, error)
 }
 
 var loaders = towerLoaders{text: text.Load, vision: vision.Load}
@@ -109,7 +109,8 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 			te, teErr = loaders.text(dir, text.Options{Variant: variant, Session: sess, BatchSize: cfg.BatchSize, MaxTextBytes: cfg.MaxTextBytes})
 		}
 		loadVision = func() {
-			ve, veErr = loaders.vision(dir, variant, vision.Options{
+			ve, veErr = loaders.vision(dir, vision.Options{
+				Variant:   variant,
 				Session:   sess,
 				BatchSize: cfg.BatchSize,
 				Decode:    imagedecode.Options{MaxPixels: cfg.MaxPixels, MaxBytes: cfg.MaxImageBytes, ApplyEXIF: cfg.ApplyEXIF},
@@ -201,9 +202,6 @@ func (v *Vectorizer) Info() modelinfo.Info { return v.info }
 
 // Text returns the text tower (nil when it was not loaded).
 func (v *Vectorizer) Text() *text.Encoder { return v.text }
-
-// Vision returns the image tower (nil when it was not loaded).
-func (v *Vectorizer) Vision() *vision.Encoder { return v.vision }
 
 // Towers says which towers are loaded.
 func (v *Vectorizer) Towers() Towers {

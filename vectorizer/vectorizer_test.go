@@ -234,9 +234,9 @@ func TestLoadTowersOpensOnlyThoseNamed(t *testing.T) {
 					record("text")
 					return real.text(dir, opts)
 				},
-				vision: func(dir modelstore.Dir, variant modelstore.Variant, opts vision.Options) (*vision.Encoder, error) {
+				vision: func(dir modelstore.Dir, opts vision.Options) (*vision.Encoder, error) {
 					record("vision")
-					return real.vision(dir, variant, opts)
+					return real.vision(dir, opts)
 				},
 			}
 			cfg := config.Default()

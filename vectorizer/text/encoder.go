@@ -22,6 +22,7 @@ import (
 
 // Options configure the text encoder.
 type Options struct {
+	// Variant is the graph to load (fp32 or int8).
 	Variant modelstore.Variant
 	Session onnxsession.Options
 	// BatchSize is the most texts sent to the model in one call.

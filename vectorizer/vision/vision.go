@@ -25,6 +25,8 @@ import (
 
 // Options configure the image encoder.
 type Options struct {
+	// Variant is the graph to load (fp32 or int8).
+	Variant modelstore.Variant
 	Session onnxsession.Options
 	// BatchSize is the most images sent to the model in one call (default
 	// config.DefaultBatchSize).
@@ -57,8 +59,8 @@ type Encoder struct {
 
 // Load opens the vision tower of a model directory: its
 // preprocessor_config.json, config.json (projection_dim) and the graph of
-// the variant.
-func Load(dir modelstore.Dir, variant modelstore.Variant, opts Options) (*Encoder, error) {
+// opts.Variant.
+func Load(dir modelstore.Dir, opts Options) (*Encoder, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = config.DefaultBatchSize
 	}
@@ -73,7 +75,7 @@ func Load(dir modelstore.Dir, variant modelstore.Variant, opts Options) (*Encode
 	if err != nil {
 		return nil, fmt.Errorf("vision model: %w", err)
 	}
-	graph, err := dir.VisionGraph(variant)
+	graph, err := dir.VisionGraph(opts.Variant)
 	if err != nil {
 		return nil, fmt.Errorf("vision model: %w", err)
 	}
@@ -111,9 +113,6 @@ func (e *Encoder) Close() error { return e.sess.Close() }
 
 // Dimensions is the length of the vectors.
 func (e *Encoder) Dimensions() int { return e.dim }
-
-// GraphPath is the ONNX file in use.
-func (e *Encoder) GraphPath() string { return e.sess.Path() }
 
 // Session returns the ONNX session (for what it loaded and fused).
 func (e *Encoder) Session() *onnxsession.Session { return e.sess }

@@ -25,7 +25,10 @@ func tinyModel(t *testing.T) modelstore.Dir { return modeltest.Tiny(t, 1, modelg
 
 func load(t *testing.T, opts Options) *Encoder {
 	t.Helper()
-	e, err := Load(tinyModel(t), modelstore.VariantFP32, opts)
+	if opts.Variant == "" {
+		opts.Variant = modelstore.VariantFP32
+	}
+	e, err := Load(tinyModel(t), opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { e.Close() })
 	return e
@@ -203,7 +206,7 @@ func TestLoadRefusesBrokenModels(t *testing.T) {
 			d := modelstore.Dir{Root: t.TempDir()}
 			require.NoError(t, os.CopyFS(d.Root, os.DirFS(tinyModel(t).Root)))
 			require.NoError(t, tt.spoil(d))
-			_, err := Load(d, modelstore.VariantFP32, Options{})
+			_, err := Load(d, Options{Variant: modelstore.VariantFP32})
 			assert.ErrorContains(t, err, tt.want)
 		})
 	}
