@@ -113,7 +113,7 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 				Variant:   variant,
 				Session:   sess,
 				BatchSize: cfg.BatchSize,
-				Decode:    imagedecode.Options{MaxPixels: cfg.MaxPixels, MaxBytes: cfg.MaxImageBytes, ApplyEXIF: cfg.ApplyEXIF},
+				Decode:    vision.DecodeOptions(cfg),
 			})
 		}
 	)

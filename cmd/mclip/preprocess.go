@@ -18,6 +18,7 @@ import (
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/clipprep"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
+	"github.com/mclip-go/mclip/vectorizer/vision"
 )
 
 func init() {
@@ -70,7 +71,7 @@ func runPreprocess(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	opts := imagedecode.Options{MaxPixels: cfg.MaxPixels, MaxBytes: cfg.MaxImageBytes, ApplyEXIF: cfg.ApplyEXIF}
+	opts := vision.DecodeOptions(cfg)
 	out := struct {
 		Images []preprocessResult `json:"images"`
 	}{Images: []preprocessResult{}}
@@ -118,12 +119,10 @@ func preprocessOne(path, dst string, prep clipprep.Config, opts imagedecode.Opti
 	if err != nil {
 		return err
 	}
-	img, err := imagedecode.Decode(data, opts)
-	if err != nil {
-		return err
+	img, crop, err := vision.DecodeCrop(data, prep, opts)
+	if img != nil {
+		r.Width, r.Height = img.Width, img.Height
 	}
-	r.Width, r.Height = img.Width, img.Height
-	crop, err := prep.Crop(img)
 	if err != nil {
 		return err
 	}

@@ -123,14 +123,33 @@ func (e *Encoder) Preprocessor() clipprep.Config { return e.prep }
 // Preprocess decodes one encoded image and writes its model input (CHW
 // float32, Preprocessor().TensorLen() long) into dst.
 func (e *Encoder) Preprocess(image []byte, dst []float32) error {
-	img, err := imagedecode.Decode(image, e.opts.Decode)
-	if err != nil {
-		return err
+	img, crop, err := DecodeCrop(image, e.prep, e.opts.Decode)
+	if err == nil {
+		err = e.prep.Normalize(crop, dst)
 	}
-	if err := e.prep.Tensor(img, dst); err != nil {
+	if err != nil && img != nil {
 		return fmt.Errorf("preprocess %dx%d image: %w", img.Width, img.Height, err)
 	}
-	return nil
+	return err
+}
+
+// DecodeCrop is the first two steps of Preprocess: it decodes an encoded
+// image (img, nil when decoding failed) and resizes and crops it to what
+// the model sees (crop), for tools that show those pixels (`mclip
+// preprocess`).
+func DecodeCrop(image []byte, prep clipprep.Config, opts imagedecode.Options) (img, crop *imagedecode.RGB, err error) {
+	img, err = imagedecode.Decode(image, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	crop, err = prep.Crop(img)
+	return img, crop, err
+}
+
+// DecodeOptions are the image decoding limits and adjustments of the
+// settings.
+func DecodeOptions(cfg config.Config) imagedecode.Options {
+	return imagedecode.Options{MaxPixels: cfg.MaxPixels, MaxBytes: cfg.MaxImageBytes, ApplyEXIF: cfg.ApplyEXIF}
 }
 
 // Encode returns one un-normalized vector per image, in input order. Images
