@@ -11,18 +11,7 @@ import (
 // error, never panic (a recovered panic is reported as a failure here),
 // crash in C, or return an image outside the limits.
 func FuzzDecode(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "images", "*"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		if len(b) > 8<<10 {
-			continue
-		}
+	for _, b := range seedImages(f, "*") {
 		f.Add(b)
 		f.Add(b[:len(b)/2])
 	}
@@ -49,4 +38,25 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("%d bytes for %dx%d", len(img.Pix), img.Width, img.Height)
 		}
 	})
+}
+
+// seedImages returns the test images matching glob (in testdata/images)
+// of at most 8 KiB: small seeds keep the fuzzers fast.
+func seedImages(f *testing.F, glob string) [][]byte {
+	f.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "images", glob))
+	if err != nil {
+		f.Fatal(err)
+	}
+	var out [][]byte
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(b) <= 8<<10 {
+			out = append(out, b)
+		}
+	}
+	return out
 }

@@ -372,18 +372,8 @@ func BenchmarkDecodePNG(b *testing.B) {
 // FuzzPNGFastPath: on any input, Decode's PNG path answers as image/png
 // does (the same pixels, or the same error).
 func FuzzPNGFastPath(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "images", "png_*.png"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		if len(b) <= 8<<10 {
-			f.Add(b)
-		}
+	for _, b := range seedImages(f, "png_*.png") {
+		f.Add(b)
 	}
 	f.Add(filteredPNG(f, 1, 5, 4, 8, 2))
 	f.Add(filteredPNG(f, 2, 9, 3, 2, 3))
