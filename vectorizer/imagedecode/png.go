@@ -89,6 +89,17 @@ static inline void mclip_png_st4(uint8_t *p, __m128i x) {
 
 static inline __m128i mclip_png_abs16(__m128i x) { return _mm_max_epi16(x, _mm_sub_epi16(_mm_setzero_si128(), x)); }
 
+// The Paeth predictor of PNG on 16-bit lanes: a (left), b (above), c
+// (above left); ties go to a, then b, as the specification says.
+static inline __m128i mclip_png_paeth_pred(__m128i a, __m128i b, __m128i c) {
+	__m128i p = _mm_sub_epi16(b, c), q = _mm_sub_epi16(a, c);
+	__m128i pa = mclip_png_abs16(p), pb = mclip_png_abs16(q), pc = mclip_png_abs16(_mm_add_epi16(p, q));
+	__m128i nota = _mm_or_si128(_mm_cmpgt_epi16(pa, pb), _mm_cmpgt_epi16(pa, pc));
+	__m128i usec = _mm_cmpgt_epi16(pb, pc);
+	__m128i bc = _mm_or_si128(_mm_and_si128(usec, c), _mm_andnot_si128(usec, b));
+	return _mm_or_si128(_mm_and_si128(nota, bc), _mm_andnot_si128(nota, a));
+}
+
 // The Paeth filter on RGB, pixel by pixel: the same choice as mclip_paeth
 // (a unless b or c is strictly nearer, then b unless c is strictly
 // nearer). cur must not overlap the bytes of src not yet read, and
@@ -98,12 +109,7 @@ static void mclip_png_paeth3(uint8_t *cur, const uint8_t *src, const uint8_t *pr
 	__m128i a = _mm_setzero_si128(), c = _mm_setzero_si128();
 	for (size_t i = 0; i < n; i += 3) {
 		__m128i b = mclip_png_ld4(prev + i), x = mclip_png_ld4(src + i);
-		__m128i p = _mm_sub_epi16(b, c), q = _mm_sub_epi16(a, c);
-		__m128i pa = mclip_png_abs16(p), pb = mclip_png_abs16(q), pc = mclip_png_abs16(_mm_add_epi16(p, q));
-		__m128i nota = _mm_or_si128(_mm_cmpgt_epi16(pa, pb), _mm_cmpgt_epi16(pa, pc));
-		__m128i usec = _mm_cmpgt_epi16(pb, pc);
-		__m128i bc = _mm_or_si128(_mm_and_si128(usec, c), _mm_andnot_si128(usec, b));
-		__m128i pred = _mm_and_si128(_mm_or_si128(_mm_and_si128(nota, bc), _mm_andnot_si128(nota, a)), keep);
+		__m128i pred = _mm_and_si128(mclip_png_paeth_pred(a, b, c), keep);
 		a = _mm_and_si128(_mm_add_epi16(x, pred), m255);
 		mclip_png_st4(cur + i, a);
 		c = b;
@@ -129,12 +135,7 @@ static void mclip_png_paeth4(uint8_t *cur, const uint8_t *prev, size_t n) {
 	__m128i a = _mm_setzero_si128(), c = _mm_setzero_si128();
 	for (size_t i = 0; i + 4 <= n; i += 4) {
 		__m128i b = mclip_png_ld4(prev + i), x = mclip_png_ld4(cur + i);
-		__m128i p = _mm_sub_epi16(b, c), q = _mm_sub_epi16(a, c);
-		__m128i pa = mclip_png_abs16(p), pb = mclip_png_abs16(q), pc = mclip_png_abs16(_mm_add_epi16(p, q));
-		__m128i nota = _mm_or_si128(_mm_cmpgt_epi16(pa, pb), _mm_cmpgt_epi16(pa, pc));
-		__m128i usec = _mm_cmpgt_epi16(pb, pc);
-		__m128i bc = _mm_or_si128(_mm_and_si128(usec, c), _mm_andnot_si128(usec, b));
-		__m128i pred = _mm_or_si128(_mm_and_si128(nota, bc), _mm_andnot_si128(nota, a));
+		__m128i pred = mclip_png_paeth_pred(a, b, c);
 		a = _mm_and_si128(_mm_add_epi16(x, pred), m255);
 		mclip_png_st4(cur + i, a);
 		c = b;
