@@ -39,6 +39,9 @@ type Config struct {
 	// Python is the interpreter with PIL for the Pillow comparison
 	// (default /usr/bin/python3); "none" skips it.
 	Python string
+	// ImportObjects is the number of objects the Weaviate import section
+	// imports per stack and load (default 2000).
+	ImportObjects int
 	// Only, when not empty, runs just these sections (ceiling, text,
 	// image, photos, variants, memory, settings, serve, weaviate).
 	Only []string

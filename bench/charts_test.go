@@ -71,5 +71,8 @@ func TestRedraw(t *testing.T) {
 	charts, err := filepath.Glob(filepath.Join(dir, "*.png"))
 	require.NoError(t, err)
 	assert.NotEmpty(t, charts)
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), "## Machine")
 	assert.Error(t, Redraw(t.TempDir()), "no results.json")
 }

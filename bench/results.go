@@ -211,8 +211,9 @@ func describeConfig() string {
 	return strings.Join(parts, ", ")
 }
 
-// Redraw renders the charts of the results in dir again from its
-// results.json, measuring nothing: for a change in how charts are drawn.
+// Redraw renders the charts and README.md of the results in dir again from
+// its results.json, measuring nothing: for a change in how they are drawn
+// or described.
 func Redraw(dir string) error {
 	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
 	if err != nil {
@@ -226,6 +227,9 @@ func Redraw(dir string) error {
 		if err := r.Charts[i].render(dir); err != nil {
 			return fmt.Errorf("redraw: chart %s: %w", r.Charts[i].File, err)
 		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte(r.markdown()), 0o644); err != nil {
+		return fmt.Errorf("redraw: %w", err)
 	}
 	return nil
 }

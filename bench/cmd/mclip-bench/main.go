@@ -24,7 +24,8 @@ func main() {
 	threads := flag.Int("threads", 0, "intra-op threads per session (default one per CPU)")
 	reps := flag.Int("reps", 0, "repetitions of each measurement (default 5, 1 when quick)")
 	only := flag.String("only", "", "comma-separated sections to run (ceiling,text,image,photos,variants,memory,settings,serve,weaviate); default all")
-	redraw := flag.String("redraw", "", "redraw the charts of an existing results directory from its results.json, measuring nothing")
+	importObjects := flag.Int("import-objects", 0, "objects per stack and photo size in the Weaviate import section (default 2000)")
+	redraw := flag.String("redraw", "", "draw the charts and README.md of an existing results directory again from its results.json, measuring nothing")
 	flag.Parse()
 	if *redraw != "" {
 		if err := bench.Redraw(*redraw); err != nil {
@@ -37,14 +38,15 @@ func main() {
 	if *only != "" {
 		sections = strings.Split(*only, ",")
 	}
-	if err := run(*quick, *root, *models, *out, *threads, *reps, sections); err != nil {
+	if err := run(bench.Config{Quick: *quick, RepoRoot: *root, ModelDir: *models, OutDir: *out, Threads: *threads, Reps: *reps, Only: sections, ImportObjects: *importObjects}); err != nil {
 		fmt.Fprintln(os.Stderr, "mclip-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(quick bool, root, models, out string, threads, reps int, only []string) error {
-	abs, err := filepath.Abs(root)
+func run(cfg bench.Config) error {
+	quick, models, out := cfg.Quick, cfg.ModelDir, cfg.OutDir
+	abs, err := filepath.Abs(cfg.RepoRoot)
 	if err != nil {
 		return err
 	}
@@ -71,8 +73,8 @@ func run(quick bool, root, models, out string, threads, reps int, only []string)
 	if extra := strings.Join(os.Args[1:], " "); extra != "" {
 		cmd += "  # mclip-bench " + extra
 	}
-	res, err := bench.Run(ctx, bench.Config{Quick: quick, ModelDir: models, OutDir: out, RepoRoot: abs,
-		Threads: threads, Reps: reps, Command: cmd, Only: only, Log: os.Stderr})
+	cfg.ModelDir, cfg.OutDir, cfg.RepoRoot, cfg.Command, cfg.Log = models, out, abs, cmd, os.Stderr
+	res, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}
