@@ -22,8 +22,8 @@ const coldSection = "Cold start (fp32)"
 // of both, each a fresh process, alternated, from the optimized-graph cache
 // (one untimed run fills it first); wall time to the vectors printed and
 // peak RSS. Then the two ways a server can load both towers, in fresh
-// probes, alternated: one after the other (what the module and `mclip
-// serve` do) and both at once.
+// probes, alternated: both at once (what the module, `mclip serve` and
+// `mclip embed` of both do) and one after the other.
 func (r *runner) coldStartSection() error {
 	mclip := filepath.Join(r.cfg.RepoRoot, "bin", "mclip")
 	if _, err := os.Stat(mclip); err != nil {
@@ -109,9 +109,9 @@ func (r *runner) coldServer() error {
 		ratio = append(ratio, c.ReadyMS/s.ReadyMS)
 		hwmRatio = append(hwmRatio, float64(c.HWMLoaded)/float64(s.HWMLoaded))
 	}
-	r.res.add(coldSection, Row{Metric: "server start, both towers one after the other (the module, `mclip serve`): process start to loaded",
+	r.res.add(coldSection, Row{Metric: "server start, both towers one after the other: process start to loaded",
 		Value: median(serialMS) / 1000, Unit: "s", Runs: len(serialMS), Note: fmt.Sprintf("peak RSS while loading %.0f MiB", median(serialHWM))})
-	r.res.add(coldSection, Row{Metric: "server start, both towers at once: process start to loaded",
+	r.res.add(coldSection, Row{Metric: "server start, both towers at once (the module, `mclip serve`): process start to loaded",
 		Value: median(concMS) / 1000, Unit: "s", Ratio: median(ratio), Ref: "one after the other (below 1: at once is faster)", Runs: len(concMS),
 		Note: fmt.Sprintf("peak RSS while loading %.0f MiB, %.2f of one after the other's", median(concHWM), median(hwmRatio))})
 	return nil
