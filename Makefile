@@ -149,13 +149,13 @@ bench: ort bench-setup build weaviate weaviate-stock
 bench-setup: setup
 	@bash $(ROOT)/setup/check $(ROOT)/setup/bench-packages
 
-## bench-photos: only the real-photo section of the suite (the corpus of
-## bench/photos/build.sh, from Debian wallpaper packages, into .cache/photos);
-## writes bench/results/photos
-bench-photos: ort bench-setup
+## bench-photos: only the real-photo and cold-start sections of the suite
+## (the corpus of bench/photos/build.sh, from Debian wallpaper packages, into
+## .cache/photos; `mclip embed` from bin/mclip); writes bench/results/photos
+bench-photos: ort bench-setup build
 	bench/photos/build.sh $(ROOT)/.cache/photos
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/mclip-bench ./bench/cmd/mclip-bench
-	$(BIN)/mclip-bench -root $(ROOT) -only photos -out $(ROOT)/bench/results/photos $(BENCH_ARGS)
+	$(BIN)/mclip-bench -root $(ROOT) -only photos,cold -out $(ROOT)/bench/results/photos $(BENCH_ARGS)
 
 ## vet, fmt-check (two names, one check): go vet, and gofmt -l on the
 ## tracked Go files
