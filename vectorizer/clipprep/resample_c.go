@@ -4,6 +4,7 @@ package clipprep
 #cgo CFLAGS: -O3
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 // Pillow's ImagingResampleHorizontal_8bpc and ImagingResampleVertical_8bpc
 // on packed RGB, for the window's output pixels: the same integer sums (each
@@ -82,6 +83,117 @@ static int mclip_hpass(const uint8_t *src, long srcStride, uint8_t *dst, long ds
 	return 0;
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+// mclip_have_avx2 says whether mclip_hpass_avx2 may run on this CPU.
+static int mclip_have_avx2(void) {
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2");
+}
+
+// mclip_hpass_avx2 is the horizontal pass with 16 multiply-adds per
+// instruction (vpmaddwd, int16 x int16 summed in pairs into int32). Each
+// 22-bit coefficient k is split as k = hi*2^11 + lo (hi = k >> 11 signed,
+// lo = k & 2047); a source row is spread into three planes of int16 (R, G,
+// B), and output value v gets hi_sum*2^11 + lo_sum + 2^21, which is
+// Pillow's sum: the same integer modulo 2^32 (wrapping is harmless, the
+// exact sum fits in int32), then Pillow's shift and clip. Taps are padded
+// with zero coefficients to whole vectors, and the planes with zeros past
+// the row's end, so the padding adds nothing. Callers check that every
+// coefficient's hi fits in int16 (|k| < 2^26).
+__attribute__((target("avx2")))
+static int mclip_hpass_avx2(const uint8_t *src, long srcStride, uint8_t *dst, long dstStride, int rows, int inW,
+		int outW, const int32_t *xmin, const int32_t *count, const int32_t *k, int ksize, int bits) {
+	const int kp = (ksize + 15) & ~15;
+	const long plane = ((long)inW + kp + 31) & ~31L;
+	int16_t *kh = aligned_alloc(32, sizeof(int16_t) * (size_t)outW * kp);
+	int16_t *kl = aligned_alloc(32, sizeof(int16_t) * (size_t)outW * kp);
+	int16_t *pl = aligned_alloc(32, sizeof(int16_t) * (size_t)plane * 3);
+	if (!kh || !kl || !pl) {
+		free(kh); free(kl); free(pl);
+		return -1;
+	}
+	for (int i = 0; i < outW; i++) {
+		for (int t = 0; t < kp; t++) {
+			int32_t v = t < count[i] ? k[(long)i * ksize + t] : 0;
+			kh[(long)i * kp + t] = (int16_t)(v >> 11);
+			kl[(long)i * kp + t] = (int16_t)(v & 2047);
+		}
+	}
+	memset(pl, 0, sizeof(int16_t) * (size_t)plane * 3);
+	int16_t *pr = pl, *pg = pl + plane, *pb = pl + 2 * plane;
+	const __m128i m0r = _mm_setr_epi8(0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+	const __m128i m1r = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, 2, 5, 8, 11, 14, -1, -1, -1, -1, -1);
+	const __m128i m2r = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 1, 4, 7, 10, 13);
+	const __m128i m0g = _mm_setr_epi8(1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+	const __m128i m1g = _mm_setr_epi8(-1, -1, -1, -1, -1, 0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1);
+	const __m128i m2g = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, 5, 8, 11, 14);
+	const __m128i m0b = _mm_setr_epi8(2, 5, 8, 11, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+	const __m128i m1b = _mm_setr_epi8(-1, -1, -1, -1, -1, 1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1);
+	const __m128i m2b = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 3, 6, 9, 12, 15);
+	const __m128i half = _mm_set1_epi32(1 << (bits - 1));
+	for (int y = 0; y < rows; y++) {
+		const uint8_t *in = src + srcStride * y;
+		int x = 0;
+		for (; x + 16 <= inW; x += 16) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(in + 3 * x));
+			__m128i b = _mm_loadu_si128((const __m128i *)(in + 3 * x + 16));
+			__m128i c = _mm_loadu_si128((const __m128i *)(in + 3 * x + 32));
+			__m128i r = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(a, m0r), _mm_shuffle_epi8(b, m1r)), _mm_shuffle_epi8(c, m2r));
+			__m128i g = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(a, m0g), _mm_shuffle_epi8(b, m1g)), _mm_shuffle_epi8(c, m2g));
+			__m128i bl = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(a, m0b), _mm_shuffle_epi8(b, m1b)), _mm_shuffle_epi8(c, m2b));
+			_mm256_storeu_si256((__m256i *)(pr + x), _mm256_cvtepu8_epi16(r));
+			_mm256_storeu_si256((__m256i *)(pg + x), _mm256_cvtepu8_epi16(g));
+			_mm256_storeu_si256((__m256i *)(pb + x), _mm256_cvtepu8_epi16(bl));
+		}
+		for (; x < inW; x++) {
+			pr[x] = in[3 * x];
+			pg[x] = in[3 * x + 1];
+			pb[x] = in[3 * x + 2];
+		}
+		uint8_t *out = dst + dstStride * y;
+		for (int i = 0; i < outW; i++) {
+			const int16_t *ch = kh + (long)i * kp, *cl = kl + (long)i * kp;
+			const long x0 = xmin[i];
+			__m256i hr = _mm256_setzero_si256(), hg = hr, hb = hr, lr = hr, lg = hr, lb = hr;
+			for (int j = 0; j < kp; j += 16) {
+				__m256i h = _mm256_load_si256((const __m256i *)(ch + j));
+				__m256i l = _mm256_load_si256((const __m256i *)(cl + j));
+				__m256i r = _mm256_loadu_si256((const __m256i *)(pr + x0 + j));
+				__m256i g = _mm256_loadu_si256((const __m256i *)(pg + x0 + j));
+				__m256i b = _mm256_loadu_si256((const __m256i *)(pb + x0 + j));
+				hr = _mm256_add_epi32(hr, _mm256_madd_epi16(r, h));
+				lr = _mm256_add_epi32(lr, _mm256_madd_epi16(r, l));
+				hg = _mm256_add_epi32(hg, _mm256_madd_epi16(g, h));
+				lg = _mm256_add_epi32(lg, _mm256_madd_epi16(g, l));
+				hb = _mm256_add_epi32(hb, _mm256_madd_epi16(b, h));
+				lb = _mm256_add_epi32(lb, _mm256_madd_epi16(b, l));
+			}
+			__m256i sr = _mm256_add_epi32(_mm256_slli_epi32(hr, 11), lr);
+			__m256i sg = _mm256_add_epi32(_mm256_slli_epi32(hg, 11), lg);
+			__m256i sb = _mm256_add_epi32(_mm256_slli_epi32(hb, 11), lb);
+			__m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(sr, sg), _mm256_hadd_epi32(sb, sb));
+			__m128i v = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+			v = _mm_srai_epi32(_mm_add_epi32(v, half), bits);
+			v = _mm_packus_epi16(_mm_packs_epi32(v, v), v);
+			uint32_t px = (uint32_t)_mm_cvtsi128_si32(v);
+			out[3 * i] = (uint8_t)px;
+			out[3 * i + 1] = (uint8_t)(px >> 8);
+			out[3 * i + 2] = (uint8_t)(px >> 16);
+		}
+	}
+	free(kh); free(kl); free(pl);
+	return 0;
+}
+#else
+static int mclip_have_avx2(void) { return 0; }
+static int mclip_hpass_avx2(const uint8_t *src, long srcStride, uint8_t *dst, long dstStride, int rows, int inW,
+		int outW, const int32_t *xmin, const int32_t *count, const int32_t *k, int ksize, int bits) {
+	return -1;
+}
+#endif
+
 // The vertical pass (ImagingResampleVertical_8bpc) row by row: each tap adds
 // a whole intermediate row, a loop the compiler vectorizes.
 static void mclip_vpass(const uint8_t *tmp, long stride, uint8_t *dst, int outH, const int32_t *ymin,
@@ -113,6 +225,24 @@ func int32s(v []int, shift int) []int32 {
 	return out
 }
 
+// useAVX2 says whether the horizontal pass may take mclip_hpass_avx2 (the
+// CPU has AVX2); tests turn it off to check the other path.
+var useAVX2 = C.mclip_have_avx2() != 0
+
+// splittable says whether every coefficient splits into an 11-bit low part
+// and a high part that fits in int16, as mclip_hpass_avx2 needs (Pillow's
+// normalised coefficients stay within a few times 2^22).
+func splittable(c *coeffs) bool {
+	for i, n := range c.count {
+		for _, v := range c.k[i*c.ksize:][:n] {
+			if v < -1<<26 || v >= 1<<26 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // horizontalRows filters rows rows of packed RGB (srcStride bytes apart)
 // into the window's columns (dstStride bytes apart).
 func horizontalRows(src []byte, srcStride int, dst []byte, dstStride, rows int, hc *coeffs) {
@@ -120,6 +250,14 @@ func horizontalRows(src []byte, srcStride int, dst []byte, dstStride, rows int, 
 		return
 	}
 	mins, counts := int32s(hc.min, 0), int32s(hc.count, 0)
+	if useAVX2 && splittable(hc) {
+		if C.mclip_hpass_avx2((*C.uint8_t)(unsafe.Pointer(&src[0])), C.long(srcStride), (*C.uint8_t)(unsafe.Pointer(&dst[0])), C.long(dstStride),
+			C.int(rows), C.int(srcStride/3), C.int(len(hc.min)), (*C.int32_t)(unsafe.Pointer(&mins[0])), (*C.int32_t)(unsafe.Pointer(&counts[0])),
+			(*C.int32_t)(unsafe.Pointer(&hc.k[0])), C.int(hc.ksize), C.int(precisionBits)) != 0 {
+			panic("clipprep: out of memory") // as make would
+		}
+		return
+	}
 	if C.mclip_hpass((*C.uint8_t)(unsafe.Pointer(&src[0])), C.long(srcStride), (*C.uint8_t)(unsafe.Pointer(&dst[0])), C.long(dstStride),
 		C.int(rows), C.int(len(hc.min)), (*C.int32_t)(unsafe.Pointer(&mins[0])), (*C.int32_t)(unsafe.Pointer(&counts[0])),
 		(*C.int32_t)(unsafe.Pointer(&hc.k[0])), C.int(hc.ksize), C.int(precisionBits)) != 0 {
