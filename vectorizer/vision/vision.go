@@ -124,6 +124,8 @@ func (e *Encoder) Preprocessor() clipprep.Config { return e.prep }
 // float32, Preprocessor().TensorLen() long) into dst.
 func (e *Encoder) Preprocess(image []byte, dst []float32) error {
 	img, crop, err := DecodeCrop(image, e.prep, e.opts.Decode)
+	// The crop is a copy: the decoded pixels may go back to the pool.
+	img.Release()
 	if err == nil {
 		err = e.prep.Normalize(crop, dst)
 	}
