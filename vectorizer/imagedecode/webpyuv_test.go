@@ -57,12 +57,23 @@ func TestYUV420RowsEqualDecode(t *testing.T) {
 				return
 			}
 			defer img.Release()
-			got := img.RGB()
-			require.Equal(t, [2]int{want.Width, want.Height}, [2]int{got.Width, got.Height})
-			if !assert.True(t, string(want.Pix) == string(got.Pix), "pixels differ") {
-				for i := range want.Pix {
-					if want.Pix[i] != got.Pix[i] {
-						t.Fatalf("first difference at byte %d (x %d, y %d): want %d, got %d", i, i/3%want.Width, i/3/want.Width, want.Pix[i], got.Pix[i])
+			saved := yuvAVX2
+			defer func() { yuvAVX2 = saved }()
+			for _, avx2 := range []bool{false, true} {
+				if avx2 && saved == 0 {
+					continue // no AVX2 on this CPU
+				}
+				yuvAVX2 = 0
+				if avx2 {
+					yuvAVX2 = 1
+				}
+				got := img.RGB()
+				require.Equal(t, [2]int{want.Width, want.Height}, [2]int{got.Width, got.Height})
+				if !assert.True(t, string(want.Pix) == string(got.Pix), "pixels differ, avx2=%v", avx2) {
+					for i := range want.Pix {
+						if want.Pix[i] != got.Pix[i] {
+							t.Fatalf("avx2=%v: first difference at byte %d (x %d, y %d): want %d, got %d", avx2, i, i/3%want.Width, i/3/want.Width, want.Pix[i], got.Pix[i])
+						}
 					}
 				}
 			}
