@@ -23,7 +23,7 @@ LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LI
 	-X github.com/mclip-go/mclip/version.Commit=$(COMMIT)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: setup acceptance build ort ort-tgz images image-test test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench bench-photos
+.PHONY: setup acceptance build ort ort-tgz images image-test test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench bench-setup bench-photos
 
 ## setup: check the prerequisites (Go, the packages in setup/debian-packages);
 ## as root on Debian/Ubuntu install what is missing, otherwise print the
@@ -138,15 +138,21 @@ acceptance: weaviate weaviate-stock build
 ## measures (mclip, weaviate-mclip, weaviate-stock) from this checkout first.
 ## BENCH_QUICK=1: a smoke run on tiny models, one repetition, results in a
 ## temporary directory.
-bench: ort build weaviate weaviate-stock
+bench: ort bench-setup build weaviate weaviate-stock
 	bench/photos/build.sh $(ROOT)/.cache/photos
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/mclip-bench ./bench/cmd/mclip-bench
-	$(BIN)/mclip-bench -root $(ROOT)
+	$(BIN)/mclip-bench -root $(ROOT) $(BENCH_ARGS)
+
+## bench-setup: what the benchmark compares mclip against (Pillow, numpy,
+## PyTorch, onnx, OpenBLAS: setup/bench-packages); as root on Debian/Ubuntu
+## installs what is missing, otherwise prints the command that does
+bench-setup: setup
+	@bash $(ROOT)/setup/check $(ROOT)/setup/bench-packages
 
 ## bench-photos: only the real-photo section of the suite (the corpus of
 ## bench/photos/build.sh, from Debian wallpaper packages, into .cache/photos);
 ## writes bench/results/photos
-bench-photos: ort
+bench-photos: ort bench-setup
 	bench/photos/build.sh $(ROOT)/.cache/photos
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/mclip-bench ./bench/cmd/mclip-bench
 	$(BIN)/mclip-bench -root $(ROOT) -only photos -out $(ROOT)/bench/results/photos $(BENCH_ARGS)

@@ -43,7 +43,7 @@ type Config struct {
 	// imports per stack and load (default 2000).
 	ImportObjects int
 	// Only, when not empty, runs just these sections (ceiling, text,
-	// image, photos, variants, memory, settings, serve, weaviate).
+	// image, photos, variants, memory, cold, settings, serve, weaviate).
 	Only []string
 	// PhotoDir holds the real-photo corpus of bench/photos/build.sh
 	// (default RepoRoot/.cache/photos); the photos section is skipped
@@ -119,6 +119,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		{"photos", r.photosSection},
 		{"variants", r.variantSection},
 		{"memory", r.memorySection},
+		{"cold", r.coldStartSection},
 		{"settings", r.settingsSection},
 		{"serve", r.serveSection},
 		{"weaviate", r.weaviateSection},

@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mclip-go/mclip/modelstore"
@@ -30,6 +32,8 @@ type childSpec struct {
 	Towers   string              `json:"towers"` // text, vision or both
 	Session  onnxsession.Options `json:"session"`
 	Load     int                 `json:"load"` // model calls of each tower after loading
+	// Concurrent loads both towers at once, each on its own goroutine.
+	Concurrent bool `json:"concurrent,omitempty"`
 }
 
 // childResult is what a probe measured, in KiB and milliseconds.
@@ -74,18 +78,26 @@ func runChild(specJSON string) (childResult, error) {
 	variant := modelstore.Variant(spec.Variant)
 	var te *text.Encoder
 	var ve *vision.Encoder
-	var err error
+	var teErr, veErr error
+	var wg sync.WaitGroup
 	if spec.Towers != "vision" {
-		if te, err = text.Load(dir, text.Options{Variant: variant, Session: spec.Session}); err != nil {
-			return res, err
+		wg.Go(func() { te, teErr = text.Load(dir, text.Options{Variant: variant, Session: spec.Session}) })
+		if !spec.Concurrent {
+			wg.Wait()
 		}
-		defer te.Close()
 	}
 	if spec.Towers != "text" {
-		if ve, err = vision.Load(dir, vision.Options{Variant: variant, Session: spec.Session}); err != nil {
-			return res, err
-		}
+		wg.Go(func() { ve, veErr = vision.Load(dir, vision.Options{Variant: variant, Session: spec.Session}) })
+	}
+	wg.Wait()
+	if te != nil {
+		defer te.Close()
+	}
+	if ve != nil {
 		defer ve.Close()
+	}
+	if err := errors.Join(teErr, veErr); err != nil {
+		return res, err
 	}
 	res.ReadyMS = float64(time.Since(start).Microseconds()) / 1000
 	res.HWMLoaded, _ = procStatus("VmHWM")

@@ -26,6 +26,7 @@ type corpusImage struct {
 	Height int    `json:"height"`
 	Class  string `json:"class"`
 	Source string `json:"source"`
+	index  int    // in the corpus, as read
 	path   string
 	data   []byte
 }
@@ -52,6 +53,7 @@ func (r *runner) photoCorpus() ([]corpusImage, error) {
 	}
 	for i := range c.Images {
 		p := &c.Images[i]
+		p.index = i
 		p.path = filepath.Join(dir, filepath.FromSlash(p.File))
 		if p.data, err = os.ReadFile(p.path); err != nil {
 			return nil, fmt.Errorf("corpusImage corpus: %w", err)
@@ -60,16 +62,22 @@ func (r *runner) photoCorpus() ([]corpusImage, error) {
 	if r.cfg.Quick && len(c.Images) > 4 { // a smoke run: the four smallest
 		slices.SortStableFunc(c.Images, func(a, b corpusImage) int { return a.Width*a.Height - b.Width*b.Height })
 		c.Images = c.Images[:4]
+		for i := range c.Images {
+			c.Images[i].index = i
+		}
 	}
 	return c.Images, nil
 }
 
 // photosSection measures the image tower end to end on real photos, from
 // file bytes to vectors, steady state, for the whole corpus, per format and
-// per size class: against inference alone on as many ready tensors, and
-// against the Python container's way (Pillow + the same preprocessing, one
-// thread, then the same bare ONNX Runtime model call), whose time is
-// Pillow's measured time plus inference alone, both measured in this run.
+// per size class: against inference alone on as many ready tensors;
+// against Pillow + the same preprocessing, one thread, then the same bare
+// ONNX Runtime model call, whose time is Pillow's measured time plus
+// inference alone, both measured in this run; and against what the Python
+// container runs, Pillow and the vision tower in PyTorch on the same
+// weights (bench/photos/pytorch_baseline.py), a pass of it after each of
+// mclip's.
 func (r *runner) photosSection() error {
 	corpus, err := r.photoCorpus()
 	if err != nil {
@@ -110,6 +118,13 @@ func (r *runner) photosSection() error {
 		sets = append(sets, subset{name: c, photos: filterPhotos(corpus, func(p corpusImage) bool { return p.Class == c })})
 	}
 	havePillow := r.havePillow()
+	torch, err := r.photoTorch(enc, corpus)
+	if err != nil {
+		return err
+	}
+	if torch != nil {
+		defer torch.Close()
+	}
 	for _, s := range sets {
 		if len(s.photos) == 0 {
 			continue
@@ -123,7 +138,7 @@ func (r *runner) photosSection() error {
 		}
 		n := len(data)
 		e2e := func() error { return r.encodeImages(enc, data) }
-		var vals, vsAlone, vsPillow, pilMS []float64
+		var vals, vsAlone, vsPillow, pilMS, vsTorch, torchRate []float64
 		for range r.cfg.Reps {
 			de, err := timeOp(e2e, r.minTime, 1)
 			if err != nil {
@@ -144,6 +159,18 @@ func (r *runner) photosSection() error {
 				python := time.Duration(ms*float64(n)*1e6) + da
 				vsPillow = append(vsPillow, python.Seconds()/de.Seconds())
 			}
+			if torch != nil {
+				idx := make([]int, n)
+				for i, p := range s.photos {
+					idx[i] = p.index
+				}
+				dt, err := torch.pass(idx)
+				if err != nil {
+					return err
+				}
+				torchRate = append(torchRate, float64(n)/dt.Seconds())
+				vsTorch = append(vsTorch, dt.Seconds()/de.Seconds())
+			}
 		}
 		name := fmt.Sprintf("%s (%d files, %.1f MP)", s.name, n, mp)
 		row := Row{Metric: "end to end from file bytes, " + name, Value: median(vals), Unit: "images/s",
@@ -161,8 +188,38 @@ func (r *runner) photosSection() error {
 			}
 			r.res.add(photoSection, row)
 		}
+		if torch != nil {
+			row := Row{Metric: "vs PyTorch + Pillow (the Python container's way), " + name, Value: median(torchRate), Unit: "images/s",
+				Ratio: median(vsTorch), Ref: "PyTorch + Pillow time / mclip time, same files, passes alternated", Runs: len(vsTorch)}
+			if s.target {
+				row.Target, row.Pass = ">= 2.5", atLeast(row.Ratio, 2.5)
+				row.Note = torch.info.note()
+			}
+			r.res.add(photoSection, row)
+		} else if s.target {
+			r.res.add(photoSection, Row{Metric: "vs PyTorch + Pillow (the Python container's way): skipped", Unit: "-",
+				Note: r.cfg.Python + " lacks torch, onnx, PIL or numpy: install setup/bench-packages (make bench-setup)"})
+		}
 	}
 	return r.photoPrepVsPillow(enc, corpus, havePillow)
+}
+
+// photoTorch starts the PyTorch baseline on the corpus, checked against
+// mclip's vectors of it; nil when the interpreter lacks what it needs.
+func (r *runner) photoTorch(enc *vision.Encoder, corpus []corpusImage) (*torchBaseline, error) {
+	if !r.haveTorch() {
+		return nil, nil
+	}
+	data := make([][]byte, len(corpus))
+	paths := make([]string, len(corpus))
+	for i, p := range corpus {
+		data[i], paths[i] = p.data, p.path
+	}
+	vecs, errs := enc.Encode(r.ctx, data)
+	if err := firstErr(errs); err != nil {
+		return nil, err
+	}
+	return r.startTorch(paths, vecs)
 }
 
 // photoPrepVsPillow times decode + preprocess of the largest file of each

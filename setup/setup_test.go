@@ -4,6 +4,7 @@ package setup_test
 
 import (
 	"bufio"
+	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -277,6 +278,22 @@ func TestCheck(t *testing.T) {
 func TestRealList(t *testing.T) {
 	out, err := exec.Command("bash", "check").CombinedOutput()
 	assert.NoError(t, err, string(out))
+}
+
+// TestBenchList: the benchmark's list is a valid list: setup/check, not
+// allowed to install (not root), either finds everything or names what is
+// missing; it never finds the list itself wrong (exit 2).
+func TestBenchList(t *testing.T) {
+	cmd := exec.Command("bash", "check", "bench-packages")
+	cmd.Env = append(os.Environ(), "MCLIP_SETUP_UID=1000")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		require.Equal(t, 1, exit.ExitCode(), string(out))
+		assert.Contains(t, string(out), "missing: ")
+		return
+	}
+	require.NoError(t, err, string(out))
 }
 
 func TestOrtPlatform(t *testing.T) {

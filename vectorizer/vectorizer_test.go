@@ -198,6 +198,24 @@ func TestErrorsTellInputFromInternal(t *testing.T) {
 // TestLoadTowersOpensOnlyThoseNamed records which tower loaders run, and
 // checks that a model directory holding only one tower loads that tower
 // alone (the other's files are never opened) and fails for both.
+// TestLoadTowersSurvivesAPanickingLoad: the towers load on goroutines of
+// their own, where a panic would end the process (Weaviate's); it becomes
+// the load's error.
+func TestLoadTowersSurvivesAPanickingLoad(t *testing.T) {
+	full := tinyModel(t)
+	real := loaders
+	t.Cleanup(func() { loaders = real })
+	loaders = towerLoaders{
+		text: real.text,
+		vision: func(modelstore.Dir, vision.Options) (*vision.Encoder, error) { panic("boom") },
+	}
+	cfg := config.Default()
+	cfg.Threads = 1
+	v, err := LoadTowers(cfg, full, BothTowers)
+	require.ErrorContains(t, err, "load image tower: internal error: boom")
+	assert.Nil(t, v)
+}
+
 func TestLoadTowersOpensOnlyThoseNamed(t *testing.T) {
 	full := tinyModel(t)
 	textOnly := modeltest.Tiny(t, 3, modelgen.TowerText)
@@ -215,7 +233,7 @@ func TestLoadTowersOpensOnlyThoseNamed(t *testing.T) {
 		{"text only, no vision files", textOnly, TowerText, []string{"text"}, ""},
 		{"vision only, no text files", visionOnly, TowerVision, []string{"vision"}, ""},
 		{"both, no vision files", textOnly, BothTowers, []string{"text", "vision"}, "vision model"},
-		{"both, no text files", visionOnly, BothTowers, []string{"text"}, "text model"},
+		{"both, no text files", visionOnly, BothTowers, []string{"text", "vision"}, "text model"},
 		{"none", full, 0, nil, "names no tower"},
 	}
 	real := loaders

@@ -11,12 +11,19 @@ transformers names the parameters; MatMul weights stored [in, out]), so it
 runs the very weights mclip runs. --check FILE compares its vectors with
 `mclip embed`'s JSON for the same files (cosine).
 
-Usage (Debian's python3 with python3-torch, python3-onnx, python3-pil):
+Usage (Debian's python3 with python3-torch, python3-onnx, python3-pil;
+setup/bench-packages lists them):
   /usr/bin/python3 bench/photos/pytorch_baseline.py --model-dir DIR \
-      [--threads 2] [--reps 3] [--check embed.json] FILE...
-Prints {"images_per_s": [...], "median": ..., "torch": ..., "threads": ...}:
-one warm-up pass over the files, then --reps timed passes, each from file
-bytes (in memory) to vectors.
+      [--threads 2] [--reps 3] [--check embed.json] [--serve] FILE...
+Prints {"images_per_s": [...], "median": ..., "torch": ..., "threads": ...,
+"blas": ...}: one warm-up pass over the files, then --reps timed passes,
+each from file bytes (in memory) to vectors.
+
+--serve is how `make bench` runs it, interleaved with mclip: after the
+warm-up (and the check) it prints one JSON line {"ready": true, ...} and
+then answers each line of standard input, a list of indices into FILE...
+separated by spaces, with one timed pass over those files:
+{"seconds": ..., "n": ...}.
 """
 import argparse
 import json
@@ -85,6 +92,12 @@ def projection(w):
     raise KeyError("no visual_projection weight")
 
 
+def heads(model_dir):
+    """The attention heads, from the model directory's CLIP config.json."""
+    with open(os.path.join(model_dir, "vision", "config.json")) as f:
+        return json.load(f)["vision_config"]["num_attention_heads"]
+
+
 def load(model_dir):
     path = os.path.join(model_dir, "vision", "onnx", "vision_model.onnx")
     m = onnx.load(path, load_external_data=True)
@@ -100,36 +113,70 @@ def encode(model, blobs, batch=32):
     return torch.cat(out).numpy()
 
 
+def blas_libraries():
+    """The BLAS libraries this process mapped (Debian's torch links
+    libblas.so.3, which the alternatives system points at the reference BLAS
+    or at OpenBLAS)."""
+    found = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if "blas" in os.path.basename(path).lower():
+                found.add(os.path.realpath(path))
+    return sorted(found)
+
+
+def check(vecs, path):
+    """The smallest cosine between our vectors and mclip's; exits when they
+    are not the same computation."""
+    got = json.load(open(path))["images"]
+    cos = []
+    for v, g in zip(vecs, got):
+        g = np.asarray(g["vector"], dtype=np.float64)
+        cos.append(float(np.dot(v, g) / (np.linalg.norm(v) * np.linalg.norm(g))))
+    if len(got) != len(vecs) or min(cos) < 0.9999:
+        sys.exit(f"vectors differ from mclip's (min cosine {min(cos, default=0)}, {len(got)} against {len(vecs)}): "
+                 "the tower is not the same computation")
+    return min(cos)
+
+
+def serve(model, blobs, info):
+    print(json.dumps(dict(info, ready=True)), flush=True)
+    for line in sys.stdin:
+        idx = [int(i) for i in line.split()]
+        if not idx:
+            continue
+        t = time.perf_counter()
+        encode(model, [blobs[i] for i in idx])
+        print(json.dumps({"seconds": time.perf_counter() - t, "n": len(idx)}), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--check", help="mclip embed JSON of the same files, in the same order")
+    ap.add_argument("--serve", action="store_true", help="answer passes asked on standard input (see above)")
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    model = VisionTower(load(a.model_dir))
+    model = VisionTower(load(a.model_dir), heads(a.model_dir))
     blobs = [open(p, "rb").read() for p in a.files]
     vecs = encode(model, blobs)  # warm-up
+    info = {"files": len(blobs), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "blas": blas_libraries()}
+    if a.check:
+        info["min_cosine_to_mclip"] = check(vecs, a.check)
+    if a.serve:
+        serve(model, blobs, info)
+        return
     rates = []
     for _ in range(a.reps):
         t = time.perf_counter()
         encode(model, blobs)
         rates.append(len(blobs) / (time.perf_counter() - t))
-    res = {"images_per_s": rates, "median": statistics.median(rates), "files": len(blobs),
-           "torch": torch.__version__, "threads": torch.get_num_threads()}
-    if a.check:
-        got = json.load(open(a.check))["images"]
-        cos = []
-        for v, g in zip(vecs, got):
-            g = np.asarray(g["vector"], dtype=np.float64)
-            cos.append(float(np.dot(v, g) / (np.linalg.norm(v) * np.linalg.norm(g))))
-        res["min_cosine_to_mclip"] = min(cos)
-        if len(got) != len(vecs) or min(cos) < 0.9999:
-            print(json.dumps(res))
-            sys.exit("vectors differ from mclip's: the tower is not the same computation")
-    print(json.dumps(res))
+    print(json.dumps(dict(info, images_per_s=rates, median=statistics.median(rates))))
 
 
 if __name__ == "__main__":

@@ -266,10 +266,12 @@ func parseValueInfo(b []byte) (ValueInfo, error) {
 		case f.Num == FieldValueInfoName && f.Type == protowire.BytesType:
 			vi.Name = string(f.Bytes)
 		case f.Num == FieldValueInfoType && f.Type == protowire.BytesType:
+			vi.NotTensor = true
 			return Walk(f.Bytes, func(f Field) error {
 				if f.Num != FieldTypeTensorType || f.Type != protowire.BytesType {
 					return nil
 				}
+				vi.NotTensor = false
 				return Walk(f.Bytes, func(f Field) error {
 					switch {
 					case f.Num == FieldTensorTypeElemType && f.Type == protowire.VarintType:

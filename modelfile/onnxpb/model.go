@@ -197,9 +197,13 @@ func D(v int64) Dim { return Dim{Value: v} }
 // P returns a symbolic dimension.
 func P(name string) Dim { return Dim{Param: name} }
 
-// ValueInfo is a ValueInfoProto of a tensor type.
+// ValueInfo is a ValueInfoProto: a tensor's, unless NotTensor.
 type ValueInfo struct {
 	Name     string
 	ElemType int32
 	Shape    []Dim
+	// NotTensor is set by the decoder for a value whose type is not a
+	// tensor (a sequence, map, optional or sparse tensor); the encoder
+	// writes tensors only.
+	NotTensor bool
 }

@@ -23,7 +23,7 @@ func main() {
 	out := flag.String("out", "", "results directory (default ROOT/bench/results, or a temporary one when quick)")
 	threads := flag.Int("threads", 0, "intra-op threads per session (default one per CPU)")
 	reps := flag.Int("reps", 0, "repetitions of each measurement (default 5, 1 when quick)")
-	only := flag.String("only", "", "comma-separated sections to run (ceiling,text,image,photos,variants,memory,settings,serve,weaviate); default all")
+	only := flag.String("only", "", "comma-separated sections to run (ceiling,text,image,photos,variants,memory,cold,settings,serve,weaviate); default all")
 	importObjects := flag.Int("import-objects", 0, "objects per stack and photo size in the Weaviate import section (default 2000)")
 	redraw := flag.String("redraw", "", "draw the charts and README.md of an existing results directory again from its results.json, measuring nothing")
 	flag.Parse()
