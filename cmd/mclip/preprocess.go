@@ -119,9 +119,9 @@ func preprocessOne(path, dst string, prep clipprep.Config, opts imagedecode.Opti
 	if err != nil {
 		return err
 	}
-	img, crop, err := vision.DecodeCrop(data, prep, opts)
-	if img != nil {
-		r.Width, r.Height = img.Width, img.Height
+	size, crop, err := vision.DecodeCrop(data, prep, opts)
+	if size != nil {
+		r.Width, r.Height = size.Width, size.Height
 	}
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"image/jpeg"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -72,4 +73,59 @@ func BenchmarkPreprocess(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkDecodePreprocessFile times decode + preprocess of the file that
+// MCLIP_BENCH_IMAGE names (e.g. the corpus of bench/photos/build.sh, in
+// .cache/photos/images), split into decode and crop; skipped when unset.
+func BenchmarkDecodePreprocessFile(b *testing.B) {
+	path := os.Getenv("MCLIP_BENCH_IMAGE")
+	if path == "" {
+		b.Skip("MCLIP_BENCH_IMAGE is not set")
+	}
+	data, err := os.ReadFile(path)
+	require.NoError(b, err)
+	c := Default()
+	dst := make([]float32, c.TensorLen())
+	img, err := imagedecode.Decode(data, imagedecode.Options{})
+	require.NoError(b, err)
+	b.Run("whole", func(b *testing.B) {
+		for b.Loop() {
+			img, err := imagedecode.Decode(data, imagedecode.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := c.Tensor(img, dst); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// As vision.Encoder.Preprocess does: the decoded pixels go back to
+	// imagedecode's pool.
+	b.Run("whole, released", func(b *testing.B) {
+		for b.Loop() {
+			img, err := imagedecode.Decode(data, imagedecode.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := c.Tensor(img, dst); err != nil {
+				b.Fatal(err)
+			}
+			img.Release()
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := imagedecode.Decode(data, imagedecode.Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("preprocess", func(b *testing.B) {
+		for b.Loop() {
+			if err := c.Tensor(img, dst); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -14,16 +14,39 @@ func (c Config) Crop(img *imagedecode.RGB) (*imagedecode.RGB, error) {
 	if img == nil || img.Width <= 0 || img.Height <= 0 || len(img.Pix) != 3*img.Width*img.Height {
 		return nil, fmt.Errorf("preprocess: invalid image")
 	}
-	nw, nh := c.OutputSize(img.Width, img.Height)
+	return c.crop(image8{w: img.Width, h: img.Height, pix: img.Pix}, nil)
+}
+
+// Rows is an image that gives its pixels a row at a time, as three planes
+// (imagedecode.YUV420, whose RGB image is never built).
+type Rows interface {
+	// Size is the width and height.
+	Size() (w, h int)
+	// Row writes row y's red, green and blue samples into r, g and b.
+	Row(y int, r, g, b []byte)
+}
+
+// CropRows is Crop of the image that src's rows make up: the same pixels,
+// with only the rows being resized in memory at a time.
+func (c Config) CropRows(src Rows) (*imagedecode.RGB, error) {
+	w, h := src.Size()
+	if w <= 0 || h <= 0 {
+		return nil, fmt.Errorf("preprocess: invalid image")
+	}
+	return c.crop(image8{w: w, h: h}, src)
+}
+
+func (c Config) crop(img image8, rows Rows) (*imagedecode.RGB, error) {
+	nw, nh := c.OutputSize(img.w, img.h)
 	if nw <= 0 || nh <= 0 {
-		return nil, fmt.Errorf("preprocess: %dx%d image resizes to %dx%d", img.Width, img.Height, nw, nh)
+		return nil, fmt.Errorf("preprocess: %dx%d image resizes to %dx%d", img.w, img.h, nw, nh)
 	}
 	top := floorDiv(nh-c.CropHeight, 2)
 	left := floorDiv(nw-c.CropWidth, 2)
 	// The part of the crop window inside the resized image.
 	x0, x1 := max(left, 0), min(left+c.CropWidth, nw)
 	y0, y1 := max(top, 0), min(top+c.CropHeight, nh)
-	win := resizeWindow(image8{w: img.Width, h: img.Height, pix: img.Pix}, nw, nh, x0, x1, y0, y1)
+	win := resizeWindow(img, rows, nw, nh, x0, x1, y0, y1)
 	if win.w == c.CropWidth && win.h == c.CropHeight {
 		return &imagedecode.RGB{Width: win.w, Height: win.h, Pix: win.pix}, nil
 	}

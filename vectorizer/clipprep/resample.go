@@ -108,8 +108,9 @@ type image8 struct {
 }
 
 // resizeWindow returns the part [x0,x1) x [y0,y1) of the w x h bicubic
-// resize of src, as Pillow's ImagingResample computes it.
-func resizeWindow(src image8, w, h, x0, x1, y0, y1 int) image8 {
+// resize of src, as Pillow's ImagingResample computes it. When rows is not
+// nil, src has no pixels and its rows come from rows.
+func resizeWindow(src image8, rows Rows, w, h, x0, x1, y0, y1 int) image8 {
 	needH := w != src.w
 	needV := h != src.h
 	// Rows of the source the vertical pass reads (all of [y0,y1) when there
@@ -128,10 +129,20 @@ func resizeWindow(src image8, w, h, x0, x1, y0, y1 int) image8 {
 	// Horizontal pass over the needed rows, window columns only.
 	tmp := image8{w: x1 - x0, h: rowLast - rowFirst}
 	tmp.pix = make([]byte, 3*tmp.w*tmp.h)
-	if needH {
+	switch {
+	case needH && rows != nil:
+		hc := precompute(src.w, w, x0, x1)
+		horizontalFromRows(rows, src.w, rowFirst, tmp.h, tmp.pix, 3*tmp.w, &hc)
+	case needH:
 		hc := precompute(src.w, w, x0, x1)
 		horizontalRows(src.pix[3*src.w*rowFirst:], 3*src.w, tmp.pix, 3*tmp.w, tmp.h, &hc)
-	} else {
+	case rows != nil:
+		r, g, b := make([]byte, src.w), make([]byte, src.w), make([]byte, src.w)
+		for y := 0; y < tmp.h; y++ {
+			rows.Row(y+rowFirst, r, g, b)
+			interleave(tmp.pix[3*tmp.w*y:][:3*tmp.w], r[x0:], g[x0:], b[x0:])
+		}
+	default:
 		for y := 0; y < tmp.h; y++ {
 			copy(tmp.pix[3*tmp.w*y:][:3*tmp.w], src.pix[3*(src.w*(y+rowFirst)+x0):][:3*tmp.w])
 		}

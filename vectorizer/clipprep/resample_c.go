@@ -4,6 +4,7 @@ package clipprep
 #cgo CFLAGS: -O3
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 // Pillow's ImagingResampleHorizontal_8bpc and ImagingResampleVertical_8bpc
 // on packed RGB, for the window's output pixels: the same integer sums (each
@@ -82,6 +83,122 @@ static int mclip_hpass(const uint8_t *src, long srcStride, uint8_t *dst, long ds
 	return 0;
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+// mclip_have_avx2 says whether the AVX2 functions may run on this CPU.
+static int mclip_have_avx2(void) {
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2");
+}
+
+// mclip_hrow_avx2 is the horizontal pass of one row with 16 multiply-adds
+// per instruction (vpmaddwd, int16 x int16 summed in pairs into int32).
+// The row is three planes of int16 (R, G, B), zero past the row's end;
+// each 22-bit coefficient k comes split as k = hi*2^11 + lo (hi = k >> 11
+// in kh, lo = k & 2047 in kl; Go's splitCoeffs), kp per output pixel,
+// zero past its count. Output value v gets hi_sum*2^11 + lo_sum + 2^21,
+// which is Pillow's sum: the same integer modulo 2^32 (wrapping is
+// harmless, the exact sum fits in int32), then Pillow's shift and clip.
+__attribute__((target("avx2")))
+static inline void mclip_hrow_avx2(const int16_t *pr, const int16_t *pg, const int16_t *pb, uint8_t *out, int outW,
+		const int32_t *xmin, const int16_t *kh, const int16_t *kl, int kp, int bits) {
+	const __m128i half = _mm_set1_epi32(1 << (bits - 1));
+	for (int i = 0; i < outW; i++) {
+		const int16_t *ch = kh + (long)i * kp, *cl = kl + (long)i * kp;
+		const long x0 = xmin[i];
+		__m256i hr = _mm256_setzero_si256(), hg = hr, hb = hr, lr = hr, lg = hr, lb = hr;
+		for (int j = 0; j < kp; j += 16) {
+			__m256i h = _mm256_loadu_si256((const __m256i *)(ch + j));
+			__m256i l = _mm256_loadu_si256((const __m256i *)(cl + j));
+			__m256i r = _mm256_loadu_si256((const __m256i *)(pr + x0 + j));
+			__m256i g = _mm256_loadu_si256((const __m256i *)(pg + x0 + j));
+			__m256i b = _mm256_loadu_si256((const __m256i *)(pb + x0 + j));
+			hr = _mm256_add_epi32(hr, _mm256_madd_epi16(r, h));
+			lr = _mm256_add_epi32(lr, _mm256_madd_epi16(r, l));
+			hg = _mm256_add_epi32(hg, _mm256_madd_epi16(g, h));
+			lg = _mm256_add_epi32(lg, _mm256_madd_epi16(g, l));
+			hb = _mm256_add_epi32(hb, _mm256_madd_epi16(b, h));
+			lb = _mm256_add_epi32(lb, _mm256_madd_epi16(b, l));
+		}
+		__m256i sr = _mm256_add_epi32(_mm256_slli_epi32(hr, 11), lr);
+		__m256i sg = _mm256_add_epi32(_mm256_slli_epi32(hg, 11), lg);
+		__m256i sb = _mm256_add_epi32(_mm256_slli_epi32(hb, 11), lb);
+		__m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(sr, sg), _mm256_hadd_epi32(sb, sb));
+		__m128i v = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+		v = _mm_srai_epi32(_mm_add_epi32(v, half), bits);
+		v = _mm_packus_epi16(_mm_packs_epi32(v, v), v);
+		uint32_t px = (uint32_t)_mm_cvtsi128_si32(v);
+		out[3 * i] = (uint8_t)px;
+		out[3 * i + 1] = (uint8_t)(px >> 8);
+		out[3 * i + 2] = (uint8_t)(px >> 16);
+	}
+}
+
+// mclip_hpass_avx2 is the horizontal pass over rows of packed RGB: each
+// row is spread into the planes (plane int16 apart, zero past inW) with
+// SSSE3 shuffles, then filtered.
+__attribute__((target("avx2")))
+static void mclip_hpass_avx2(const uint8_t *src, long srcStride, uint8_t *dst, long dstStride, int rows, int inW,
+		int16_t *planes, long plane, int outW, const int32_t *xmin, const int16_t *kh, const int16_t *kl, int kp, int bits) {
+	int16_t *pr = planes, *pg = planes + plane, *pb = planes + 2 * plane;
+	const __m128i m0r = _mm_setr_epi8(0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+	const __m128i m1r = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, 2, 5, 8, 11, 14, -1, -1, -1, -1, -1);
+	const __m128i m2r = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 1, 4, 7, 10, 13);
+	const __m128i m0g = _mm_setr_epi8(1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+	const __m128i m1g = _mm_setr_epi8(-1, -1, -1, -1, -1, 0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1);
+	const __m128i m2g = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, 5, 8, 11, 14);
+	const __m128i m0b = _mm_setr_epi8(2, 5, 8, 11, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+	const __m128i m1b = _mm_setr_epi8(-1, -1, -1, -1, -1, 1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1);
+	const __m128i m2b = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 3, 6, 9, 12, 15);
+	for (int y = 0; y < rows; y++) {
+		const uint8_t *in = src + srcStride * y;
+		int x = 0;
+		for (; x + 16 <= inW; x += 16) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(in + 3 * x));
+			__m128i b = _mm_loadu_si128((const __m128i *)(in + 3 * x + 16));
+			__m128i c = _mm_loadu_si128((const __m128i *)(in + 3 * x + 32));
+			__m128i r = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(a, m0r), _mm_shuffle_epi8(b, m1r)), _mm_shuffle_epi8(c, m2r));
+			__m128i g = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(a, m0g), _mm_shuffle_epi8(b, m1g)), _mm_shuffle_epi8(c, m2g));
+			__m128i bl = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(a, m0b), _mm_shuffle_epi8(b, m1b)), _mm_shuffle_epi8(c, m2b));
+			_mm256_storeu_si256((__m256i *)(pr + x), _mm256_cvtepu8_epi16(r));
+			_mm256_storeu_si256((__m256i *)(pg + x), _mm256_cvtepu8_epi16(g));
+			_mm256_storeu_si256((__m256i *)(pb + x), _mm256_cvtepu8_epi16(bl));
+		}
+		for (; x < inW; x++) {
+			pr[x] = in[3 * x];
+			pg[x] = in[3 * x + 1];
+			pb[x] = in[3 * x + 2];
+		}
+		mclip_hrow_avx2(pr, pg, pb, dst + dstStride * y, outW, xmin, kh, kl, kp, bits);
+	}
+}
+
+// mclip_hplanar_avx2 is the horizontal pass of one row given as three
+// 8-bit planes (r, g, b; inW each).
+__attribute__((target("avx2")))
+static void mclip_hplanar_avx2(const uint8_t *r, const uint8_t *g, const uint8_t *b, int inW, int16_t *planes, long plane,
+		uint8_t *dst, int outW, const int32_t *xmin, const int16_t *kh, const int16_t *kl, int kp, int bits) {
+	const uint8_t *in[3] = {r, g, b};
+	for (int c = 0; c < 3; c++) {
+		int16_t *p = planes + c * plane;
+		const uint8_t *s = in[c];
+		int x = 0;
+		for (; x + 16 <= inW; x += 16) {
+			_mm256_storeu_si256((__m256i *)(p + x), _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(s + x))));
+		}
+		for (; x < inW; x++) p[x] = s[x];
+	}
+	mclip_hrow_avx2(planes, planes + plane, planes + 2 * plane, dst, outW, xmin, kh, kl, kp, bits);
+}
+#else
+static int mclip_have_avx2(void) { return 0; }
+static void mclip_hpass_avx2(const uint8_t *src, long srcStride, uint8_t *dst, long dstStride, int rows, int inW,
+		int16_t *planes, long plane, int outW, const int32_t *xmin, const int16_t *kh, const int16_t *kl, int kp, int bits) {}
+static void mclip_hplanar_avx2(const uint8_t *r, const uint8_t *g, const uint8_t *b, int inW, int16_t *planes, long plane,
+		uint8_t *dst, int outW, const int32_t *xmin, const int16_t *kh, const int16_t *kl, int kp, int bits) {}
+#endif
+
 // The vertical pass (ImagingResampleVertical_8bpc) row by row: each tap adds
 // a whole intermediate row, a loop the compiler vectorizes.
 static void mclip_vpass(const uint8_t *tmp, long stride, uint8_t *dst, int outH, const int32_t *ymin,
@@ -113,10 +230,61 @@ func int32s(v []int, shift int) []int32 {
 	return out
 }
 
+// useAVX2 says whether the horizontal pass may take mclip_hpass_avx2 (the
+// CPU has AVX2); tests turn it off to check the other path.
+var useAVX2 = C.mclip_have_avx2() != 0
+
+// splittable says whether every coefficient splits into an 11-bit low part
+// and a high part that fits in int16, as mclip_hpass_avx2 needs (Pillow's
+// normalised coefficients stay within a few times 2^22).
+func splittable(c *coeffs) bool {
+	for i, n := range c.count {
+		for _, v := range c.k[i*c.ksize:][:n] {
+			if v < -1<<26 || v >= 1<<26 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// split is a coefficient set in mclip_hrow_avx2's form: per output pixel,
+// kp int16 high and low parts (zero past its count), and the int16 planes
+// a row is spread into (plane values apart, zero past the row's end).
+type split struct {
+	kh, kl []int16
+	kp     int
+	mins   []int32
+	planes []int16
+	plane  int
+}
+
+func splitCoeffs(hc *coeffs, inW int) split {
+	kp := (hc.ksize + 15) &^ 15
+	s := split{kp: kp, kh: make([]int16, len(hc.min)*kp), kl: make([]int16, len(hc.min)*kp), mins: int32s(hc.min, 0)}
+	for i, n := range hc.count {
+		for t, v := range hc.k[i*hc.ksize:][:n] {
+			s.kh[i*kp+t], s.kl[i*kp+t] = int16(v>>11), int16(v&2047)
+		}
+	}
+	// Loads reach xmin+kp <= inW+kp.
+	s.plane = inW + kp + 16
+	s.planes = make([]int16, 3*s.plane)
+	return s
+}
+
 // horizontalRows filters rows rows of packed RGB (srcStride bytes apart)
 // into the window's columns (dstStride bytes apart).
 func horizontalRows(src []byte, srcStride int, dst []byte, dstStride, rows int, hc *coeffs) {
 	if rows == 0 || len(hc.min) == 0 {
+		return
+	}
+	if useAVX2 && splittable(hc) {
+		s := splitCoeffs(hc, srcStride/3)
+		C.mclip_hpass_avx2((*C.uint8_t)(unsafe.Pointer(&src[0])), C.long(srcStride), (*C.uint8_t)(unsafe.Pointer(&dst[0])), C.long(dstStride),
+			C.int(rows), C.int(srcStride/3), (*C.int16_t)(unsafe.Pointer(&s.planes[0])), C.long(s.plane), C.int(len(hc.min)),
+			(*C.int32_t)(unsafe.Pointer(&s.mins[0])), (*C.int16_t)(unsafe.Pointer(&s.kh[0])), (*C.int16_t)(unsafe.Pointer(&s.kl[0])),
+			C.int(s.kp), C.int(precisionBits))
 		return
 	}
 	mins, counts := int32s(hc.min, 0), int32s(hc.count, 0)
@@ -124,6 +292,45 @@ func horizontalRows(src []byte, srcStride int, dst []byte, dstStride, rows int, 
 		C.int(rows), C.int(len(hc.min)), (*C.int32_t)(unsafe.Pointer(&mins[0])), (*C.int32_t)(unsafe.Pointer(&counts[0])),
 		(*C.int32_t)(unsafe.Pointer(&hc.k[0])), C.int(hc.ksize), C.int(precisionBits)) != 0 {
 		panic("clipprep: out of memory") // as make would
+	}
+}
+
+// horizontalFromRows filters rows first..first+rows-1 of src (inW pixels
+// wide) into dst (dstStride bytes apart) as horizontalRows would from the
+// packed image, one row at a time while it is in the cache.
+func horizontalFromRows(src Rows, inW, first, rows int, dst []byte, dstStride int, hc *coeffs) {
+	if rows == 0 || len(hc.min) == 0 {
+		return
+	}
+	r, g, b := make([]byte, inW), make([]byte, inW), make([]byte, inW)
+	if useAVX2 && splittable(hc) {
+		s := splitCoeffs(hc, inW)
+		for y := range rows {
+			src.Row(first+y, r, g, b)
+			C.mclip_hplanar_avx2((*C.uint8_t)(unsafe.Pointer(&r[0])), (*C.uint8_t)(unsafe.Pointer(&g[0])), (*C.uint8_t)(unsafe.Pointer(&b[0])),
+				C.int(inW), (*C.int16_t)(unsafe.Pointer(&s.planes[0])), C.long(s.plane), (*C.uint8_t)(unsafe.Pointer(&dst[dstStride*y])),
+				C.int(len(hc.min)), (*C.int32_t)(unsafe.Pointer(&s.mins[0])), (*C.int16_t)(unsafe.Pointer(&s.kh[0])),
+				(*C.int16_t)(unsafe.Pointer(&s.kl[0])), C.int(s.kp), C.int(precisionBits))
+		}
+		return
+	}
+	// Otherwise blocks of packed rows through the other path.
+	const block = 64
+	packed := make([]byte, 3*inW*min(block, rows))
+	for y0 := 0; y0 < rows; y0 += block {
+		n := min(block, rows-y0)
+		for y := range n {
+			src.Row(first+y0+y, r, g, b)
+			interleave(packed[3*inW*y:][:3*inW], r, g, b)
+		}
+		horizontalRows(packed, 3*inW, dst[dstStride*y0:], dstStride, n, hc)
+	}
+}
+
+// interleave packs three planes into RGB.
+func interleave(dst, r, g, b []byte) {
+	for x := range len(dst) / 3 {
+		dst[3*x], dst[3*x+1], dst[3*x+2] = r[x], g[x], b[x]
 	}
 }
 

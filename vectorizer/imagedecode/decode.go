@@ -105,6 +105,8 @@ func (o Options) maxBytes() int64 {
 type RGB struct {
 	Width, Height int
 	Pix           []byte
+	// pooled says that Pix came from the decoders' buffer pool (Release).
+	pooled bool
 }
 
 // NewRGB allocates a black w x h image.
@@ -230,7 +232,10 @@ func Decode(data []byte, opts Options) (img *RGB, err error) {
 	// formats only when asked.
 	if opts.ApplyEXIF || f == TIFF {
 		if o := Orientation(f, data); o > 1 {
-			img = Orient(img, o)
+			if out := Orient(img, o); out != img {
+				img.Release()
+				img = out
+			}
 		}
 	}
 	return img, nil

@@ -123,27 +123,39 @@ func (e *Encoder) Preprocessor() clipprep.Config { return e.prep }
 // Preprocess decodes one encoded image and writes its model input (CHW
 // float32, Preprocessor().TensorLen() long) into dst.
 func (e *Encoder) Preprocess(image []byte, dst []float32) error {
-	img, crop, err := DecodeCrop(image, e.prep, e.opts.Decode)
+	size, crop, err := DecodeCrop(image, e.prep, e.opts.Decode)
 	if err == nil {
 		err = e.prep.Normalize(crop, dst)
 	}
-	if err != nil && img != nil {
-		return fmt.Errorf("preprocess %dx%d image: %w", img.Width, img.Height, err)
+	if err != nil && size != nil {
+		return fmt.Errorf("preprocess %dx%d image: %w", size.Width, size.Height, err)
 	}
 	return err
 }
 
+// ImageSize is the width and height of a decoded image.
+type ImageSize struct{ Width, Height int }
+
 // DecodeCrop is the first two steps of Preprocess: it decodes an encoded
-// image (img, nil when decoding failed) and resizes and crops it to what
+// image (size, nil when decoding failed) and resizes and crops it to what
 // the model sees (crop), for tools that show those pixels (`mclip
-// preprocess`).
-func DecodeCrop(image []byte, prep clipprep.Config, opts imagedecode.Options) (img, crop *imagedecode.RGB, err error) {
-	img, err = imagedecode.Decode(image, opts)
+// preprocess`). A still lossy WebP is not converted to RGB as a whole:
+// its rows are converted while they are resized (imagedecode.YUV420,
+// clipprep.Config.CropRows; the same pixels). The decoded pixels go back
+// to imagedecode's buffer pool.
+func DecodeCrop(image []byte, prep clipprep.Config, opts imagedecode.Options) (size *ImageSize, crop *imagedecode.RGB, err error) {
+	if yuv, ok := imagedecode.DecodeYUV420(image, opts); ok {
+		defer yuv.Release()
+		crop, err = prep.CropRows(yuv)
+		return &ImageSize{yuv.Width, yuv.Height}, crop, err
+	}
+	img, err := imagedecode.Decode(image, opts)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer img.Release() // the crop is a copy
 	crop, err = prep.Crop(img)
-	return img, crop, err
+	return &ImageSize{img.Width, img.Height}, crop, err
 }
 
 // DecodeOptions are the image decoding limits and adjustments of the
