@@ -105,8 +105,6 @@ func (o Options) maxBytes() int64 {
 type RGB struct {
 	Width, Height int
 	Pix           []byte
-	// pooled says that Pix came from the decoders' buffer pool (Release).
-	pooled bool
 }
 
 // NewRGB allocates a black w x h image.
@@ -232,10 +230,7 @@ func Decode(data []byte, opts Options) (img *RGB, err error) {
 	// formats only when asked.
 	if opts.ApplyEXIF || f == TIFF {
 		if o := Orientation(f, data); o > 1 {
-			if out := Orient(img, o); out != img {
-				img.Release()
-				img = out
-			}
+			img = Orient(img, o)
 		}
 	}
 	return img, nil

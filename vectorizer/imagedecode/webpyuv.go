@@ -217,7 +217,6 @@ import "unsafe"
 type YUV420 struct {
 	Width, Height int
 	y, u, v       []byte
-	buf           *RGB // the pooled buffer holding the planes
 }
 
 // DecodeYUV420 decodes data as a YUV420 when it is a still lossy WebP
@@ -249,15 +248,10 @@ func DecodeYUV420(data []byte, opts Options) (img *YUV420, ok bool) {
 	}
 	width, height := int(w), int(h)
 	cw, ch := (width+1)/2, (height+1)/2
-	// One pooled buffer (RGB's, not cleared: libwebp writes every byte of
-	// the planes) holds all three planes.
-	n := width*height + 2*cw*ch
-	buf := newPooledRGB(1, (n+2)/3)
-	pix := buf.Pix[:n]
-	img = &YUV420{Width: width, Height: height, y: pix[:width*height], u: pix[width*height:][:cw*ch], v: pix[width*height+cw*ch:][:cw*ch], buf: buf}
+	pix := make([]byte, width*height+2*cw*ch)
+	img = &YUV420{Width: width, Height: height, y: pix[:width*height], u: pix[width*height:][:cw*ch], v: pix[width*height+cw*ch:][:cw*ch]}
 	if C.mclip_webp_decode_yuv(p, C.size_t(len(data)), (*C.uint8_t)(unsafe.Pointer(&img.y[0])), (*C.uint8_t)(unsafe.Pointer(&img.u[0])),
 		(*C.uint8_t)(unsafe.Pointer(&img.v[0])), w, h) != 0 {
-		buf.Release()
 		return nil, false
 	}
 	return img, true
@@ -293,13 +287,4 @@ func (img *YUV420) RGB() *RGB {
 		}
 	}
 	return out
-}
-
-// Release gives the planes' buffer back for reuse (see RGB.Release); img
-// must not be used afterwards.
-func (img *YUV420) Release() {
-	if img != nil && img.buf != nil {
-		img.buf.Release()
-		img.buf, img.y, img.u, img.v = nil, nil, nil, nil
-	}
 }

@@ -56,7 +56,6 @@ func TestYUV420RowsEqualDecode(t *testing.T) {
 			if !ok {
 				return
 			}
-			defer img.Release()
 			saved := yuvAVX2
 			defer func() { yuvAVX2 = saved }()
 			for _, avx2 := range []bool{false, true} {
