@@ -32,18 +32,11 @@ func (s *mclipSuite) testAutoSchema(t *testing.T) {
 		t.Fatalf("class %s has no property %q after the insert", class, prop)
 		return nil
 	}
-	type hit struct {
-		Additional struct {
-			ID       string  `json:"id"`
-			Distance float64 `json:"distance"`
-		} `json:"_additional"`
-	}
-	top := func(t *testing.T, class, near string) hit {
+	top := func(t *testing.T, class, near string) harness.Hit {
 		t.Helper()
-		var r struct{ Get map[string][]hit }
-		s.graphQL(t, fmt.Sprintf(`{Get{%s(%s, limit: 3){_additional{id distance}}}}`, class, near), &r)
-		require.NotEmpty(t, r.Get[class])
-		return r.Get[class][0]
+		hits := harness.NearHits(t, "http://"+s.w.HTTPHost()+"/v1/graphql", class, near, 3)
+		require.NotEmpty(t, hits)
+		return hits[0]
 	}
 
 	t.Run("text field created by the first insert", func(t *testing.T) {
@@ -58,8 +51,8 @@ func (s *mclipSuite) testAutoSchema(t *testing.T) {
 		s.assertVector(t, s.encodeTexts(t, []string{title})[0], stored)
 
 		h := top(t, "AutoText", fmt.Sprintf(`nearText:{concepts:[%q]}`, title))
-		assert.Equal(t, string(obj.Object.ID), h.Additional.ID)
-		assert.InDelta(t, 0, h.Additional.Distance, 1e-4)
+		assert.Equal(t, string(obj.Object.ID), h.ID)
+		assert.InDelta(t, 0, h.Distance, 1e-4)
 
 		// a batch creates the second field, as text[]
 		tags := []string{phrases[5], phrases[10]}
@@ -88,8 +81,8 @@ func (s *mclipSuite) testAutoSchema(t *testing.T) {
 		s.assertVector(t, s.encodeImages(t, []string{img})[0], stored)
 
 		h := top(t, "AutoImage", fmt.Sprintf(`nearImage:{image:%q}`, img))
-		assert.Equal(t, string(obj.Object.ID), h.Additional.ID)
-		assert.InDelta(t, 0, h.Additional.Distance, 1e-4)
+		assert.Equal(t, string(obj.Object.ID), h.ID)
+		assert.InDelta(t, 0, h.Distance, 1e-4)
 
 		// both fields on one object: the mean, texts first
 		caption := phrases[3]

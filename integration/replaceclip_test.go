@@ -402,36 +402,13 @@ func (s *replaceSuite) assertTwins(t *testing.T, objects []map[string]any, from 
 	assert.Greater(t, compared, 150)
 }
 
-type hit struct {
-	ID       string
-	Distance float64
-}
-
 // queries runs nearText in three languages and nearImage on both
 // collections and returns their hits.
-func (s *replaceSuite) queries(t *testing.T) map[string][]hit {
+func (s *replaceSuite) queries(t *testing.T) map[string][]harness.Hit {
 	t.Helper()
-	out := map[string][]hit{}
+	out := map[string][]harness.Hit{}
 	run := func(name, class, args string) {
-		q := fmt.Sprintf(`{Get{%s(%s,limit:15){_additional{id distance}}}}`, class, args)
-		status, body := call(t, "POST", s.api+"/graphql", map[string]any{"query": q})
-		require.Equal(t, http.StatusOK, status, "%s", body)
-		var res struct {
-			Data struct {
-				Get map[string][]struct {
-					Additional struct {
-						ID       string  `json:"id"`
-						Distance float64 `json:"distance"`
-					} `json:"_additional"`
-				}
-			} `json:"data"`
-			Errors []any `json:"errors"`
-		}
-		require.NoError(t, json.Unmarshal(body, &res))
-		require.Empty(t, res.Errors, "%s: %s", name, body)
-		for _, h := range res.Data.Get[class] {
-			out[name] = append(out[name], hit{h.Additional.ID, h.Additional.Distance})
-		}
+		out[name] = harness.NearHits(t, s.api+"/graphql", class, args, 15)
 		require.NotEmpty(t, out[name], name)
 	}
 	for _, text := range []string{"a dog in the snow", "ein rotes Fahrrad", "雪の中の犬"} {
@@ -447,7 +424,7 @@ func (s *replaceSuite) queries(t *testing.T) map[string][]hit {
 
 // assertSameQueries: the same hits in the same order at the same
 // distances; hits at equal distances (an object and its twin) may swap.
-func (s *replaceSuite) assertSameQueries(t *testing.T, want, got map[string][]hit) {
+func (s *replaceSuite) assertSameQueries(t *testing.T, want, got map[string][]harness.Hit) {
 	t.Helper()
 	require.Equal(t, len(want), len(got))
 	for name, hits := range want {

@@ -19,7 +19,10 @@ type Registrar interface {
 }
 
 // ClassLister returns the schema's collections once Weaviate has loaded
-// them; ok is false until then.
+// them; ok is false until then. It is polled from a goroutine of the
+// module's own, started in Init, while Weaviate is still starting: it must
+// read nothing that Weaviate writes without a lock (see the generated
+// registerModules in cmd/weaviate-mclip).
 type ClassLister func() (classes []*models.Class, ok bool)
 
 // Register is what weaviate-mclip's generated registerModules calls after

@@ -206,7 +206,7 @@ func TestLoadTowersSurvivesAPanickingLoad(t *testing.T) {
 	real := loaders
 	t.Cleanup(func() { loaders = real })
 	loaders = towerLoaders{
-		text: real.text,
+		text:   real.text,
 		vision: func(modelstore.Dir, vision.Options) (*vision.Encoder, error) { panic("boom") },
 	}
 	cfg := config.Default()

@@ -22,11 +22,29 @@ func registerModules(appState *state.State) error {
 	if err := registerUpstreamModules(appState); err != nil {
 		return err
 	}
+	// classes is called from the module's own goroutine (the start-up scan
+	// of ignored inferenceUrl settings), which Init starts before
+	// MakeAppState assigns appState.ClusterService and
+	// appState.SchemaManager, with no lock. Those fields are read only once
+	// appState.GetGraphQL is non-nil: GetGraphQL takes appState's
+	// gqlMutex, and SetGraphQL is called only by the schema-update callback,
+	// which Weaviate registers (under the executor's callbacksLock) after
+	// assigning both fields and runs, under that lock, once the schema is
+	// loaded. The two locks order the assignments before the reads. Past
+	// that, GetSchemaSkipAuth copies the classes under the schema's own
+	// read lock. With DISABLE_GRAPHQL=true Weaviate builds no GraphQL and
+	// the scan stays silent (registerModules passes no lister).
 	classes := func() ([]*models.Class, bool) {
+		if appState.GetGraphQL() == nil {
+			return nil, false
+		}
 		if appState.ClusterService == nil || appState.SchemaManager == nil || !appState.ClusterService.Ready() {
 			return nil, false
 		}
 		return appState.SchemaManager.GetSchemaSkipAuth().Objects.Classes, true
+	}
+	if appState.ServerConfig.Config.DisableGraphQL {
+		classes = nil
 	}
 	return modmclip.Register(appState.Modules, appState.ServerConfig.Config.EnableModules, os.LookupEnv,
 		classes, appState.Logger)

@@ -461,32 +461,16 @@ func (s *suite) search(t *testing.T) {
 				dist[o.id] = 1 - vectorizer.Cosine(qv, o.vector)
 				best = math.Min(best, dist[o.id])
 			}
-			var r struct {
-				Data struct {
-					Get map[string][]struct {
-						Additional struct {
-							ID       string  `json:"id"`
-							Distance float64 `json:"distance"`
-						} `json:"_additional"`
-					}
-				}
-				Errors []any
-			}
-			query := fmt.Sprintf(`{Get{%s(%s, limit: 3){_additional{id distance}}}}`, class, q.arg)
-			status, out := s.call(t, "POST", "/v1/graphql", map[string]any{"query": query})
-			require.Equal(t, http.StatusOK, status, "%s", out)
-			require.NoError(t, json.Unmarshal(out, &r))
-			require.Empty(t, r.Errors, "%s", out)
-			hits := r.Data.Get[class]
-			require.Len(t, hits, 3, "%s", out)
-			assert.InDelta(t, best, hits[0].Additional.Distance, 1e-3, "the first hit is the nearest object")
+			hits := harness.NearHits(t, s.c.url("/v1/graphql"), class, q.arg, 3)
+			require.Len(t, hits, 3)
+			assert.InDelta(t, best, hits[0].Distance, 1e-3, "the first hit is the nearest object")
 			for _, h := range hits {
-				want, ok := dist[h.Additional.ID]
-				require.True(t, ok, "unknown hit %s", h.Additional.ID)
-				assert.InDelta(t, want, h.Additional.Distance, 1e-3, "hit %s", h.Additional.ID)
+				want, ok := dist[h.ID]
+				require.True(t, ok, "unknown hit %s", h.ID)
+				assert.InDelta(t, want, h.Distance, 1e-3, "hit %s", h.ID)
 			}
 			assert.True(t, sort.SliceIsSorted(hits, func(i, j int) bool {
-				return hits[i].Additional.Distance < hits[j].Additional.Distance
+				return hits[i].Distance < hits[j].Distance
 			}))
 		})
 	}

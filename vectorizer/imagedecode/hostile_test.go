@@ -142,6 +142,7 @@ func TestDecodeHostile(t *testing.T) {
 		{"cur truncated", readImage(t, "cur_dib.cur")[:300], Options{}, nil, "decode cur:"},
 		{"tga truncated", readImage(t, "tga_rgb.tga")[:5000], Options{}, ErrTruncated, "decode tga: truncated data"},
 		{"tga rle truncated", readImage(t, "tga_rgb_rle.tga")[:5000], Options{}, ErrTruncated, "decode tga: truncated data"},
+		{"tga rle image ID past the end", []byte("0\x00\n000000000000\x00 0"), Options{}, ErrTruncated, "decode tga: truncated data: image ID"},
 		{"tga huge declared", tgaWithSize(t, 65535, 65535), Options{}, ErrTooLarge, "decode tga: image too large: 65535x65535"},
 		{"pcx truncated", readImage(t, "pcx_rgb.pcx")[:5000], Options{}, ErrTruncated, "decode pcx: truncated data"},
 		{"pcx header only", readImage(t, "pcx_rgb.pcx")[:100], Options{}, ErrTruncated, "decode pcx: truncated data: PCX header"},

@@ -95,6 +95,9 @@ func decodeTGA(data []byte, maxPixels int64) (*RGB, error) {
 		return nil, err
 	}
 	off := 18 + t.idLen
+	if len(data) < off {
+		return nil, fmt.Errorf("%w: image ID", ErrTruncated)
+	}
 	// The colour map: Pillow reads it whenever the map type says there is
 	// one, with entries below mapStart black.
 	var pal [256][3]byte

@@ -66,12 +66,14 @@ func run(cfg bench.Config) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cmd := "make bench"
-	if quick {
-		cmd = "BENCH_QUICK=1 make bench"
-	}
-	if extra := strings.Join(os.Args[1:], " "); extra != "" {
-		cmd += "  # mclip-bench " + extra
+	// How the run was started: make bench's own command line when it
+	// passed nothing beyond -root, else the bench binary's.
+	cmd := "bin/mclip-bench " + strings.Join(os.Args[1:], " ")
+	if len(os.Args) == 3 && os.Args[1] == "-root" {
+		cmd = "make bench"
+		if quick {
+			cmd = "BENCH_QUICK=1 make bench"
+		}
 	}
 	cfg.ModelDir, cfg.OutDir, cfg.RepoRoot, cfg.Command, cfg.Log = models, out, abs, cmd, os.Stderr
 	res, err := bench.Run(ctx, cfg)
