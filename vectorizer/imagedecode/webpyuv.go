@@ -5,8 +5,10 @@ package imagedecode
 #cgo CFLAGS: -O3
 #include <stdint.h>
 #include <string.h>
-#include <emmintrin.h>
 #include <webp/decode.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 // mclip_webp_lossy_still says whether data is a still lossy WebP (its
 // YUV planes are what libwebp converts to RGB), and its size.
@@ -41,6 +43,7 @@ static int mclip_webp_decode_yuv(const uint8_t *data, size_t len, uint8_t *y, ui
 // mclip_upsample_from does the pixel pairs from x on, and the last pixel.
 static void mclip_upsample_from(const uint8_t *near, const uint8_t *far, int w, uint8_t *out, int x) {
 	const int last = (w - 1) >> 1;
+#if defined(__SSE2__)
 	const __m128i z = _mm_setzero_si128(), k8 = _mm_set1_epi16(8);
 	for (; x + 7 <= last; x += 8) {
 		__m128i a = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(near + x - 1)), z);
@@ -55,6 +58,7 @@ static void mclip_upsample_from(const uint8_t *near, const uint8_t *far, int w, 
 		__m128i o = _mm_unpacklo_epi8(_mm_packus_epi16(o1, o1), _mm_packus_epi16(o2, o2));
 		_mm_storeu_si128((__m128i *)(out + 2 * x - 1), o);
 	}
+#endif
 	for (; x <= last; x++) {
 		const int a = near[x - 1], b = near[x], c = far[x - 1], d = far[x];
 		const int avg = a + b + c + d + 8;
@@ -78,6 +82,7 @@ static inline int mclip_clip6(int v) { return (v & ~16383) == 0 ? v >> 6 : v < 0
 // part is libwebp's ConvertYUV444ToRGB_SSE2 (dsp/yuv_sse2.c), which equals
 // the scalar formulas.
 static void mclip_yuv_rgb_from(const uint8_t *y, int w, uint8_t *r, uint8_t *g, uint8_t *b, int i) {
+#if defined(__SSE2__)
 	const __m128i z = _mm_setzero_si128();
 	const __m128i k19077 = _mm_set1_epi16(19077), k26149 = _mm_set1_epi16(26149), k14234 = _mm_set1_epi16(14234);
 	const __m128i k33050 = _mm_set1_epi16((short)33050), k17685 = _mm_set1_epi16(17685);
@@ -104,6 +109,7 @@ static void mclip_yuv_rgb_from(const uint8_t *y, int w, uint8_t *r, uint8_t *g, 
 		_mm_storeu_si128((__m128i *)(g + i), _mm_packus_epi16(out[1][0], out[1][1]));
 		_mm_storeu_si128((__m128i *)(b + i), _mm_packus_epi16(out[2][0], out[2][1]));
 	}
+#endif
 	for (; i < w; i++) {
 		const int Y = (y[i] * 19077) >> 8, U = g[i], V = b[i];
 		r[i] = (uint8_t)mclip_clip6(Y + ((V * 26149) >> 8) - 14234);
