@@ -211,7 +211,10 @@ static void mclip_yuv420_row(const uint8_t *Y, const uint8_t *U, const uint8_t *
 */
 import "C"
 
-import "unsafe"
+import (
+	"sync"
+	"unsafe"
+)
 
 // YUV420 is a still lossy WebP decoded by libwebp to its Y, U and V planes
 // (4:2:0), before libwebp's conversion to RGB. Row computes that conversion
@@ -223,7 +226,20 @@ import "unsafe"
 type YUV420 struct {
 	Width, Height int
 	y, u, v       []byte
+	buf           []byte // the three planes, from planesPool
 }
+
+// planesPool keeps the planes' buffers between decodes (YUV420.Release):
+// a fresh 25 MB buffer (4096x4096) costs a page fault and a zeroed page
+// per 4 KiB that libwebp writes, 13-23 ms per image where the Go heap is
+// large and collections rare (as in Weaviate, or mclip-bench), measured
+// as system time. A sync.Pool holds no more buffers than were in use at
+// once (one per concurrent decode) and the collector drops them within two
+// collections (the runtime forces one every two minutes when idle).
+var planesPool sync.Pool // of *[]byte
+
+// pooledPlanesMin is the smallest buffer worth keeping (1 MiB).
+const pooledPlanesMin = 1 << 20
 
 // DecodeYUV420 decodes data as a YUV420 when it is a still lossy WebP
 // that Decode would return unrotated (opts.ApplyEXIF unset or no EXIF
@@ -254,10 +270,17 @@ func DecodeYUV420(data []byte, opts Options) (img *YUV420, ok bool) {
 	}
 	width, height := int(w), int(h)
 	cw, ch := (width+1)/2, (height+1)/2
-	pix := make([]byte, width*height+2*cw*ch)
-	img = &YUV420{Width: width, Height: height, y: pix[:width*height], u: pix[width*height:][:cw*ch], v: pix[width*height+cw*ch:][:cw*ch]}
+	n := width*height + 2*cw*ch
+	var pix []byte
+	if p, _ := planesPool.Get().(*[]byte); p != nil && cap(*p) >= n {
+		pix = (*p)[:n] // not cleared: libwebp writes every byte of the planes
+	} else {
+		pix = make([]byte, n)
+	}
+	img = &YUV420{Width: width, Height: height, y: pix[:width*height], u: pix[width*height:][:cw*ch], v: pix[width*height+cw*ch:][:cw*ch], buf: pix}
 	if C.mclip_webp_decode_yuv(p, C.size_t(len(data)), (*C.uint8_t)(unsafe.Pointer(&img.y[0])), (*C.uint8_t)(unsafe.Pointer(&img.u[0])),
 		(*C.uint8_t)(unsafe.Pointer(&img.v[0])), w, h) != 0 {
+		img.Release()
 		return nil, false
 	}
 	return img, true
@@ -293,4 +316,17 @@ func (img *YUV420) RGB() *RGB {
 		}
 	}
 	return out
+}
+
+// Release gives the planes' buffer back for a later DecodeYUV420; img must
+// not be used afterwards.
+func (img *YUV420) Release() {
+	if img == nil || img.buf == nil {
+		return
+	}
+	if cap(img.buf) >= pooledPlanesMin {
+		b := img.buf[:0]
+		planesPool.Put(&b)
+	}
+	img.buf, img.y, img.u, img.v = nil, nil, nil, nil
 }

@@ -103,3 +103,23 @@ func TestDecodeYUV420Declines(t *testing.T) {
 		})
 	}
 }
+
+// TestYUV420ReusedPlanes decodes into planes that held another image
+// (Release hands them back uncleared): the rows must still be Decode's.
+func TestYUV420ReusedPlanes(t *testing.T) {
+	big := webpenc.Lossy(webpenc.Noisy(1, 1024, 1024), 1024, 1024, 50)
+	small := webpenc.Lossy(webpenc.Noisy(2, 700, 601), 700, 601, 80)
+	for range 3 {
+		for _, data := range [][]byte{big, small} {
+			want, err := Decode(data, Options{})
+			require.NoError(t, err)
+			img, ok := DecodeYUV420(data, Options{})
+			require.True(t, ok)
+			got := img.RGB()
+			img.Release()
+			require.Equal(t, want.Width, got.Width)
+			require.True(t, string(want.Pix) == string(got.Pix), "pixels differ after reuse")
+			img.Release() // twice is harmless
+		}
+	}
+}

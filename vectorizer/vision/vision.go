@@ -144,6 +144,7 @@ type ImageSize struct{ Width, Height int }
 // clipprep.Config.CropRows; the same pixels).
 func DecodeCrop(image []byte, prep clipprep.Config, opts imagedecode.Options) (size *ImageSize, crop *imagedecode.RGB, err error) {
 	if yuv, ok := imagedecode.DecodeYUV420(image, opts); ok {
+		defer yuv.Release() // the crop is a copy
 		crop, err = prep.CropRows(yuv)
 		return &ImageSize{yuv.Width, yuv.Height}, crop, err
 	}
