@@ -100,20 +100,6 @@ func BenchmarkDecodePreprocessFile(b *testing.B) {
 			}
 		}
 	})
-	// As vision.Encoder.Preprocess does: the decoded pixels go back to
-	// imagedecode's pool.
-	b.Run("whole, released", func(b *testing.B) {
-		for b.Loop() {
-			img, err := imagedecode.Decode(data, imagedecode.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := c.Tensor(img, dst); err != nil {
-				b.Fatal(err)
-			}
-			img.Release()
-		}
-	})
 	b.Run("decode", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := imagedecode.Decode(data, imagedecode.Options{}); err != nil {

@@ -56,7 +56,6 @@ func TestCropRowsEqualsCrop(t *testing.T) {
 			require.NoError(t, err)
 			yuv, ok := imagedecode.DecodeYUV420(data, imagedecode.Options{})
 			require.True(t, ok)
-			defer yuv.Release()
 			got, err := c.CropRows(yuv)
 			require.NoError(t, err)
 			require.Equal(t, want, got)

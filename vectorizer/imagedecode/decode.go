@@ -45,6 +45,10 @@
 //     Pillow 9 transposes them on load (and exif_transpose on a TIFF that
 //     is not loaded yet then transposes twice; mclip does it once).
 //
+// A still lossy WebP can also be decoded to its YUV 4:2:0 planes
+// (DecodeYUV420) and converted to RGB a row at a time, with the bytes Decode
+// gives, for a caller that only reduces the image (webpyuv.go).
+//
 // Animated GIF and WebP give their first frame, multi-page TIFF its first
 // page, as Pillow does. Not supported (a clear ErrUnsupported): a GIF
 // whose first frame reaches outside its logical screen, RLE-compressed BMP
@@ -105,8 +109,6 @@ func (o Options) maxBytes() int64 {
 type RGB struct {
 	Width, Height int
 	Pix           []byte
-	// pooled says that Pix came from the decoders' buffer pool (Release).
-	pooled bool
 }
 
 // NewRGB allocates a black w x h image.
@@ -232,10 +234,7 @@ func Decode(data []byte, opts Options) (img *RGB, err error) {
 	// formats only when asked.
 	if opts.ApplyEXIF || f == TIFF {
 		if o := Orientation(f, data); o > 1 {
-			if out := Orient(img, o); out != img {
-				img.Release()
-				img = out
-			}
+			img = Orient(img, o)
 		}
 	}
 	return img, nil

@@ -22,6 +22,15 @@ func FuzzDecode(f *testing.F) {
 	opts := Options{MaxPixels: 1 << 20, MaxBytes: 1 << 20, ApplyEXIF: true}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		img, err := Decode(data, opts)
+		// The YUV row path takes only what Decode reads, with its pixels.
+		if yuv, ok := DecodeYUV420(data, opts); ok {
+			if err != nil {
+				t.Fatalf("DecodeYUV420 took an input Decode rejects: %v", err)
+			}
+			if got := yuv.RGB(); got.Width != img.Width || got.Height != img.Height || string(got.Pix) != string(img.Pix) {
+				t.Fatal("YUV420 rows differ from Decode's pixels")
+			}
+		}
 		if err != nil {
 			if strings.Contains(err.Error(), "panicked") {
 				t.Fatalf("decoder panicked: %v", err)

@@ -93,22 +93,18 @@ func decodeWebP(data []byte, maxPixels int64) (*RGB, error) {
 	if err := checkSize(int(w), int(h), maxPixels); err != nil {
 		return nil, err
 	}
-	// libwebp writes every byte (and the animation path every pixel).
-	img := newPooledRGB(int(w), int(h))
+	img := NewRGB(int(w), int(h))
 	if anim != 0 {
 		switch C.mclip_webp_anim_first(p, C.size_t(len(data)), (*C.uint8_t)(unsafe.Pointer(&img.Pix[0])), w, h) {
 		case 0:
 			return img, nil
 		case -3:
-			img.Release()
 			return nil, fmt.Errorf("%w: first animation frame does not decode", ErrCorrupt)
 		default:
-			img.Release()
 			return nil, fmt.Errorf("%w: animation headers", ErrCorrupt)
 		}
 	}
 	if st := C.mclip_webp_decode(p, C.size_t(len(data)), (*C.uint8_t)(unsafe.Pointer(&img.Pix[0])), w, h); st != 0 {
-		img.Release()
 		return nil, webpStatus(st)
 	}
 	return img, nil

@@ -5,8 +5,10 @@ package imagedecode
 #cgo CFLAGS: -O3
 #include <stdint.h>
 #include <string.h>
-#include <emmintrin.h>
 #include <webp/decode.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 // mclip_webp_lossy_still says whether data is a still lossy WebP (its
 // YUV planes are what libwebp converts to RGB), and its size.
@@ -41,6 +43,7 @@ static int mclip_webp_decode_yuv(const uint8_t *data, size_t len, uint8_t *y, ui
 // mclip_upsample_from does the pixel pairs from x on, and the last pixel.
 static void mclip_upsample_from(const uint8_t *near, const uint8_t *far, int w, uint8_t *out, int x) {
 	const int last = (w - 1) >> 1;
+#if defined(__SSE2__)
 	const __m128i z = _mm_setzero_si128(), k8 = _mm_set1_epi16(8);
 	for (; x + 7 <= last; x += 8) {
 		__m128i a = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(near + x - 1)), z);
@@ -55,6 +58,7 @@ static void mclip_upsample_from(const uint8_t *near, const uint8_t *far, int w, 
 		__m128i o = _mm_unpacklo_epi8(_mm_packus_epi16(o1, o1), _mm_packus_epi16(o2, o2));
 		_mm_storeu_si128((__m128i *)(out + 2 * x - 1), o);
 	}
+#endif
 	for (; x <= last; x++) {
 		const int a = near[x - 1], b = near[x], c = far[x - 1], d = far[x];
 		const int avg = a + b + c + d + 8;
@@ -78,6 +82,7 @@ static inline int mclip_clip6(int v) { return (v & ~16383) == 0 ? v >> 6 : v < 0
 // part is libwebp's ConvertYUV444ToRGB_SSE2 (dsp/yuv_sse2.c), which equals
 // the scalar formulas.
 static void mclip_yuv_rgb_from(const uint8_t *y, int w, uint8_t *r, uint8_t *g, uint8_t *b, int i) {
+#if defined(__SSE2__)
 	const __m128i z = _mm_setzero_si128();
 	const __m128i k19077 = _mm_set1_epi16(19077), k26149 = _mm_set1_epi16(26149), k14234 = _mm_set1_epi16(14234);
 	const __m128i k33050 = _mm_set1_epi16((short)33050), k17685 = _mm_set1_epi16(17685);
@@ -104,6 +109,7 @@ static void mclip_yuv_rgb_from(const uint8_t *y, int w, uint8_t *r, uint8_t *g, 
 		_mm_storeu_si128((__m128i *)(g + i), _mm_packus_epi16(out[1][0], out[1][1]));
 		_mm_storeu_si128((__m128i *)(b + i), _mm_packus_epi16(out[2][0], out[2][1]));
 	}
+#endif
 	for (; i < w; i++) {
 		const int Y = (y[i] * 19077) >> 8, U = g[i], V = b[i];
 		r[i] = (uint8_t)mclip_clip6(Y + ((V * 26149) >> 8) - 14234);
@@ -205,7 +211,10 @@ static void mclip_yuv420_row(const uint8_t *Y, const uint8_t *U, const uint8_t *
 */
 import "C"
 
-import "unsafe"
+import (
+	"sync"
+	"unsafe"
+)
 
 // YUV420 is a still lossy WebP decoded by libwebp to its Y, U and V planes
 // (4:2:0), before libwebp's conversion to RGB. Row computes that conversion
@@ -217,8 +226,20 @@ import "unsafe"
 type YUV420 struct {
 	Width, Height int
 	y, u, v       []byte
-	buf           *RGB // the pooled buffer holding the planes
+	buf           []byte // the three planes, from planesPool
 }
+
+// planesPool keeps the planes' buffers between decodes (YUV420.Release):
+// a fresh 25 MB buffer (4096x4096) costs a page fault and a zeroed page
+// per 4 KiB that libwebp writes, 13-23 ms per image where the Go heap is
+// large and collections rare (as in Weaviate, or mclip-bench), measured
+// as system time. A sync.Pool holds no more buffers than were in use at
+// once (one per concurrent decode) and the collector drops them within two
+// collections (the runtime forces one every two minutes when idle).
+var planesPool sync.Pool // of *[]byte
+
+// pooledPlanesMin is the smallest buffer worth keeping (1 MiB).
+const pooledPlanesMin = 1 << 20
 
 // DecodeYUV420 decodes data as a YUV420 when it is a still lossy WebP
 // that Decode would return unrotated (opts.ApplyEXIF unset or no EXIF
@@ -249,15 +270,17 @@ func DecodeYUV420(data []byte, opts Options) (img *YUV420, ok bool) {
 	}
 	width, height := int(w), int(h)
 	cw, ch := (width+1)/2, (height+1)/2
-	// One pooled buffer (RGB's, not cleared: libwebp writes every byte of
-	// the planes) holds all three planes.
 	n := width*height + 2*cw*ch
-	buf := newPooledRGB(1, (n+2)/3)
-	pix := buf.Pix[:n]
-	img = &YUV420{Width: width, Height: height, y: pix[:width*height], u: pix[width*height:][:cw*ch], v: pix[width*height+cw*ch:][:cw*ch], buf: buf}
+	var pix []byte
+	if p, _ := planesPool.Get().(*[]byte); p != nil && cap(*p) >= n {
+		pix = (*p)[:n] // not cleared: libwebp writes every byte of the planes
+	} else {
+		pix = make([]byte, n)
+	}
+	img = &YUV420{Width: width, Height: height, y: pix[:width*height], u: pix[width*height:][:cw*ch], v: pix[width*height+cw*ch:][:cw*ch], buf: pix}
 	if C.mclip_webp_decode_yuv(p, C.size_t(len(data)), (*C.uint8_t)(unsafe.Pointer(&img.y[0])), (*C.uint8_t)(unsafe.Pointer(&img.u[0])),
 		(*C.uint8_t)(unsafe.Pointer(&img.v[0])), w, h) != 0 {
-		buf.Release()
+		img.Release()
 		return nil, false
 	}
 	return img, true
@@ -295,11 +318,15 @@ func (img *YUV420) RGB() *RGB {
 	return out
 }
 
-// Release gives the planes' buffer back for reuse (see RGB.Release); img
-// must not be used afterwards.
+// Release gives the planes' buffer back for a later DecodeYUV420; img must
+// not be used afterwards.
 func (img *YUV420) Release() {
-	if img != nil && img.buf != nil {
-		img.buf.Release()
-		img.buf, img.y, img.u, img.v = nil, nil, nil, nil
+	if img == nil || img.buf == nil {
+		return
 	}
+	if cap(img.buf) >= pooledPlanesMin {
+		b := img.buf[:0]
+		planesPool.Put(&b)
+	}
+	img.buf, img.y, img.u, img.v = nil, nil, nil, nil
 }

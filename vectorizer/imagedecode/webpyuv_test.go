@@ -56,7 +56,6 @@ func TestYUV420RowsEqualDecode(t *testing.T) {
 			if !ok {
 				return
 			}
-			defer img.Release()
 			saved := yuvAVX2
 			defer func() { yuvAVX2 = saved }()
 			for _, avx2 := range []bool{false, true} {
@@ -102,5 +101,25 @@ func TestDecodeYUV420Declines(t *testing.T) {
 			assert.False(t, ok)
 			assert.Nil(t, img)
 		})
+	}
+}
+
+// TestYUV420ReusedPlanes decodes into planes that held another image
+// (Release hands them back uncleared): the rows must still be Decode's.
+func TestYUV420ReusedPlanes(t *testing.T) {
+	big := webpenc.Lossy(webpenc.Noisy(1, 1024, 1024), 1024, 1024, 50)
+	small := webpenc.Lossy(webpenc.Noisy(2, 700, 601), 700, 601, 80)
+	for range 3 {
+		for _, data := range [][]byte{big, small} {
+			want, err := Decode(data, Options{})
+			require.NoError(t, err)
+			img, ok := DecodeYUV420(data, Options{})
+			require.True(t, ok)
+			got := img.RGB()
+			img.Release()
+			require.Equal(t, want.Width, got.Width)
+			require.True(t, string(want.Pix) == string(got.Pix), "pixels differ after reuse")
+			img.Release() // twice is harmless
+		}
 	}
 }

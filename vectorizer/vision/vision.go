@@ -141,11 +141,10 @@ type ImageSize struct{ Width, Height int }
 // the model sees (crop), for tools that show those pixels (`mclip
 // preprocess`). A still lossy WebP is not converted to RGB as a whole:
 // its rows are converted while they are resized (imagedecode.YUV420,
-// clipprep.Config.CropRows; the same pixels). The decoded pixels go back
-// to imagedecode's buffer pool.
+// clipprep.Config.CropRows; the same pixels).
 func DecodeCrop(image []byte, prep clipprep.Config, opts imagedecode.Options) (size *ImageSize, crop *imagedecode.RGB, err error) {
 	if yuv, ok := imagedecode.DecodeYUV420(image, opts); ok {
-		defer yuv.Release()
+		defer yuv.Release() // the crop is a copy
 		crop, err = prep.CropRows(yuv)
 		return &ImageSize{yuv.Width, yuv.Height}, crop, err
 	}
@@ -153,7 +152,6 @@ func DecodeCrop(image []byte, prep clipprep.Config, opts imagedecode.Options) (s
 	if err != nil {
 		return nil, nil, err
 	}
-	defer img.Release() // the crop is a copy
 	crop, err = prep.Crop(img)
 	return &ImageSize{img.Width, img.Height}, crop, err
 }
