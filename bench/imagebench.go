@@ -1,12 +1,8 @@
 package bench
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"time"
 
 	"github.com/mclip-go/mclip/modelgen"
@@ -148,23 +144,11 @@ func (r *runner) endToEnd(enc *vision.Encoder, px []float32) error {
 // preprocessVsPillow times decode + preprocess of each file on one
 // goroutine against Pillow + numpy doing the same on the same files.
 func (r *runner) preprocessVsPillow(enc *vision.Encoder, js *jpegSet, name string, target bool) error {
-	dst := make([]float32, enc.Preprocessor().TensorLen())
-	goPass := func() error {
-		for _, b := range js.Data {
-			if err := enc.Preprocess(b, dst); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	goPass := func() error { return prepAll(enc, js.Data) }
 	if err := goPass(); err != nil {
 		return err
 	}
-	script := filepath.Join(r.cfg.RepoRoot, "bench", "pillow_prep.py")
-	havePillow := r.cfg.Python != "none" && exec.Command(r.cfg.Python, "-c", "import PIL, numpy").Run() == nil
-	if _, err := os.Stat(script); err != nil {
-		havePillow = false
-	}
+	havePillow := r.havePillow()
 	var goMS, pilMS, rat []float64
 	pillowVersion := ""
 	for range r.cfg.Reps {
@@ -177,20 +161,13 @@ func (r *runner) preprocessVsPillow(enc *vision.Encoder, js *jpegSet, name strin
 		if !havePillow {
 			continue
 		}
-		out, err := exec.Command(r.cfg.Python, append([]string{script}, js.Paths...)...).Output()
+		ms, version, err := r.pillowPrep(js.Paths)
 		if err != nil {
-			return fmt.Errorf("pillow comparison: %w", err)
+			return err
 		}
-		var res struct {
-			MS     float64 `json:"ms_per_image"`
-			Pillow string  `json:"pillow"`
-		}
-		if err := json.Unmarshal(out, &res); err != nil {
-			return fmt.Errorf("pillow comparison: %w", err)
-		}
-		pilMS = append(pilMS, res.MS)
-		rat = append(rat, res.MS/g)
-		pillowVersion = res.Pillow
+		pilMS = append(pilMS, ms)
+		rat = append(rat, ms/g)
+		pillowVersion = version
 	}
 	row := Row{Metric: fmt.Sprintf("decode + preprocess alone, %s, one goroutine", name), Value: median(goMS), Unit: "ms/image", Runs: len(goMS)}
 	if havePillow {

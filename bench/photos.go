@@ -299,19 +299,31 @@ func filterPhotos(ps []corpusImage, keep func(corpusImage) bool) []corpusImage {
 	return out
 }
 
+// pythonScript returns the path of the bench's Python script rel (under
+// bench/) when the interpreter runs and imports modules; ok is false when
+// the comparison it makes cannot run here.
+func (r *runner) pythonScript(rel, modules string) (path string, ok bool) {
+	if r.cfg.Python == "none" || exec.Command(r.cfg.Python, "-c", "import "+modules).Run() != nil {
+		return "", false
+	}
+	path = filepath.Join(r.cfg.RepoRoot, "bench", filepath.FromSlash(rel))
+	_, err := os.Stat(path)
+	return path, err == nil
+}
+
 // havePillow says whether the Pillow comparison can run.
 func (r *runner) havePillow() bool {
-	if r.cfg.Python == "none" || exec.Command(r.cfg.Python, "-c", "import PIL, numpy").Run() != nil {
-		return false
-	}
-	_, err := os.Stat(filepath.Join(r.cfg.RepoRoot, "bench", "pillow_prep.py"))
-	return err == nil
+	_, ok := r.pythonScript(pillowScript, "PIL, numpy")
+	return ok
 }
+
+// pillowScript times Pillow's decode + preprocess (under bench/).
+const pillowScript = "pillow_prep.py"
 
 // pillowPrep runs bench/pillow_prep.py on the files: Pillow's decode +
 // preprocess time per image, one thread, and Pillow's version.
 func (r *runner) pillowPrep(paths []string) (float64, string, error) {
-	script := filepath.Join(r.cfg.RepoRoot, "bench", "pillow_prep.py")
+	script := filepath.Join(r.cfg.RepoRoot, "bench", pillowScript)
 	out, err := exec.CommandContext(r.ctx, r.cfg.Python, append([]string{script}, paths...)...).Output()
 	if err != nil {
 		return 0, "", fmt.Errorf("pillow comparison: %w", err)

@@ -46,15 +46,15 @@ func (i torchInfo) note() string {
 	return fmt.Sprintf("PyTorch %s, %d threads, BLAS %s; its vectors against mclip's: min cosine %.8f", i.Torch, i.Threads, blas, i.MinCosine)
 }
 
+// torchScript is the PyTorch + Pillow baseline (under bench/).
+const torchScript = "photos/pytorch_baseline.py"
+
 // haveTorch says whether the PyTorch comparison can run: the interpreter
 // has torch, onnx, PIL and numpy (setup/bench-packages), and the script is
 // there.
 func (r *runner) haveTorch() bool {
-	if r.cfg.Python == "none" || exec.Command(r.cfg.Python, "-c", "import torch, onnx, PIL, numpy").Run() != nil {
-		return false
-	}
-	_, err := os.Stat(filepath.Join(r.cfg.RepoRoot, "bench", "photos", "pytorch_baseline.py"))
-	return err == nil
+	_, ok := r.pythonScript(torchScript, "torch, onnx, PIL, numpy")
+	return ok
 }
 
 // startTorch starts the script on the files, with mclip's vectors of the
@@ -79,7 +79,7 @@ func (r *runner) startTorch(paths []string, vecs [][]float32) (*torchBaseline, e
 		return nil, fmt.Errorf("pytorch baseline: %w", err)
 	}
 	threads := strconv.Itoa(r.cfg.Threads)
-	args := []string{filepath.Join(r.cfg.RepoRoot, "bench", "photos", "pytorch_baseline.py"),
+	args := []string{filepath.Join(r.cfg.RepoRoot, "bench", filepath.FromSlash(torchScript)),
 		"--model-dir", r.dir.Root, "--threads", threads, "--check", check.Name(), "--serve"}
 	cmd := exec.CommandContext(r.ctx, r.cfg.Python, append(args, paths...)...)
 	cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS="+threads, "OMP_NUM_THREADS="+threads)
