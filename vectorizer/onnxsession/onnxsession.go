@@ -114,17 +114,9 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("onnx graph: %w", err)
 	}
-	gotIn, inNames, present, outNames, err := checkContract(path, inputs, outputs)
+	c, err := checkContract(path, inputs, outputs)
 	if err != nil {
 		return nil, err
-	}
-	var feed []string
-	var feedInfo []ort.InputOutputInfo
-	for i, n := range inNames {
-		if present[i] {
-			feed = append(feed, n)
-			feedInfo = append(feedInfo, infoOf(gotIn, n))
-		}
 	}
 	so, err := newSessionOptions(opts)
 	if err != nil {
@@ -132,13 +124,13 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 	}
 	defer so.Destroy()
 	open := func(load string) (*ort.DynamicAdvancedSession, error) {
-		return newSession(load, path, opts, so, feed, outNames)
+		return newSession(load, path, opts, so, c.feed, c.outputs)
 	}
 	// The optimized-graph cache only speeds things up: a cache that cannot
 	// be written (disk full, permissions) or whose entry does not load
 	// (its weights file removed by hand) costs a rebuild, then the original
 	// graph, never the tower.
-	load, fused, cacheErr := optimizedGraph(path, opts, feedInfo, outNames)
+	load, fused, cacheErr := optimizedGraph(path, opts, c.feedInfo, c.outputs)
 	if cacheErr != nil {
 		load, fused = path, 0
 	}
@@ -146,7 +138,7 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 	if err != nil && load != path {
 		cacheErr = fmt.Errorf("optimized graph %s does not load (rebuilt): %w", load, err)
 		removeEntry(load)
-		if load, fused, err = optimizedGraph(path, opts, feedInfo, outNames); err == nil {
+		if load, fused, err = optimizedGraph(path, opts, c.feedInfo, c.outputs); err == nil {
 			sess, err = open(load)
 		}
 		if err != nil {
@@ -161,7 +153,7 @@ func Open(path string, opts Options, inputs, outputs []Want) (*Session, error) {
 	if !opts.Tuning.SkipHeapTrim {
 		trimHeap()
 	}
-	return &Session{path: path, loaded: load, fused: fused, cacheErr: cacheErr, inputs: inNames, outputs: outNames, sess: sess, present: present}, nil
+	return &Session{path: path, loaded: load, fused: fused, cacheErr: cacheErr, inputs: c.inputs, outputs: c.outputs, sess: sess, present: c.present}, nil
 }
 
 // CacheError returns why the optimized-graph cache was not used, or was
@@ -364,41 +356,54 @@ func configEntries(overrides map[string]string) [][2]string {
 	return out
 }
 
-// checkContract matches the graph's inputs and outputs against the wanted
-// ones: the graph's inputs (its feed: name, type and shape as ONNX Runtime
-// lists them), the resolved input names and which are present, and the
-// resolved output names. It reads the value infos in the file
-// (onnxpb.ReadInterface) without its weights: ONNX Runtime's own listing
-// loads the whole graph, which made the text tower's contract check the
-// peak of its start (916 MB against 515 MB of file). ONNX Runtime's
-// listing, which adds what its shape inference finds, has the last word:
-// it is asked whenever the file's value infos do not parse or do not fit,
-// so that a graph is never refused on the file's word alone, and its
-// messages say what is wrong.
-func checkContract(path string, inputs, outputs []Want) (gotIn []ort.InputOutputInfo, inNames []string, present []bool, outNames []string, err error) {
-	fit := func(gotIn, gotOut []ort.InputOutputInfo) error {
-		var inErrs, outErrs []error
-		inNames, present, inErrs = match("input", inputs, gotIn, true)
-		outNames, _, outErrs = match("output", outputs, gotOut, false)
-		if errs := append(inErrs, outErrs...); len(errs) > 0 {
-			return fmt.Errorf("onnx graph %s does not fit the model contract: %w", path, errors.Join(errs...))
-		}
-		return nil
-	}
+// contract is a graph's inputs and outputs resolved against the wanted
+// ones.
+type contract struct {
+	inputs   []string // resolved names, in Want order; "" for absent optional ones
+	present  []bool
+	outputs  []string
+	feed     []string              // the present inputs, in Want order
+	feedInfo []ort.InputOutputInfo // their name, type and shape as ONNX Runtime lists them
+}
+
+// checkContract resolves the graph's inputs and outputs against the
+// wanted ones. It reads the value infos in the file (onnxpb.ReadInterface)
+// without its weights: ONNX Runtime's own listing loads the whole graph,
+// which made the text tower's contract check the peak of its start (916
+// MB against 515 MB of file). ONNX Runtime's listing, which adds what its
+// shape inference finds, has the last word: it is asked whenever the
+// file's value infos do not parse or do not fit, so that a graph is never
+// refused on the file's word alone, and its messages say what is wrong.
+func checkContract(path string, inputs, outputs []Want) (contract, error) {
 	if vin, vout, err := onnxpb.ReadInterface(path); err == nil {
-		gotIn = ortInfos(vin)
-		if fit(gotIn, ortInfos(vout)) == nil {
-			return gotIn, inNames, present, outNames, nil
+		if c, err := resolveContract(path, inputs, outputs, ortInfos(vin), ortInfos(vout)); err == nil {
+			return c, nil
 		}
 	}
 	gotIn, gotOut, err := ortInputOutputInfo(path)
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("read onnx graph %s: %w", path, err)
+		return contract{}, fmt.Errorf("read onnx graph %s: %w", path, err)
 	}
-	if err := fit(gotIn, gotOut); err != nil {
-		return nil, nil, nil, nil, err
+	return resolveContract(path, inputs, outputs, gotIn, gotOut)
+}
+
+// resolveContract matches the listed inputs and outputs against the wanted
+// ones, returning every mismatch.
+func resolveContract(path string, inputs, outputs []Want, gotIn, gotOut []ort.InputOutputInfo) (contract, error) {
+	var c contract
+	var inErrs, outErrs []error
+	c.inputs, c.present, inErrs = match("input", inputs, gotIn, true)
+	c.outputs, _, outErrs = match("output", outputs, gotOut, false)
+	if errs := append(inErrs, outErrs...); len(errs) > 0 {
+		return contract{}, fmt.Errorf("onnx graph %s does not fit the model contract: %w", path, errors.Join(errs...))
 	}
-	return gotIn, inNames, present, outNames, nil
+	for i, n := range c.inputs {
+		if c.present[i] {
+			c.feed = append(c.feed, n)
+			c.feedInfo = append(c.feedInfo, infoOf(gotIn, n))
+		}
+	}
+	return c, nil
 }
 
 // ortInfos converts value infos into ONNX Runtime's form: a symbolic

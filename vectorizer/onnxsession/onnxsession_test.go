@@ -216,7 +216,7 @@ func TestCheckContractAsksONNXRuntime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in, inNames, present, outNames, err := checkContract(tt.path, want, wantY)
+			c, err := checkContract(tt.path, want, wantY)
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
@@ -224,11 +224,12 @@ func TestCheckContractAsksONNXRuntime(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, []string{"x"}, inNames)
-			assert.Equal(t, []bool{true}, present)
-			assert.Equal(t, []string{"y"}, outNames)
-			require.Len(t, in, 1)
-			assert.Equal(t, "x", in[0].Name)
+			assert.Equal(t, []string{"x"}, c.inputs)
+			assert.Equal(t, []bool{true}, c.present)
+			assert.Equal(t, []string{"y"}, c.outputs)
+			assert.Equal(t, []string{"x"}, c.feed)
+			require.Len(t, c.feedInfo, 1)
+			assert.Equal(t, "x", c.feedInfo[0].Name)
 		})
 	}
 }
