@@ -15,38 +15,21 @@
 #include <libdeflate.h>
 #include <png.h>
 #include <zlib.h>
+#include "bound.h"
 #ifdef WITH_SPNG
 #include <spng.h>
 #endif
 
-static double now_ms(void) {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 static unsigned be32(const unsigned char *p) { return (unsigned)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
 
 int main(int argc, char **argv) {
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s FILE.png [REPS]\n", argv[0]);
-		return 2;
-	}
-	int reps = argc > 2 ? atoi(argv[2]) : 5;
-	FILE *f = fopen(argv[1], "rb");
-	if (f == NULL) {
-		perror(argv[1]);
-		return 1;
-	}
-	fseek(f, 0, SEEK_END);
-	size_t n = (size_t)ftell(f);
-	rewind(f);
-	unsigned char *data = malloc(n), *idat = malloc(n);
-	if (data == NULL || idat == NULL || fread(data, 1, n, f) != n || n < 33) {
+	size_t n;
+	int reps;
+	unsigned char *data = bound_args(argc, argv, "FILE.png", &n, &reps), *idat = malloc(n);
+	if (idat == NULL || n < 33) {
 		fprintf(stderr, "cannot read %s\n", argv[1]);
 		return 1;
 	}
-	fclose(f);
 	unsigned w = be32(data + 16), h = be32(data + 20);
 	int depth = data[24], ctype = data[25], interlace = data[28];
 	if (depth != 8 || (ctype != 2 && ctype != 6) || interlace != 0) {

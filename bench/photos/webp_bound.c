@@ -11,33 +11,12 @@
 #include <string.h>
 #include <time.h>
 #include <webp/decode.h>
-
-static double now_ms(void) {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
+#include "bound.h"
 
 int main(int argc, char **argv) {
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s FILE.webp [REPS]\n", argv[0]);
-		return 2;
-	}
-	int reps = argc > 2 ? atoi(argv[2]) : 5;
-	FILE *f = fopen(argv[1], "rb");
-	if (f == NULL) {
-		perror(argv[1]);
-		return 1;
-	}
-	fseek(f, 0, SEEK_END);
-	size_t n = (size_t)ftell(f);
-	rewind(f);
-	uint8_t *data = malloc(n);
-	if (data == NULL || fread(data, 1, n, f) != n) {
-		fprintf(stderr, "cannot read %s\n", argv[1]);
-		return 1;
-	}
-	fclose(f);
+	size_t n;
+	int reps;
+	uint8_t *data = bound_args(argc, argv, "FILE.webp", &n, &reps);
 	int w, h;
 	if (!WebPGetInfo(data, n, &w, &h)) {
 		fprintf(stderr, "not a WebP file\n");
