@@ -23,7 +23,9 @@ type Options struct {
 	// ONNX Runtime choose (one per core).
 	IntraOpThreads int
 	// InterOpThreads is the number of threads for parallel graph branches;
-	// 0 lets ONNX Runtime choose.
+	// 0 lets ONNX Runtime choose. ONNX Runtime uses them only in its
+	// parallel execution mode; sessions here run in the default sequential
+	// mode.
 	InterOpThreads int
 	// Provider is "cpu" (default) or "cuda".
 	Provider string
