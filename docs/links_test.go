@@ -23,7 +23,7 @@ const root = ".."
 // build output, downloaded libraries, caches, test inputs.
 var skipDirs = map[string]bool{
 	"_build": true, "third_party": true, "node_modules": true, "testdata": true,
-	"bin": true, "data": true,
+	"bin": true, "data": true, "models": true,
 }
 
 // markdownFiles returns the Markdown files under dir, skipping hidden
