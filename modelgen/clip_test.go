@@ -12,6 +12,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/mclip-go/mclip/modelfile/clipgraph"
+	"github.com/mclip-go/mclip/modelfile/onnxpb"
 	"github.com/mclip-go/mclip/vectorizer/ortlib"
 )
 
@@ -148,6 +149,94 @@ func TestCLIPGraphsMatchPyTorch(t *testing.T) {
 			require.Len(t, rows, len(want.ImageEmbeds))
 			for r := range rows {
 				assert.GreaterOrEqual(t, centeredCosine(rows[r], want.ImageEmbeds[r]), 0.9999, "image row %d", r)
+			}
+		})
+	}
+}
+
+// heavyOps are the node types that carry a tower's compute. The ops that
+// build masks and indices on [S, S] or [B] tensors (torch.onnx builds the
+// causal mask and the pooling index at run time with ConstantOfShape,
+// Less, Where, Flatten and a few Add and Mul nodes; clipgraph stores the
+// mask and gathers) are left out, and the Adds compared as a count.
+var heavyOps = map[string]bool{
+	"MatMul": true, "FusedMatMul": true, "Gemm": true, "Conv": true, "Transpose": true, "Softmax": true,
+	"LayerNormalization": true, "SkipLayerNormalization": true, "QuickGelu": true, "BiasGelu": true, "Gelu": true,
+	"FastGelu": true, "Erf": true, "Sigmoid": true, "Tanh": true, "Pow": true, "Sqrt": true, "Div": true,
+	"ReduceMean": true, "Attention": true, "MultiHeadAttention": true,
+}
+
+// optimizedOps opens the graph at path at ONNX Runtime's full optimization
+// level and counts the heavy nodes (by domain and type) and the Add nodes
+// of the optimized graph it saves.
+func optimizedOps(t *testing.T, path, in, out string) (heavy map[string]int, adds int) {
+	t.Helper()
+	so, err := ort.NewSessionOptions()
+	require.NoError(t, err)
+	defer so.Destroy()
+	require.NoError(t, so.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll))
+	require.NoError(t, so.SetIntraOpNumThreads(1))
+	opt := filepath.Join(t.TempDir(), "optimized.onnx")
+	require.NoError(t, so.SetOptimizedModelFilePath(opt))
+	sess, err := ort.NewDynamicAdvancedSession(path, []string{in}, []string{out}, so)
+	require.NoError(t, err, path)
+	require.NoError(t, sess.Destroy())
+	m, err := onnxpb.ReadFile(opt)
+	require.NoError(t, err)
+	heavy = map[string]int{}
+	for _, n := range m.Graph.Nodes {
+		switch {
+		case heavyOps[n.OpType]:
+			heavy[n.Domain+":"+n.OpType]++
+		case n.OpType == "Add":
+			adds++
+		}
+	}
+	return heavy, adds
+}
+
+// The benchmarks run on generated models, so the graphs clipgraph builds
+// must run what exports run: after ONNX Runtime's optimizer, the same
+// compute nodes as torch.onnx's export of the reference towers
+// (testdata/clipref/export.py, regen_export.sh), for both activations.
+func TestCLIPGraphsOptimizeAsTorchExport(t *testing.T) {
+	require.NoError(t, ortlib.Init(""))
+	for _, tt := range []struct {
+		arch  CLIPArch
+		name  string
+		fused string
+	}{
+		{CLIPB32QuickGELU, "quickgelu", "com.microsoft:QuickGelu"},
+		{CLIPB16GELU, "gelu", "com.microsoft:BiasGelu"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := CLIPConfig(tt.arch, Tiny)
+			require.NoError(t, err)
+			c.Text.VocabSize = 1000
+			src := clipgraph.MapSource{}
+			for _, w := range CLIPWeights(c, 1) {
+				src[w.Name] = clipgraph.F32Tensor(w.Shape, w.Data)
+			}
+			dir := t.TempDir()
+			text, err := clipgraph.Text(c, src, clipgraph.PoolArgmax)
+			require.NoError(t, err)
+			require.NoError(t, text.WriteFile(filepath.Join(dir, "text.onnx")))
+			vision, err := clipgraph.Vision(c, src)
+			require.NoError(t, err)
+			require.NoError(t, vision.WriteFile(filepath.Join(dir, "vision.onnx")))
+			for _, g := range []struct{ tower, in, out string }{
+				{"text", clipgraph.InputIDs, clipgraph.TextEmbeds},
+				{"vision", clipgraph.PixelValues, clipgraph.ImageEmbeds},
+			} {
+				built, builtAdds := optimizedOps(t, filepath.Join(dir, g.tower+".onnx"), g.in, g.out)
+				torch, torchAdds := optimizedOps(t, filepath.Join("testdata", "clipref", "clip_"+g.tower+"_tiny_"+tt.name+".onnx"), g.in, g.out)
+				assert.Equal(t, sorted(torch), sorted(built), g.tower)
+				assert.LessOrEqual(t, builtAdds, torchAdds, g.tower)
+				assert.GreaterOrEqual(t, builtAdds, torchAdds-3, "%s: the export's mask and index arithmetic holds at most 3 Adds", g.tower)
+				// What the comparison rests on: the activation and the
+				// layer norms fused in the export.
+				assert.Equal(t, c.Text.NumHiddenLayers, torch[tt.fused], "%s torch export: %v", g.tower, torch)
+				assert.GreaterOrEqual(t, torch[":LayerNormalization"], 2*c.Text.NumHiddenLayers+1, "%s torch export: %v", g.tower, torch)
 			}
 		})
 	}

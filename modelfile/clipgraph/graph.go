@@ -140,9 +140,8 @@ func (b *builder) activation(x string, act Activation) string {
 
 // attention adds CLIPAttention over x [B, S, dim]: q, k, v and output
 // projections with biases, scores scaled by head_dim^-0.5, and, when mask
-// is not empty, scores where the boolean mask [S, S] is true replaced by
-// the float32 minimum before the softmax (the causal mask transformers
-// adds).
+// is not empty, the additive mask [S, S] added to the scores before the
+// softmax (transformers' causal mask).
 func (b *builder) attention(x, prefix string, dim, heads int, mask string) string {
 	hd := dim / heads
 	q := b.linear(x, prefix+"q_proj", dim, dim, true)
@@ -156,7 +155,7 @@ func (b *builder) attention(x, prefix string, dim, heads int, mask string) strin
 	qh := b.op("Mul", []string{heads4(q, 0, 2, 1, 3), b.constF32(float32(math.Pow(float64(hd), -0.5)))})
 	scores := b.op("MatMul", []string{qh, heads4(k, 0, 2, 3, 1)})
 	if mask != "" {
-		scores = b.op("Where", []string{mask, b.constF32(-math.MaxFloat32), scores})
+		scores = b.op("Add", []string{scores, mask})
 	}
 	probs := b.op("Softmax", []string{scores}, onnxpb.Int("axis", -1))
 	ctx := b.op("MatMul", []string{probs, heads4(v, 0, 2, 1, 3)})

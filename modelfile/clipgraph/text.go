@@ -2,6 +2,7 @@ package clipgraph
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/mclip-go/mclip/modelfile/onnxpb"
 )
@@ -43,15 +44,17 @@ func Text(c Config, src Source, pool Pooling) (*onnxpb.Model, error) {
 	pos = b.op("Slice", []string{pos, b.constI64([]int64{0}, 1), seqLen, b.constI64([]int64{0}, 1)})
 	x = b.op("Add", []string{x, pos})
 
-	// Causal mask: position i attends to positions j <= i.
+	// Causal mask, added to the scores as transformers adds it: 0 where
+	// position i attends to position j (j <= i), the float32 minimum
+	// elsewhere.
 	p := t.MaxPositions
-	causal := make([]byte, p*p)
+	causal := make([]float32, p*p)
 	for i := 0; i < p; i++ {
 		for j := i + 1; j < p; j++ {
-			causal[i*p+j] = 1
+			causal[i*p+j] = -math.MaxFloat32
 		}
 	}
-	maskAll := b.add(&onnxpb.Tensor{Name: "causal_mask", DataType: onnxpb.TypeBool, Dims: []int64{int64(p), int64(p)}, Raw: causal})
+	maskAll := b.add(onnxpb.FloatTensor("causal_mask", []int64{int64(p), int64(p)}, causal))
 	mask := b.op("Slice", []string{maskAll, b.constI64([]int64{0, 0}, 2),
 		b.op("Concat", []string{seqLen, seqLen}, onnxpb.Int("axis", 0)), b.constI64([]int64{0, 1}, 2)})
 

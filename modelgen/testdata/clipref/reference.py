@@ -169,7 +169,9 @@ class CLIPTextTransformer(nn.Module):
     def forward(s, input_ids, attention_mask, pooling):
         hidden_states = s.embeddings(input_ids)
         causal = causal_4d_mask(input_ids.shape[0], input_ids.shape[1], hidden_states.dtype)
-        mask = expand_mask(attention_mask, hidden_states.dtype, input_ids.shape[1])
+        mask = None
+        if attention_mask is not None:
+            mask = expand_mask(attention_mask, hidden_states.dtype, input_ids.shape[1])
         last = s.final_layer_norm(s.encoder(hidden_states, mask, causal))
         rows = torch.arange(last.shape[0])
         if pooling == "argmax":  # CLIPModel when eos_token_id == 2
