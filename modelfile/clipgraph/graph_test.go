@@ -376,4 +376,3 @@ func TestOpenCheckpoint(t *testing.T) {
 	_, err = clipgraph.OpenCheckpoint(filepath.Join(dir, "model.safetensors"), filepath.Join(dir, "missing.json"))
 	assert.ErrorContains(t, err, "missing.json")
 }
-
