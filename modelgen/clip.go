@@ -226,3 +226,125 @@ func WriteCLIPGraphs(dir string, pool clipgraph.Pooling) error {
 	}
 	return ck.WriteVision(filepath.Join(dir, filepath.FromSlash(CLIPVisionGraph)))
 }
+
+// OpenCLIPWeights renames and repacks transformers-named weights (as
+// CLIPWeights returns them) into open_clip's state dict: q, k and v
+// projections packed into attn.in_proj_weight and attn.in_proj_bias (in
+// that order), text_projection and visual.proj stored [width, embed_dim]
+// (open_clip computes x @ P), the other names mapped one to one.
+func OpenCLIPWeights(hf []safetensors.Tensor) ([]safetensors.Tensor, error) {
+	byName := map[string]safetensors.Tensor{}
+	for _, t := range hf {
+		byName[t.Name] = t
+	}
+	var out []safetensors.Tensor
+	transpose := func(t safetensors.Tensor, name string) safetensors.Tensor {
+		r, c := int(t.Shape[0]), int(t.Shape[1])
+		data := make([]float32, len(t.Data))
+		for i := 0; i < r; i++ {
+			for j := 0; j < c; j++ {
+				data[j*r+i] = t.Data[i*c+j]
+			}
+		}
+		return safetensors.Tensor{Name: name, Shape: []int64{int64(c), int64(r)}, Data: data}
+	}
+	rename := strings.NewReplacer(
+		"text_model.embeddings.token_embedding.weight", "token_embedding.weight",
+		"text_model.embeddings.position_embedding.weight", "positional_embedding",
+		"text_model.final_layer_norm.", "ln_final.",
+		"vision_model.embeddings.class_embedding", "visual.class_embedding",
+		"vision_model.embeddings.patch_embedding.weight", "visual.conv1.weight",
+		"vision_model.embeddings.position_embedding.weight", "visual.positional_embedding",
+		"vision_model.pre_layrnorm.", "visual.ln_pre.",
+		"vision_model.post_layernorm.", "visual.ln_post.",
+		"text_model.encoder.layers.", "transformer.resblocks.",
+		"vision_model.encoder.layers.", "visual.transformer.resblocks.",
+		".layer_norm1.", ".ln_1.", ".layer_norm2.", ".ln_2.",
+		".mlp.fc1.", ".mlp.c_fc.", ".mlp.fc2.", ".mlp.c_proj.",
+		".self_attn.out_proj.", ".attn.out_proj.",
+	)
+	for _, t := range hf {
+		switch {
+		case t.Name == "text_projection.weight":
+			out = append(out, transpose(t, "text_projection"))
+		case t.Name == "visual_projection.weight":
+			out = append(out, transpose(t, "visual.proj"))
+		case strings.Contains(t.Name, ".self_attn.k_proj."), strings.Contains(t.Name, ".self_attn.v_proj."):
+			// packed with q below
+		case strings.Contains(t.Name, ".self_attn.q_proj."):
+			var packed []float32
+			for _, p := range []string{"q_proj", "k_proj", "v_proj"} {
+				part, ok := byName[strings.Replace(t.Name, "q_proj", p, 1)]
+				if !ok {
+					return nil, fmt.Errorf("open_clip weights: %s has no %s beside it", t.Name, p)
+				}
+				packed = append(packed, part.Data...)
+			}
+			name := rename.Replace(strings.Replace(t.Name, ".self_attn.q_proj.", ".attn.in_proj_", 1))
+			shape := append([]int64{3 * t.Shape[0]}, t.Shape[1:]...)
+			out = append(out, safetensors.Tensor{Name: name, Shape: shape, Data: packed})
+		default:
+			out = append(out, safetensors.Tensor{Name: rename.Replace(t.Name), Shape: t.Shape, Data: t.Data})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// OpenCLIPConfigJSON is the open_clip_config.json of a config, as open_clip
+// writes it to the hub (model_cfg and preprocess_cfg).
+func OpenCLIPConfigJSON(c clipgraph.Config) map[string]any {
+	return map[string]any{
+		"model_cfg": map[string]any{
+			"embed_dim":  c.ProjectionDim,
+			"quick_gelu": c.Text.HiddenAct == clipgraph.QuickGELU,
+			"vision_cfg": map[string]any{
+				"image_size": c.Vision.ImageSize, "layers": c.Vision.NumHiddenLayers, "width": c.Vision.HiddenSize,
+				"head_width": c.Vision.HiddenSize / c.Vision.NumAttentionHeads, "patch_size": c.Vision.PatchSize,
+				"mlp_ratio": float64(c.Vision.IntermediateSize) / float64(c.Vision.HiddenSize),
+			},
+			"text_cfg": map[string]any{
+				"context_length": c.Text.MaxPositions, "vocab_size": c.Text.VocabSize, "width": c.Text.HiddenSize,
+				"heads": c.Text.NumAttentionHeads, "layers": c.Text.NumHiddenLayers,
+				"mlp_ratio": float64(c.Text.IntermediateSize) / float64(c.Text.HiddenSize),
+			},
+		},
+		"preprocess_cfg": map[string]any{
+			"mean": []float64{0.48145466, 0.4578275, 0.40821073},
+			"std":  []float64{0.26862954, 0.26130258, 0.27577711},
+		},
+	}
+}
+
+// WriteOpenCLIPCheckpoint writes open_clip_config.json and
+// open_clip_model.safetensors with random weights into dir, as open_clip's
+// hub repositories (timm/vit_base_patch32_clip_224.laion400m_e32, ...)
+// publish them: the same weights as WriteCLIPCheckpoint's for the same
+// arguments, under open_clip's names. open_clip has one activation for
+// both towers.
+func WriteOpenCLIPCheckpoint(dir string, arch CLIPArch, size Size, seed int64) (clipgraph.Config, error) {
+	if size == "" {
+		size = Tiny
+	}
+	c, err := CLIPConfig(arch, size)
+	if err != nil {
+		return c, err
+	}
+	c.Text.EOSTokenID = 49407
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return c, fmt.Errorf("create %s: %w", dir, err)
+	}
+	cj, err := json.MarshalIndent(OpenCLIPConfigJSON(c), "", "  ")
+	if err != nil {
+		return c, fmt.Errorf("encode open_clip_config.json: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "open_clip_config.json"), append(cj, '\n'), 0o644); err != nil {
+		return c, fmt.Errorf("write open_clip_config.json: %w", err)
+	}
+	w, err := OpenCLIPWeights(CLIPWeights(c, seed))
+	if err != nil {
+		return c, err
+	}
+	meta := map[string]string{"format": "pt", "generator": "mclip-modelgen", "arch": string(arch), "size": string(size)}
+	return c, safetensors.WriteFile(filepath.Join(dir, "open_clip_model.safetensors"), w, meta)
+}

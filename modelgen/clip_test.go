@@ -19,7 +19,7 @@ import (
 // clipGoldens is testdata/clipref/goldens.json (regen.sh beside it).
 type clipGoldens struct {
 	Seed  int64 `json:"seed"`
-	Archs map[CLIPArch]struct {
+	Archs map[string]struct {
 		Config        map[string]any         `json:"config"`
 		InputIDs      [][]int64              `json:"input_ids"`
 		AttentionMask [][]int64              `json:"attention_mask"`
@@ -61,6 +61,11 @@ func clipPixels(c clipgraph.Config, batch int) []float32 {
 	return out
 }
 
+// openCLIPArchs are the architectures of the open_clip tags, whose
+// checkpoints reference.py also runs through modules written from
+// open_clip's code (testdata/clipref/gen writes them).
+var openCLIPArchs = []CLIPArch{CLIPB32QuickGELU, CLIPB16GELU}
+
 // runGraph runs a one-input, one-output graph at ONNX Runtime's full
 // optimization level and returns the output rows.
 func runGraph[T ort.TensorData](t *testing.T, path, in, out string, shape ort.Shape, data []T) [][]float32 {
@@ -96,10 +101,10 @@ func TestCLIPGraphsMatchPyTorch(t *testing.T) {
 	require.NoError(t, err)
 	var g clipGoldens
 	require.NoError(t, json.Unmarshal(b, &g))
-	require.Len(t, g.Archs, len(CLIPArchs))
+	require.Len(t, g.Archs, len(CLIPArchs)+len(openCLIPArchs))
 	for _, arch := range CLIPArchs {
 		t.Run(string(arch), func(t *testing.T) {
-			want, ok := g.Archs[arch]
+			want, ok := g.Archs[string(arch)]
 			require.True(t, ok, "goldens.json has no %s: run testdata/clipref/regen.sh", arch)
 			dir := t.TempDir()
 			c, err := WriteCLIPCheckpoint(dir, arch, Tiny, g.Seed, 0)
@@ -164,6 +169,58 @@ var heavyOps = map[string]bool{
 	"LayerNormalization": true, "SkipLayerNormalization": true, "QuickGelu": true, "BiasGelu": true, "Gelu": true,
 	"FastGelu": true, "Erf": true, "Sigmoid": true, "Tanh": true, "Pow": true, "Sqrt": true, "Div": true,
 	"ReduceMean": true, "Attention": true, "MultiHeadAttention": true,
+}
+
+// open_clip checkpoints (open_clip_model.safetensors with packed in_proj
+// and x @ P projections, open_clip_config.json) build graphs that compute
+// what open_clip's encode_text (argmax pooling, ids padded with 0 to 77)
+// and encode_image compute.
+func TestOpenCLIPGraphsMatchPyTorch(t *testing.T) {
+	require.NoError(t, ortlib.Init(""))
+	b, err := os.ReadFile(filepath.Join("testdata", "clipref", "goldens.json"))
+	require.NoError(t, err)
+	var g clipGoldens
+	require.NoError(t, json.Unmarshal(b, &g))
+	for _, arch := range openCLIPArchs {
+		t.Run(string(arch), func(t *testing.T) {
+			want, ok := g.Archs[string(arch)+"-open_clip"]
+			require.True(t, ok, "goldens.json has no %s-open_clip: run testdata/clipref/regen.sh", arch)
+			dir := t.TempDir()
+			c, err := WriteOpenCLIPCheckpoint(dir, arch, Tiny, g.Seed)
+			require.NoError(t, err)
+			cj, err := os.ReadFile(filepath.Join(dir, "open_clip_config.json"))
+			require.NoError(t, err)
+			var got map[string]any
+			require.NoError(t, json.Unmarshal(cj, &got))
+			require.Equal(t, want.Config, got)
+
+			ck, err := clipgraph.OpenCheckpoint(filepath.Join(dir, "open_clip_model.safetensors"), filepath.Join(dir, "open_clip_config.json"))
+			require.NoError(t, err)
+			defer ck.Close()
+			require.True(t, ck.OpenCLIP)
+			require.Equal(t, c, ck.Config)
+			var flat []int64
+			for _, row := range want.InputIDs {
+				flat = append(flat, row...)
+			}
+			path := filepath.Join(dir, "text.onnx")
+			require.NoError(t, ck.WriteText(path, clipgraph.PoolArgmax))
+			rows := runGraph(t, path, clipgraph.InputIDs, clipgraph.TextEmbeds, ort.NewShape(int64(len(want.InputIDs)), int64(len(want.InputIDs[0]))), flat)
+			gold := want.TextEmbeds["argmax"]
+			require.Len(t, rows, len(gold))
+			for r := range rows {
+				assert.GreaterOrEqual(t, centeredCosine(rows[r], gold[r]), 0.9999, "text row %d", r)
+			}
+			path = filepath.Join(dir, "vision.onnx")
+			require.NoError(t, ck.WriteVision(path))
+			s := int64(c.Vision.ImageSize)
+			rows = runGraph(t, path, clipgraph.PixelValues, clipgraph.ImageEmbeds, ort.NewShape(2, 3, s, s), clipPixels(c, 2))
+			require.Len(t, rows, len(want.ImageEmbeds))
+			for r := range rows {
+				assert.GreaterOrEqual(t, centeredCosine(rows[r], want.ImageEmbeds[r]), 0.9999, "image row %d", r)
+			}
+		})
+	}
 }
 
 // optimizedOps opens the graph at path at ONNX Runtime's full optimization

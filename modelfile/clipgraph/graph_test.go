@@ -5,7 +5,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -126,12 +125,19 @@ func (s replaceRow) Tensor(name string) (clipgraph.Tensor, error) {
 
 // An open_clip checkpoint (packed in_proj, [width, embed_dim]
 // projections, open_clip's names) builds the same graph as the
-// transformers checkpoint it converts to.
+// transformers checkpoint it converts to. (modelgen's
+// TestOpenCLIPGraphsMatchPyTorch checks the open_clip layout against
+// modules written from open_clip's code.)
 func TestOpenCLIPSourceBuildsTheSameGraphs(t *testing.T) {
 	for _, arch := range []modelgen.CLIPArch{modelgen.CLIPB32QuickGELU, modelgen.CLIPB16GELU} {
 		t.Run(string(arch), func(t *testing.T) {
 			c, hf := tinySource(t, arch)
-			oc := toOpenCLIP(t, hf)
+			w, err := modelgen.OpenCLIPWeights(modelgen.CLIPWeights(c, 3))
+			require.NoError(t, err)
+			oc := clipgraph.MapSource{}
+			for _, t := range w {
+				oc[t.Name] = clipgraph.F32Tensor(t.Shape, t.Data)
+			}
 			for name, build := range map[string]func(clipgraph.Source) (*onnxpb.Model, error){
 				"text":   func(s clipgraph.Source) (*onnxpb.Model, error) { return clipgraph.Text(c, s, clipgraph.PoolArgmax) },
 				"vision": func(s clipgraph.Source) (*onnxpb.Model, error) { return clipgraph.Vision(c, s) },
@@ -148,70 +154,6 @@ func TestOpenCLIPSourceBuildsTheSameGraphs(t *testing.T) {
 			}
 		})
 	}
-}
-
-// toOpenCLIP renames and repacks transformers' weights as open_clip's
-// state dict holds them.
-func toOpenCLIP(t *testing.T, hf clipgraph.MapSource) clipgraph.MapSource {
-	t.Helper()
-	out := clipgraph.MapSource{}
-	transpose := func(tt clipgraph.Tensor) clipgraph.Tensor {
-		r, c := tt.Shape[0], tt.Shape[1]
-		data := make([]byte, len(tt.Data))
-		for i := int64(0); i < r; i++ {
-			for j := int64(0); j < c; j++ {
-				copy(data[(j*r+i)*4:(j*r+i+1)*4], tt.Data[(i*c+j)*4:(i*c+j+1)*4])
-			}
-		}
-		return clipgraph.Tensor{Dtype: tt.Dtype, Shape: []int64{c, r}, Data: data}
-	}
-	packed := map[string][]byte{}
-	for _, name := range hf.Names() {
-		tt := hf[name]
-		var n string
-		switch {
-		case name == "text_projection.weight":
-			out["text_projection"] = transpose(tt)
-			continue
-		case name == "visual_projection.weight":
-			out["visual.proj"] = transpose(tt)
-			continue
-		case name == "logit_scale":
-			out[name] = tt
-			continue
-		}
-		r := strings.NewReplacer(
-			"text_model.embeddings.token_embedding.weight", "token_embedding.weight",
-			"text_model.embeddings.position_embedding.weight", "positional_embedding",
-			"text_model.final_layer_norm", "ln_final",
-			"vision_model.embeddings.class_embedding", "visual.class_embedding",
-			"vision_model.embeddings.patch_embedding.weight", "visual.conv1.weight",
-			"vision_model.embeddings.position_embedding.weight", "visual.positional_embedding",
-			"vision_model.pre_layrnorm", "visual.ln_pre",
-			"vision_model.post_layernorm", "visual.ln_post",
-			"text_model.encoder.layers.", "transformer.resblocks.",
-			"vision_model.encoder.layers.", "visual.transformer.resblocks.",
-			"layer_norm1", "ln_1", "layer_norm2", "ln_2", "mlp.fc1", "mlp.c_fc", "mlp.fc2", "mlp.c_proj",
-			"self_attn.out_proj", "attn.out_proj",
-		)
-		n = r.Replace(name)
-		for i, p := range []string{"self_attn.q_proj.", "self_attn.k_proj.", "self_attn.v_proj."} {
-			if strings.Contains(n, p) {
-				key := strings.Replace(n, p, "attn.in_proj_", 1)
-				if packed[key] == nil {
-					packed[key] = make([]byte, 3*len(tt.Data))
-					shape := append([]int64{3 * tt.Shape[0]}, tt.Shape[1:]...)
-					out[key] = clipgraph.Tensor{Dtype: tt.Dtype, Shape: shape, Data: packed[key]}
-				}
-				copy(packed[key][i*len(tt.Data):], tt.Data)
-				n = ""
-			}
-		}
-		if n != "" {
-			out[n] = tt
-		}
-	}
-	return out
 }
 
 // halfSources returns a source whose float weights are F16 (or BF16) and

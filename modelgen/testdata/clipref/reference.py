@@ -18,14 +18,25 @@ with the attention mask the processor returns) and two images whose
 pixel values follow a formula the Go test repeats: value i of image b
 (flattened C, H, W) is ((i*(7919 + 3989b) + 104729b) mod 1000)/250 - 2.
 
+For the open_clip tags' architectures (ViT-B-32-quickgelu, ViT-B-16), the
+same weights in open_clip's layout (open_clip_config.json,
+open_clip_model.safetensors) go through a second set of modules written
+from open_clip's model code (ResidualAttentionBlock on
+nn.MultiheadAttention with its packed in_proj, Transformer,
+VisionTransformer, CLIP.encode_text pooling at text.argmax(-1) and
+multiplying by text_projection, encode_image), with ids padded to the
+context length with 0 as open_clip's tokenizer pads.
+
 Run with Debian's python3 (torch 1.13, numpy): see regen.sh.
 """
+from collections import OrderedDict
 import json, struct, sys
 import numpy as np
 import torch
 from torch import nn
 
 ARCHS = ["b32-224-quickgelu", "b16-224-quickgelu", "b16-224-gelu", "b32-384-xlmv"]
+OPEN_CLIP_ARCHS = ["b32-224-quickgelu", "b16-224-gelu"]
 
 
 def load_safetensors(path):
@@ -230,6 +241,88 @@ class CLIPModel(nn.Module):
         return s.visual_projection(s.vision_model(pixel_values))
 
 
+class QuickGELU(nn.Module):
+    def forward(s, x):
+        return x * torch.sigmoid(1.702 * x)
+
+
+class OCResidualAttentionBlock(nn.Module):
+    def __init__(s, width, heads, mlp_width, act):
+        super().__init__()
+        s.ln_1 = nn.LayerNorm(width)
+        s.attn = nn.MultiheadAttention(width, heads)
+        s.ln_2 = nn.LayerNorm(width)
+        s.mlp = nn.Sequential(OrderedDict([("c_fc", nn.Linear(width, mlp_width)), ("gelu", act()), ("c_proj", nn.Linear(mlp_width, width))]))
+
+    def forward(s, x, attn_mask=None):
+        y = s.ln_1(x)
+        x = x + s.attn(y, y, y, need_weights=False, attn_mask=attn_mask)[0]
+        return x + s.mlp(s.ln_2(x))
+
+
+class OCTransformer(nn.Module):
+    def __init__(s, width, layers, heads, mlp_width, act):
+        super().__init__()
+        s.resblocks = nn.ModuleList([OCResidualAttentionBlock(width, heads, mlp_width, act) for _ in range(layers)])
+
+    def forward(s, x, attn_mask=None):  # x: [seq, batch, width]
+        for r in s.resblocks:
+            x = r(x, attn_mask=attn_mask)
+        return x
+
+
+class OCVisionTransformer(nn.Module):
+    def __init__(s, v, embed_dim, act):
+        super().__init__()
+        width, patch = v["width"], v["patch_size"]
+        heads = width // v["head_width"]
+        s.conv1 = nn.Conv2d(3, width, kernel_size=patch, stride=patch, bias=False)
+        s.class_embedding = nn.Parameter(torch.randn(width))
+        s.positional_embedding = nn.Parameter(torch.randn((v["image_size"] // patch) ** 2 + 1, width))
+        s.ln_pre = nn.LayerNorm(width)
+        s.transformer = OCTransformer(width, v["layers"], heads, int(width * v["mlp_ratio"]), act)
+        s.ln_post = nn.LayerNorm(width)
+        s.proj = nn.Parameter(torch.randn(width, embed_dim))
+
+    def forward(s, x):
+        x = s.conv1(x)
+        x = x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)
+        cls = s.class_embedding.to(x.dtype) + torch.zeros(x.shape[0], 1, x.shape[-1], dtype=x.dtype)
+        x = torch.cat([cls, x], dim=1) + s.positional_embedding.to(x.dtype)
+        x = s.ln_pre(x)
+        x = s.transformer(x.permute(1, 0, 2)).permute(1, 0, 2)
+        x = s.ln_post(x)
+        return x[:, 0] @ s.proj
+
+
+class OCCLIP(nn.Module):
+    def __init__(s, mc):
+        super().__init__()
+        act = QuickGELU if mc.get("quick_gelu") else nn.GELU
+        t, embed = mc["text_cfg"], mc["embed_dim"]
+        s.visual = OCVisionTransformer(mc["vision_cfg"], embed, act)
+        s.context_length = t["context_length"]
+        s.transformer = OCTransformer(t["width"], t["layers"], t["heads"], int(t["width"] * t["mlp_ratio"]), act)
+        s.token_embedding = nn.Embedding(t["vocab_size"], t["width"])
+        s.positional_embedding = nn.Parameter(torch.empty(s.context_length, t["width"]))
+        s.ln_final = nn.LayerNorm(t["width"])
+        s.text_projection = nn.Parameter(torch.empty(t["width"], embed))
+        s.logit_scale = nn.Parameter(torch.ones([]))
+        mask = torch.empty(s.context_length, s.context_length)
+        mask.fill_(float("-inf"))
+        mask.triu_(1)
+        s.register_buffer("attn_mask", mask, persistent=False)
+
+    def encode_text(s, text):
+        x = s.token_embedding(text) + s.positional_embedding
+        x = s.transformer(x.permute(1, 0, 2), attn_mask=s.attn_mask).permute(1, 0, 2)
+        x = s.ln_final(x)
+        return x[torch.arange(x.shape[0]), text.argmax(dim=-1)] @ s.text_projection
+
+    def encode_image(s, image):
+        return s.visual(image)
+
+
 def token_batch(cfg, arch, gen):
     t = cfg["text_config"]
     if arch == "b32-384-xlmv":
@@ -245,6 +338,12 @@ def token_batch(cfg, arch, gen):
     ids = [x + [pad] * (width - len(x)) for x in seqs]
     mask = [[1] * len(x) + [0] * (width - len(x)) for x in seqs]
     return ids, mask
+
+
+def strip_pad(row):
+    """A BPE row without the pad ids (49407) after its first EOS."""
+    end = row.index(49407) + 1
+    return row[:end]
 
 
 def pixels(cfg, batch):
@@ -285,6 +384,23 @@ def main(src, out):
             "image_embeds": image,
         }
         print(arch, "done", file=sys.stderr)
+    for arch in OPEN_CLIP_ARCHS:
+        d = f"{src}/{arch}-open_clip"
+        with open(f"{d}/open_clip_config.json") as f:
+            oc = json.load(f)
+        model = OCCLIP(oc["model_cfg"]).eval()
+        model.load_state_dict(load_safetensors(f"{d}/open_clip_model.safetensors"), strict=True)
+        gen = torch.Generator().manual_seed(4321)
+        ids, _ = token_batch(goldens[arch]["config"], arch, gen)
+        ids = [strip_pad(r) for r in ids]
+        ids = [r + [0] * (model.context_length - len(r)) for r in ids]  # open_clip pads with 0 to 77
+        v = oc["model_cfg"]["vision_cfg"]
+        px = pixels({"vision_config": {"num_channels": 3, "image_size": v["image_size"]}}, 2)
+        with torch.no_grad():
+            text = rounded(model.encode_text(torch.tensor(ids)))
+            image = rounded(model.encode_image(px))
+        goldens[arch + "-open_clip"] = {"config": oc, "input_ids": ids, "text_embeds": {"argmax": text}, "image_embeds": image}
+        print(arch, "open_clip done", file=sys.stderr)
     with open(out, "w") as f:
         json.dump({"torch": torch.__version__, "seed": 7, "archs": goldens}, f, indent=None, separators=(",", ":"))
         f.write("\n")

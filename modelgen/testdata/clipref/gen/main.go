@@ -1,6 +1,7 @@
 // Command gen writes the tiny CLIP checkpoints that reference.py computes
-// goldens from: one directory per architecture under the directory named
-// on the command line, with the seed TestCLIPGraphsMatchPyTorch uses.
+// goldens from, with the seed TestCLIPGraphsMatchPyTorch uses: one
+// directory per architecture in transformers' layout, and for the open_clip
+// tags' architectures one more, ARCH-open_clip, in open_clip's.
 package main
 
 import (
@@ -25,4 +26,14 @@ func main() {
 			os.Exit(1)
 		}
 	}
+	for _, arch := range OpenCLIPArchs {
+		if _, err := modelgen.WriteOpenCLIPCheckpoint(filepath.Join(os.Args[1], string(arch)+"-open_clip"), arch, modelgen.Tiny, Seed); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 }
+
+// OpenCLIPArchs are the architectures of the open_clip tags
+// (ViT-B-32-quickgelu, ViT-B-16).
+var OpenCLIPArchs = []modelgen.CLIPArch{modelgen.CLIPB32QuickGELU, modelgen.CLIPB16GELU}
