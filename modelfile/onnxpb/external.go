@@ -19,9 +19,10 @@ const (
 	dataLocationExt                  = 1
 )
 
-// ExternalAlign is the alignment of each tensor in an external data file,
-// so that ONNX Runtime can map the file and use the tensors in place.
-const ExternalAlign = 4096
+// ExternalAlign is the alignment of each tensor in an external data file:
+// the allocation granularity onnx's save_model aligns large tensors to,
+// which lets ONNX Runtime map them from the file instead of copying.
+const ExternalAlign = 65536
 
 // WriteFileExternal writes the model to path and the data of every
 // initializer of at least threshold bytes to dataName, a file beside path

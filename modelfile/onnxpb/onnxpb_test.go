@@ -145,8 +145,8 @@ func TestWriteFileExternal(t *testing.T) {
 	require.NoError(t, m.WriteFileExternal(path, "affine.onnx.data", 1024))
 	st, err := os.Stat(filepath.Join(dir, "affine.onnx.data"))
 	require.NoError(t, err)
-	// W at 0 (24000 bytes), b at the next multiple of 4096 (24576), s inline.
-	assert.Equal(t, int64(24576+4*n), st.Size())
+	// W at 0 (24000 bytes), b at the next multiple of ExternalAlign, s inline.
+	assert.Equal(t, int64(ExternalAlign+4*n), st.Size())
 	sess, err := ort.NewDynamicAdvancedSession(path, []string{"x", "y0"}, []string{"y", "y2"}, nil)
 	require.NoError(t, err)
 	defer sess.Destroy()
