@@ -318,3 +318,32 @@ func TestOpenCheckpoint(t *testing.T) {
 	_, err = clipgraph.OpenCheckpoint(filepath.Join(dir, "model.safetensors"), filepath.Join(dir, "missing.json"))
 	assert.ErrorContains(t, err, "missing.json")
 }
+
+// Input the graphs cannot embed (an id outside the vocabulary, a text
+// longer than max_position_embeddings) is an error from Run, not a crash.
+func TestTextBadInput(t *testing.T) {
+	require.NoError(t, ortlib.Init(""))
+	c, src := tinySource(t, modelgen.CLIPB32QuickGELU)
+	m, err := clipgraph.Text(c, src, clipgraph.PoolArgmax)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "text.onnx")
+	require.NoError(t, m.WriteFile(path))
+	sess, err := ort.NewDynamicAdvancedSession(path, []string{clipgraph.InputIDs}, []string{clipgraph.TextEmbeds}, nil)
+	require.NoError(t, err)
+	defer sess.Destroy()
+	long := make([]int64, c.Text.MaxPositions+1)
+	for _, tt := range []struct {
+		name string
+		ids  []int64
+	}{
+		{"id past the vocabulary", []int64{0, int64(c.Text.VocabSize), 2}},
+		{"longer than the positions", long},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			x, err := ort.NewTensor(ort.NewShape(1, int64(len(tt.ids))), tt.ids)
+			require.NoError(t, err)
+			defer x.Destroy()
+			assert.Error(t, sess.Run([]ort.Value{x}, []ort.Value{nil}))
+		})
+	}
+}
