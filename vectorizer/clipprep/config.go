@@ -37,6 +37,10 @@
 //     on the PIL image, CenterCrop, RGB, ToTensor, Normalize): Pillow's
 //     resize as in KindCLIPPillow, torchvision's center crop as in
 //     KindCLIPFast, then float32(v)/255 and (x - mean)/std in float32.
+//     open_clip resizes the file in its own mode before converting to RGB
+//     (a palette image with nearest-neighbour, RGBA premultiplied); this
+//     package resizes the decoded RGB image, the same pixels for RGB and
+//     grayscale files.
 //
 // Where transformers misbehaves, mclip does what it means instead:
 //   - images 1 or 3 pixels high (or wide) are taken as channels-first by
