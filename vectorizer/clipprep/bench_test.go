@@ -75,6 +75,38 @@ func BenchmarkPreprocess(b *testing.B) {
 	}
 }
 
+// BenchmarkPreprocessKinds is resize, crop and normalisation of each kind
+// at 224 and 384 (KindCLIPPillow at 224 is BenchmarkPreprocess).
+func BenchmarkPreprocessKinds(b *testing.B) {
+	sizes := [][2]int{{640, 480}, {4000, 3000}}
+	imgs := make([]*imagedecode.RGB, len(sizes))
+	for i, size := range sizes {
+		img, err := imagedecode.Decode(photoJPEG(b, size[0], size[1]), imagedecode.Options{})
+		require.NoError(b, err)
+		imgs[i] = img
+	}
+	for _, kind := range []Kind{KindCLIPPillow, KindCLIPFast, KindOpenCLIP} {
+		for _, input := range []int{224, 384} {
+			c := Default()
+			c.Kind = kind
+			c.ShortestEdge, c.CropHeight, c.CropWidth = input, input, input
+			if kind == KindOpenCLIP {
+				c = OpenCLIP(input)
+			}
+			dst := make([]float32, c.TensorLen())
+			for i, size := range sizes {
+				b.Run(fmt.Sprintf("%s/%d/%dx%d", kind, input, size[0], size[1]), func(b *testing.B) {
+					for b.Loop() {
+						if err := c.Tensor(imgs[i], dst); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
 // BenchmarkDecodePreprocessFile times decode + preprocess of the file that
 // MCLIP_BENCH_IMAGE names (e.g. the corpus of bench/photos/build.sh, in
 // .cache/photos/images), split into decode and crop; skipped when unset.

@@ -7,9 +7,8 @@ import (
 )
 
 // Crop resizes and center-crops img to the CropWidth x CropHeight uint8
-// image CLIP sees (transformers' center_crop: top = (h-crop)//2, left =
-// (w-crop)//2; a crop larger than the resized image is padded with zeros
-// as transformers pads).
+// image CLIP sees (cropAnchor: where the window starts; a crop larger than
+// the resized image is padded with zeros).
 func (c Config) Crop(img *imagedecode.RGB) (*imagedecode.RGB, error) {
 	if img == nil || img.Width <= 0 || img.Height <= 0 || len(img.Pix) != 3*img.Width*img.Height {
 		return nil, fmt.Errorf("preprocess: invalid image")
@@ -41,12 +40,12 @@ func (c Config) crop(img image8, rows Rows) (*imagedecode.RGB, error) {
 	if nw <= 0 || nh <= 0 {
 		return nil, fmt.Errorf("preprocess: %dx%d image resizes to %dx%d", img.w, img.h, nw, nh)
 	}
-	top := floorDiv(nh-c.CropHeight, 2)
-	left := floorDiv(nw-c.CropWidth, 2)
+	top := c.Kind.cropAnchor(nh, c.CropHeight)
+	left := c.Kind.cropAnchor(nw, c.CropWidth)
 	// The part of the crop window inside the resized image.
 	x0, x1 := max(left, 0), min(left+c.CropWidth, nw)
 	y0, y1 := max(top, 0), min(top+c.CropHeight, nh)
-	win := resizeWindow(img, rows, nw, nh, x0, x1, y0, y1)
+	win := resizeWindow(img, rows, nw, nh, x0, x1, y0, y1, c.Kind == KindCLIPFast)
 	if win.w == c.CropWidth && win.h == c.CropHeight {
 		return &imagedecode.RGB{Width: win.w, Height: win.h, Pix: win.pix}, nil
 	}
@@ -55,6 +54,24 @@ func (c Config) crop(img image8, rows Rows) (*imagedecode.RGB, error) {
 		copy(out.Pix[3*((y+y0-top)*c.CropWidth+x0-left):][:3*win.w], win.pix[3*win.w*y:][:3*win.w])
 	}
 	return out, nil
+}
+
+// cropAnchor is the first row (or column) of the crop in a resized side of
+// n pixels, negative when the crop pads. transformers' slow center_crop
+// takes (n-crop)//2, padding included; torchvision's center_crop pads
+// (crop-n)//2 before and rounds (n-crop)/2 half to even (Python's round).
+func (k Kind) cropAnchor(n, crop int) int {
+	if !k.torchvision() {
+		return floorDiv(n-crop, 2)
+	}
+	if n < crop {
+		return -((crop - n) / 2)
+	}
+	d := n - crop
+	if d%2 == 1 && (d/2)%2 == 1 {
+		return d/2 + 1
+	}
+	return d / 2
 }
 
 func floorDiv(a, b int) int {
@@ -68,9 +85,8 @@ func floorDiv(a, b int) int {
 // TensorLen is the number of floats Normalize writes.
 func (c Config) TensorLen() int { return 3 * c.CropHeight * c.CropWidth }
 
-// Normalize writes the crop as CHW float32 into dst (TensorLen long):
-// rescaled as transformers does (float64(v) * rescale_factor, then
-// float32), then (x - mean) / std in float32.
+// Normalize writes the crop as CHW float32 into dst (TensorLen long), each
+// value as the kind's Python computes it (lut).
 func (c Config) Normalize(crop *imagedecode.RGB, dst []float32) error {
 	if crop.Width != c.CropWidth || crop.Height != c.CropHeight {
 		return fmt.Errorf("normalize: crop is %dx%d, want %dx%d", crop.Width, crop.Height, c.CropWidth, c.CropHeight)
@@ -90,17 +106,36 @@ func (c Config) Normalize(crop *imagedecode.RGB, dst []float32) error {
 	return nil
 }
 
-// lut maps each channel's byte value to its normalised float.
+// lut maps each channel's byte value to its normalised float:
+//   - KindCLIPPillow: float32(float64(v) * rescale_factor) (numpy's float64
+//     rescale, then float32), then (x - mean) / std in float32;
+//   - KindCLIPFast: rescale and normalise fused as BaseImageProcessorFast
+//     does, (float32(v) - m) / s with m = float32(mean * float32(1 /
+//     rescale_factor)) and s likewise; rescale alone is float32(v) *
+//     float32(rescale_factor);
+//   - KindOpenCLIP: ToTensor's float32(v) / 255, then (x - mean) / std.
 func (c Config) lut() *[3][256]float32 {
 	var t [3][256]float32
 	for ch := 0; ch < 3; ch++ {
+		mean, std := c.Mean[ch], c.Std[ch]
+		fused := c.Kind == KindCLIPFast && c.DoRescale && c.DoNormalize
+		if fused {
+			inv := float32(1 / c.RescaleFactor)
+			mean, std = float32(mean*inv), float32(std*inv)
+		}
 		for v := 0; v < 256; v++ {
 			x := float32(v)
-			if c.DoRescale {
+			switch {
+			case c.Kind == KindOpenCLIP:
+				x /= 255
+			case fused:
+			case c.Kind == KindCLIPFast && c.DoRescale:
+				x *= float32(c.RescaleFactor)
+			case c.DoRescale:
 				x = float32(float64(v) * c.RescaleFactor)
 			}
 			if c.DoNormalize {
-				x = (x - c.Mean[ch]) / c.Std[ch]
+				x = (x - mean) / std
 			}
 			t[ch][v] = x
 		}

@@ -1,18 +1,56 @@
-// Package clipprep reproduces transformers' CLIPImageProcessor (4.x) as
-// sentence-transformers' clip-ViT-B-32 runs it on a Pillow RGB image:
-// resize so the shortest edge is 224 with Pillow's bicubic filter (bit-exact
-// port of libImaging/Resample.c's fixed-point 8-bit path), center crop 224,
-// rescale by 1/255 and normalize with the CLIP mean and std, as NCHW
-// float32.
+// Package clipprep turns a decoded RGB image into the vision tower's input
+// (NCHW float32) exactly as the Python image that serves the model does.
+// Three preprocessings (Kind) exist among the tags mclip serves; all resize
+// with a bicubic filter (a = -0.5, Pillow's and torch's antialiased
+// support), then center-crop, rescale and normalise:
+//
+//   - KindCLIPPillow: transformers' CLIPImageProcessor (4.x) as
+//     sentence-transformers runs it: Pillow's bicubic resize of the
+//     shortest side (a bit-exact port of libImaging/Resample.c's 8-bit path:
+//     22-bit fixed-point coefficients, horizontal then vertical pass through
+//     an 8-bit intermediate), center crop at (size-crop)//2, rescale in
+//     float64 then float32, normalise in float32.
+//   - KindCLIPFast: transformers' CLIPImageProcessorFast (use_fast=True),
+//     the processor the image's transformers branch builds. It resizes the
+//     uint8 tensor with torchvision's resize, which on the CPU hands uint8
+//     bicubic straight to torch's antialiased uint8 kernel (torch 2.1 and
+//     later; the AVX2 kernel and the generic one compute the same
+//     integers): Pillow-SIMD's algorithm, with Pillow's windows and float64
+//     weights, but the weights rounded to int16 with a precision chosen per
+//     axis from the largest weight of the whole axis (the first p with
+//     round(max*2^(p+1)) >= 2^15, at most 22: 14 bits for upscales, 16
+//     for a 640x480 photo, 18 for a 12 MP one, where Pillow has 22), the
+//     same horizontal then vertical passes through an 8-bit intermediate.
+//     mclip computes the same coefficients and integer sums, so the path
+//     is exact, not within a level (a torch built with fused multiply-adds
+//     could round a float64 weight's last bit differently, which changes an
+//     int16 weight only within about 1e-10 of a rounding boundary). It differs from Pillow's
+//     resize by one level in a fraction of a percent of the samples. It is
+//     not torch's float kernel (older torchvision, such as Debian 12's
+//     0.14, or a GPU), which keeps the intermediate image in float: where a
+//     bicubic overshoot is clamped (black and white edges) the two part by
+//     up to 30 levels, on photos by one or two. Then torchvision's center crop (top = round((h-
+//     crop)/2), Python's round half to even; padding puts (crop-h)//2
+//     before) and the fused rescale and normalise of float32(v): (v -
+//     mean*255) / (std*255), mean*255 and std*255 rounded to float32.
+//   - KindOpenCLIP: open_clip's inference transform (Resize(size, BICUBIC)
+//     on the PIL image, CenterCrop, RGB, ToTensor, Normalize): Pillow's
+//     resize as in KindCLIPPillow, torchvision's center crop as in
+//     KindCLIPFast, then float32(v)/255 and (x - mean)/std in float32.
+//     open_clip resizes the file in its own mode before converting to RGB
+//     (a palette image with nearest-neighbour, RGBA premultiplied); this
+//     package resizes the decoded RGB image, the same pixels for RGB and
+//     grayscale files.
 //
 // Where transformers misbehaves, mclip does what it means instead:
 //   - images 1 or 3 pixels high (or wide) are taken as channels-first by
-//     transformers' infer_channel_dimension_format; here height and width
-//     are always the image's own;
+//     the slow processor's infer_channel_dimension_format; here height and
+//     width are always the image's own;
 //   - a long thin image (1x4000) is resized by transformers to 224x896000
 //     before the crop throws almost all of it away; here only the rows and
 //     columns that survive the crop are computed (each output pixel depends
-//     only on its own coordinates, so the result is identical).
+//     only on its own coordinate and on per-axis constants, so the result is
+//     identical).
 package clipprep
 
 import (
@@ -25,8 +63,47 @@ import (
 // BicubicResample is PIL.Image.BICUBIC, the only filter CLIP uses.
 const BicubicResample = 3
 
-// Config holds the preprocessor_config.json settings mclip uses.
+// Kind names a preprocessing; the values are the catalog's names for them.
+type Kind string
+
+const (
+	// KindCLIPPillow is transformers' CLIPImageProcessor on a Pillow image
+	// (the zero Kind means it too).
+	KindCLIPPillow Kind = "clip-pillow"
+	// KindCLIPFast is transformers' CLIPImageProcessorFast (torchvision's
+	// uint8 tensor resize).
+	KindCLIPFast Kind = "clip-fast"
+	// KindOpenCLIP is open_clip's image_transform for inference.
+	KindOpenCLIP Kind = "open_clip"
+)
+
+// ParseKind checks a preprocessing name.
+func ParseKind(s string) (Kind, error) {
+	switch k := Kind(s); k {
+	case KindCLIPPillow, KindCLIPFast, KindOpenCLIP:
+		return k, nil
+	case "":
+		return KindCLIPPillow, nil
+	}
+	return "", fmt.Errorf("preprocessing %q: want %s, %s or %s", s, KindCLIPPillow, KindCLIPFast, KindOpenCLIP)
+}
+
+func (k Kind) String() string {
+	if k == "" {
+		return string(KindCLIPPillow)
+	}
+	return string(k)
+}
+
+// torchvision says whether the kind crops and pads as torchvision's
+// center_crop does.
+func (k Kind) torchvision() bool { return k == KindCLIPFast || k == KindOpenCLIP }
+
+// Config holds the preprocessor_config.json settings mclip uses and the
+// preprocessing they drive.
 type Config struct {
+	// Kind is the preprocessing; empty means KindCLIPPillow.
+	Kind Kind
 	// ShortestEdge, when positive, resizes so the shorter side has this
 	// length (size {"shortest_edge": N} or a plain integer size).
 	ShortestEdge int
@@ -45,12 +122,47 @@ type Config struct {
 // Default is clip-vit-base-patch32's preprocessor.
 func Default() Config {
 	return Config{
+		Kind:         KindCLIPPillow,
 		ShortestEdge: 224, CropHeight: 224, CropWidth: 224,
 		DoResize: true, DoRescale: true, DoNormalize: true,
 		RescaleFactor: 1.0 / 255,
 		Mean:          [3]float32{0.48145466, 0.4578275, 0.40821073},
 		Std:           [3]float32{0.26862954, 0.26130258, 0.27577711},
 	}
+}
+
+// OpenCLIP is open_clip's inference preprocessing for a model with a
+// size x size input and open_clip's defaults (the OpenAI mean and std,
+// bicubic, resize_mode "shortest"), which both open_clip tags use.
+func OpenCLIP(size int) Config {
+	c := Default()
+	c.Kind = KindOpenCLIP
+	c.ShortestEdge, c.CropHeight, c.CropWidth = size, size, size
+	return c
+}
+
+// Load is the preprocessing of a model whose vision tower takes inputSize x
+// inputSize images: open_clip's for KindOpenCLIP (path unused: open_clip
+// keeps its settings in code), otherwise the preprocessor_config.json at
+// path run as kind. A crop other than the input size is an error.
+func Load(kind Kind, inputSize int, path string) (Config, error) {
+	k, err := ParseKind(string(kind))
+	if err != nil {
+		return Config{}, err
+	}
+	if k == KindOpenCLIP {
+		c := OpenCLIP(inputSize)
+		return c, c.Validate()
+	}
+	c, err := LoadConfig(path)
+	if err != nil {
+		return Config{}, err
+	}
+	c.Kind = k
+	if inputSize > 0 && (c.CropHeight != inputSize || c.CropWidth != inputSize) {
+		return Config{}, fmt.Errorf("preprocessor config %s: crop_size %dx%d, but the vision tower takes %dx%d", path, c.CropWidth, c.CropHeight, inputSize, inputSize)
+	}
+	return c, nil
 }
 
 // LoadConfig reads a preprocessor_config.json.
@@ -176,6 +288,9 @@ func ParseConfig(b []byte) (Config, error) {
 // Validate checks that the settings describe a preprocessing mclip can run.
 func (c Config) Validate() error {
 	var errs []error
+	if _, err := ParseKind(string(c.Kind)); err != nil {
+		errs = append(errs, err)
+	}
 	if c.DoResize && c.ShortestEdge <= 0 && (c.ResizeHeight <= 0 || c.ResizeWidth <= 0) {
 		errs = append(errs, errors.New("size: want a positive shortest_edge or height and width"))
 	}
@@ -193,10 +308,11 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// OutputSize is the size transformers' CLIPImageProcessor resizes a w x h
-// image to: get_resize_output_image_size(default_to_square=False) for a
-// shortest edge (the long side is int(size*long/short), truncated), the
-// fixed size otherwise.
+// OutputSize is the size the image is resized to: for a shortest edge the
+// long side is int(size*long/short), truncated (transformers'
+// get_resize_output_image_size(default_to_square=False), and torchvision's
+// _compute_resized_output_size for open_clip's Resize(size)), the fixed
+// size otherwise.
 func (c Config) OutputSize(w, h int) (nw, nh int) {
 	if !c.DoResize {
 		return w, h

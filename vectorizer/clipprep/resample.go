@@ -6,7 +6,8 @@ import "math"
 // BICUBIC filter on an 8-bit RGB image) bit for bit: coefficients computed
 // in double precision per output pixel, normalised to 22-bit fixed point,
 // a horizontal pass into an 8-bit intermediate image, then a vertical pass,
-// each accumulating from 1<<21 and clipping with an arithmetic shift. Only
+// each accumulating from 1<<21 and clipping with an arithmetic shift
+// (torchresample.go gives the same passes torch's coefficients). Only
 // the output pixels inside a window (the center crop) are computed; each
 // depends only on its own coordinate, so the window equals that part of the
 // full resize. Explicit float64 conversions keep the compiler from fusing
@@ -33,17 +34,28 @@ func bicubic(x float64) float64 {
 const bicubicSupport = 2.0
 
 // coeffs holds, for output pixels from..from+n-1, the first input pixel,
-// the tap count and ksize fixed-point weights each.
+// the tap count and ksize fixed-point weights each, with bits fraction
+// bits.
 type coeffs struct {
 	ksize int
+	bits  int
 	min   []int
 	count []int
 	k     []int32
 }
 
-// precompute is precompute_coeffs followed by normalize_coeffs_8bpc for the
-// output pixels [from, to) of a resize of inSize pixels to outSize.
-func precompute(inSize, outSize, from, to int) coeffs {
+// precompute is the coefficients of the output pixels [from, to) of a
+// resize of inSize pixels to outSize: Pillow's (precompute_coeffs followed
+// by normalize_coeffs_8bpc) or, with torch set, torch's for uint8
+// (torchCoeffs).
+func precompute(inSize, outSize, from, to int, torch bool) coeffs {
+	if torch {
+		return torchCoeffs(inSize, outSize, from, to)
+	}
+	return pillowCoeffs(inSize, outSize, from, to)
+}
+
+func pillowCoeffs(inSize, outSize, from, to int) coeffs {
 	scale := float64(inSize) / float64(outSize)
 	filterscale := scale
 	if filterscale < 1 {
@@ -52,7 +64,7 @@ func precompute(inSize, outSize, from, to int) coeffs {
 	support := bicubicSupport * filterscale
 	ksize := int(math.Ceil(support))*2 + 1
 	n := to - from
-	c := coeffs{ksize: ksize, min: make([]int, n), count: make([]int, n), k: make([]int32, n*ksize)}
+	c := coeffs{ksize: ksize, bits: precisionBits, min: make([]int, n), count: make([]int, n), k: make([]int32, n*ksize)}
 	pre := make([]float64, ksize)
 	ss := 1.0 / filterscale
 	for i := 0; i < n; i++ {
@@ -90,8 +102,8 @@ func precompute(inSize, outSize, from, to int) coeffs {
 	return c
 }
 
-func clip8(v int32) byte {
-	v >>= precisionBits
+func clip8(v int32, bits int) byte {
+	v >>= bits
 	if v < 0 {
 		return 0
 	}
@@ -108,9 +120,11 @@ type image8 struct {
 }
 
 // resizeWindow returns the part [x0,x1) x [y0,y1) of the w x h bicubic
-// resize of src, as Pillow's ImagingResample computes it. When rows is not
-// nil, src has no pixels and its rows come from rows.
-func resizeWindow(src image8, rows Rows, w, h, x0, x1, y0, y1 int) image8 {
+// resize of src, as Pillow's ImagingResample computes it, or with torch
+// set as torch's uint8 antialiased bicubic does (the same passes in the
+// same order, with torch's coefficients). When rows is not nil, src has no
+// pixels and its rows come from rows.
+func resizeWindow(src image8, rows Rows, w, h, x0, x1, y0, y1 int, torch bool) image8 {
 	needH := w != src.w
 	needV := h != src.h
 	// Rows of the source the vertical pass reads (all of [y0,y1) when there
@@ -118,7 +132,7 @@ func resizeWindow(src image8, rows Rows, w, h, x0, x1, y0, y1 int) image8 {
 	var vc coeffs
 	rowFirst, rowLast := y0, y1
 	if needV {
-		vc = precompute(src.h, h, y0, y1)
+		vc = precompute(src.h, h, y0, y1, torch)
 		rowFirst = vc.min[0]
 		rowLast = vc.min[len(vc.min)-1] + vc.count[len(vc.count)-1]
 		for i := range vc.min {
@@ -131,10 +145,10 @@ func resizeWindow(src image8, rows Rows, w, h, x0, x1, y0, y1 int) image8 {
 	tmp.pix = make([]byte, 3*tmp.w*tmp.h)
 	switch {
 	case needH && rows != nil:
-		hc := precompute(src.w, w, x0, x1)
+		hc := precompute(src.w, w, x0, x1, torch)
 		horizontalFromRows(rows, src.w, rowFirst, tmp.h, tmp.pix, 3*tmp.w, &hc)
 	case needH:
-		hc := precompute(src.w, w, x0, x1)
+		hc := precompute(src.w, w, x0, x1, torch)
 		horizontalRows(src.pix[3*src.w*rowFirst:], 3*src.w, tmp.pix, 3*tmp.w, tmp.h, &hc)
 	case rows != nil:
 		r, g, b := make([]byte, src.w), make([]byte, src.w), make([]byte, src.w)

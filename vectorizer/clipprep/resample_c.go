@@ -100,9 +100,41 @@ static int mclip_have_avx2(void) {
 // zero past its count. Output value v gets hi_sum*2^11 + lo_sum + 2^21,
 // which is Pillow's sum: the same integer modulo 2^32 (wrapping is
 // harmless, the exact sum fits in int32), then Pillow's shift and clip.
+//
+// With kl NULL the coefficients are int16 themselves (torch's), in kh, and
+// one multiply-add per tap suffices.
+__attribute__((target("avx2")))
+static inline void mclip_hrow16_avx2(const int16_t *pr, const int16_t *pg, const int16_t *pb, uint8_t *out, int outW,
+		const int32_t *xmin, const int16_t *k, int kp, int bits) {
+	const __m128i half = _mm_set1_epi32(1 << (bits - 1));
+	for (int i = 0; i < outW; i++) {
+		const int16_t *c = k + (long)i * kp;
+		const long x0 = xmin[i];
+		__m256i sr = _mm256_setzero_si256(), sg = sr, sb = sr;
+		for (int j = 0; j < kp; j += 16) {
+			__m256i w = _mm256_loadu_si256((const __m256i *)(c + j));
+			sr = _mm256_add_epi32(sr, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(pr + x0 + j)), w));
+			sg = _mm256_add_epi32(sg, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(pg + x0 + j)), w));
+			sb = _mm256_add_epi32(sb, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(pb + x0 + j)), w));
+		}
+		__m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(sr, sg), _mm256_hadd_epi32(sb, sb));
+		__m128i v = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+		v = _mm_srai_epi32(_mm_add_epi32(v, half), bits);
+		v = _mm_packus_epi16(_mm_packs_epi32(v, v), v);
+		uint32_t px = (uint32_t)_mm_cvtsi128_si32(v);
+		out[3 * i] = (uint8_t)px;
+		out[3 * i + 1] = (uint8_t)(px >> 8);
+		out[3 * i + 2] = (uint8_t)(px >> 16);
+	}
+}
+
 __attribute__((target("avx2")))
 static inline void mclip_hrow_avx2(const int16_t *pr, const int16_t *pg, const int16_t *pb, uint8_t *out, int outW,
 		const int32_t *xmin, const int16_t *kh, const int16_t *kl, int kp, int bits) {
+	if (!kl) {
+		mclip_hrow16_avx2(pr, pg, pb, out, outW, xmin, kh, kp, bits);
+		return;
+	}
 	const __m128i half = _mm_set1_epi32(1 << (bits - 1));
 	for (int i = 0; i < outW; i++) {
 		const int16_t *ch = kh + (long)i * kp, *cl = kl + (long)i * kp;
@@ -248,9 +280,32 @@ func splittable(c *coeffs) bool {
 	return true
 }
 
+// fitsInt16 says whether every coefficient is an int16 (torch's always
+// are, Pillow's 22-bit ones are not).
+// low is the low parts for C, NULL when there are none.
+func (s *split) low() *C.int16_t {
+	if s.kl == nil {
+		return nil
+	}
+	return (*C.int16_t)(unsafe.Pointer(&s.kl[0]))
+}
+
+func fitsInt16(c *coeffs) bool {
+	for i, n := range c.count {
+		for _, v := range c.k[i*c.ksize:][:n] {
+			if v < -1<<15 || v >= 1<<15 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // split is a coefficient set in mclip_hrow_avx2's form: per output pixel,
-// kp int16 high and low parts (zero past its count), and the int16 planes
-// a row is spread into (plane values apart, zero past the row's end).
+// kp int16 high and low parts (zero past its count; the low parts nil when
+// the coefficients are int16 themselves, which kh then holds), and the
+// int16 planes a row is spread into (plane values apart, zero past the
+// row's end).
 type split struct {
 	kh, kl []int16
 	kp     int
@@ -261,10 +316,20 @@ type split struct {
 
 func splitCoeffs(hc *coeffs, inW int) split {
 	kp := (hc.ksize + 15) &^ 15
-	s := split{kp: kp, kh: make([]int16, len(hc.min)*kp), kl: make([]int16, len(hc.min)*kp), mins: int32s(hc.min, 0)}
-	for i, n := range hc.count {
-		for t, v := range hc.k[i*hc.ksize:][:n] {
-			s.kh[i*kp+t], s.kl[i*kp+t] = int16(v>>11), int16(v&2047)
+	s := split{kp: kp, kh: make([]int16, len(hc.min)*kp), mins: int32s(hc.min, 0)}
+	if fitsInt16(hc) {
+		// torch's coefficients: no split, kl stays nil.
+		for i, n := range hc.count {
+			for t, v := range hc.k[i*hc.ksize:][:n] {
+				s.kh[i*kp+t] = int16(v)
+			}
+		}
+	} else {
+		s.kl = make([]int16, len(hc.min)*kp)
+		for i, n := range hc.count {
+			for t, v := range hc.k[i*hc.ksize:][:n] {
+				s.kh[i*kp+t], s.kl[i*kp+t] = int16(v>>11), int16(v&2047)
+			}
 		}
 	}
 	// Loads reach xmin+kp <= inW+kp.
@@ -283,14 +348,14 @@ func horizontalRows(src []byte, srcStride int, dst []byte, dstStride, rows int, 
 		s := splitCoeffs(hc, srcStride/3)
 		C.mclip_hpass_avx2((*C.uint8_t)(unsafe.Pointer(&src[0])), C.long(srcStride), (*C.uint8_t)(unsafe.Pointer(&dst[0])), C.long(dstStride),
 			C.int(rows), C.int(srcStride/3), (*C.int16_t)(unsafe.Pointer(&s.planes[0])), C.long(s.plane), C.int(len(hc.min)),
-			(*C.int32_t)(unsafe.Pointer(&s.mins[0])), (*C.int16_t)(unsafe.Pointer(&s.kh[0])), (*C.int16_t)(unsafe.Pointer(&s.kl[0])),
-			C.int(s.kp), C.int(precisionBits))
+			(*C.int32_t)(unsafe.Pointer(&s.mins[0])), (*C.int16_t)(unsafe.Pointer(&s.kh[0])), s.low(),
+			C.int(s.kp), C.int(hc.bits))
 		return
 	}
 	mins, counts := int32s(hc.min, 0), int32s(hc.count, 0)
 	if C.mclip_hpass((*C.uint8_t)(unsafe.Pointer(&src[0])), C.long(srcStride), (*C.uint8_t)(unsafe.Pointer(&dst[0])), C.long(dstStride),
 		C.int(rows), C.int(len(hc.min)), (*C.int32_t)(unsafe.Pointer(&mins[0])), (*C.int32_t)(unsafe.Pointer(&counts[0])),
-		(*C.int32_t)(unsafe.Pointer(&hc.k[0])), C.int(hc.ksize), C.int(precisionBits)) != 0 {
+		(*C.int32_t)(unsafe.Pointer(&hc.k[0])), C.int(hc.ksize), C.int(hc.bits)) != 0 {
 		panic("clipprep: out of memory") // as make would
 	}
 }
@@ -310,7 +375,7 @@ func horizontalFromRows(src Rows, inW, first, rows int, dst []byte, dstStride in
 			C.mclip_hplanar_avx2((*C.uint8_t)(unsafe.Pointer(&r[0])), (*C.uint8_t)(unsafe.Pointer(&g[0])), (*C.uint8_t)(unsafe.Pointer(&b[0])),
 				C.int(inW), (*C.int16_t)(unsafe.Pointer(&s.planes[0])), C.long(s.plane), (*C.uint8_t)(unsafe.Pointer(&dst[dstStride*y])),
 				C.int(len(hc.min)), (*C.int32_t)(unsafe.Pointer(&s.mins[0])), (*C.int16_t)(unsafe.Pointer(&s.kh[0])),
-				(*C.int16_t)(unsafe.Pointer(&s.kl[0])), C.int(s.kp), C.int(precisionBits))
+				s.low(), C.int(s.kp), C.int(hc.bits))
 		}
 		return
 	}
@@ -344,5 +409,5 @@ func verticalRows(tmp []byte, stride int, dst []byte, vc *coeffs, rowFirst int) 
 	acc := make([]int32, stride)
 	C.mclip_vpass((*C.uint8_t)(unsafe.Pointer(&tmp[0])), C.long(stride), (*C.uint8_t)(unsafe.Pointer(&dst[0])), C.int(len(vc.min)),
 		(*C.int32_t)(unsafe.Pointer(&mins[0])), (*C.int32_t)(unsafe.Pointer(&counts[0])), (*C.int32_t)(unsafe.Pointer(&vc.k[0])),
-		C.int(vc.ksize), C.int(precisionBits), (*C.int32_t)(unsafe.Pointer(&acc[0])))
+		C.int(vc.ksize), C.int(vc.bits), (*C.int32_t)(unsafe.Pointer(&acc[0])))
 }

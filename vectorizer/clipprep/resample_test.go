@@ -14,11 +14,11 @@ func refHorizontal(src []byte, srcStride int, dst []byte, dstStride, rows int, h
 	for y := 0; y < rows; y++ {
 		for i := range hc.min {
 			for c := 0; c < 3; c++ {
-				ss := int32(1 << (precisionBits - 1))
+				ss := int32(1 << (hc.bits - 1))
 				for t := 0; t < hc.count[i]; t++ {
 					ss += int32(src[srcStride*y+3*(hc.min[i]+t)+c]) * hc.k[i*hc.ksize+t]
 				}
-				dst[dstStride*y+3*i+c] = clip8(ss)
+				dst[dstStride*y+3*i+c] = clip8(ss, hc.bits)
 			}
 		}
 	}
@@ -29,7 +29,7 @@ func refHorizontal(src []byte, srcStride int, dst []byte, dstStride, rows int, h
 // below bound (bound*ksize*255 < 2^31 keeps the sums in int32, as
 // Pillow's are).
 func randomCoeffs(rng *rand.Rand, inW, outW, ksize int, bound int32) coeffs {
-	c := coeffs{ksize: ksize, min: make([]int, outW), count: make([]int, outW), k: make([]int32, outW*ksize)}
+	c := coeffs{ksize: ksize, bits: precisionBits, min: make([]int, outW), count: make([]int, outW), k: make([]int32, outW*ksize)}
 	for i := range outW {
 		n := 1 + rng.IntN(min(ksize, inW))
 		switch i % 3 {
@@ -61,6 +61,7 @@ func TestHorizontalPathsMatchReference(t *testing.T) {
 		bound            int32
 		maxPixel         int
 		precomputedScale bool
+		torch            bool
 	}
 	cases := []tc{
 		{name: "downscale 4096 to 224", inW: 4096, outW: 224, rows: 3, precomputedScale: true},
@@ -68,6 +69,10 @@ func TestHorizontalPathsMatchReference(t *testing.T) {
 		{name: "downscale 301 to 224", inW: 301, outW: 224, rows: 4, precomputedScale: true},
 		{name: "upscale 17 to 224", inW: 17, outW: 224, rows: 2, precomputedScale: true},
 		{name: "upscale 1 to 224", inW: 1, outW: 224, rows: 2, precomputedScale: true},
+		{name: "torch downscale 4096 to 224", inW: 4096, outW: 224, rows: 3, precomputedScale: true, torch: true},
+		{name: "torch downscale 301 to 224", inW: 301, outW: 224, rows: 4, precomputedScale: true, torch: true},
+		{name: "torch upscale 17 to 384", inW: 17, outW: 384, rows: 2, precomputedScale: true, torch: true},
+		{name: "random int16 weights, 9 taps", inW: 40, outW: 31, rows: 3, ksize: 9, bound: 1 << 15},
 		{name: "random weights, 5 taps", inW: 40, outW: 31, rows: 3, ksize: 5, bound: 1 << 20},
 		{name: "random weights, 3 taps", inW: 7, outW: 9, rows: 3, ksize: 3, bound: 1 << 21},
 		{name: "random weights, 17 taps", inW: 50, outW: 20, rows: 3, ksize: 17, bound: 1 << 18},
@@ -83,7 +88,7 @@ func TestHorizontalPathsMatchReference(t *testing.T) {
 				}
 				var hc coeffs
 				if c.precomputedScale {
-					hc = precompute(c.inW, c.outW, 0, c.outW)
+					hc = precompute(c.inW, c.outW, 0, c.outW, c.torch)
 				} else {
 					hc = randomCoeffs(rng, c.inW, c.outW, c.ksize, c.bound)
 				}
@@ -93,6 +98,7 @@ func TestHorizontalPathsMatchReference(t *testing.T) {
 					hc.k[0] = 1 << 26 // not splittable: the other path
 				}
 				require.Equal(t, c.maxPixel == 0, splittable(&hc))
+				require.Equal(t, c.torch || (c.bound != 0 && c.bound <= 1<<15), fitsInt16(&hc))
 				// Extra bytes past each row: the paths must not read them.
 				srcStride := 3*c.inW + 7
 				src := make([]byte, srcStride*c.rows)
@@ -122,7 +128,7 @@ func TestHorizontalPathsMatchReference(t *testing.T) {
 }
 
 // BenchmarkHorizontal is the horizontal pass of a 4096x4096 image to 224
-// columns, on each path.
+// columns, on each path, with Pillow's and torch's coefficients.
 func BenchmarkHorizontal(b *testing.B) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	const inW, rows, outW = 4096, 4096, 224
@@ -131,18 +137,20 @@ func BenchmarkHorizontal(b *testing.B) {
 		src[i] = byte(rng.Uint32())
 	}
 	dst := make([]byte, 3*outW*rows)
-	hc := precompute(inW, outW, 0, outW)
-	for _, avx2 := range []bool{false, true} {
-		b.Run(fmt.Sprintf("avx2=%v", avx2), func(b *testing.B) {
-			if avx2 && !useAVX2 {
-				b.Skip("no AVX2 on this CPU")
-			}
-			saved := useAVX2
-			useAVX2 = avx2
-			defer func() { useAVX2 = saved }()
-			for b.Loop() {
-				horizontalRows(src, 3*inW, dst, 3*outW, rows, &hc)
-			}
-		})
+	for _, torch := range []bool{false, true} {
+		hc := precompute(inW, outW, 0, outW, torch)
+		for _, avx2 := range []bool{false, true} {
+			b.Run(fmt.Sprintf("torch=%v/avx2=%v", torch, avx2), func(b *testing.B) {
+				if avx2 && !useAVX2 {
+					b.Skip("no AVX2 on this CPU")
+				}
+				saved := useAVX2
+				useAVX2 = avx2
+				defer func() { useAVX2 = saved }()
+				for b.Loop() {
+					horizontalRows(src, 3*inW, dst, 3*outW, rows, &hc)
+				}
+			})
+		}
 	}
 }

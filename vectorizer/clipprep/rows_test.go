@@ -28,11 +28,17 @@ func (p planar) Row(y int, r, g, b []byte) {
 // YUV rows against Decode + Crop.
 func TestCropRowsEqualsCrop(t *testing.T) {
 	c := testConfig(t)
+	fast := c
+	fast.Kind = KindCLIPFast
 	sizes := [][2]int{{224, 224}, {224, 600}, {600, 224}, {1000, 300}, {300, 1000}, {1001, 1003}, {50, 40}, {7, 300}, {3000, 2000}}
 	for _, s := range sizes {
 		img := &imagedecode.RGB{Width: s[0], Height: s[1], Pix: webpenc.Noisy(uint64(s[0]), s[0], s[1])}
-		for _, avx2 := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%dx%d avx2=%v", s[0], s[1], avx2), func(t *testing.T) {
+		for _, kc := range []struct {
+			avx2 bool
+			c    Config
+		}{{false, c}, {true, c}, {false, fast}, {true, fast}, {true, OpenCLIP(384)}} {
+			avx2, c := kc.avx2, kc.c
+			t.Run(fmt.Sprintf("%dx%d %s avx2=%v", s[0], s[1], c.Kind, avx2), func(t *testing.T) {
 				if avx2 && !useAVX2 {
 					t.Skip("no AVX2 on this CPU")
 				}

@@ -36,6 +36,12 @@ type Options struct {
 	Workers int
 	// Decode limits and adjusts image decoding.
 	Decode imagedecode.Options
+	// Preprocessing is how the model's Python image prepares images
+	// (the catalog's kind; empty means clip-pillow).
+	Preprocessing clipprep.Kind
+	// InputSize is the vision tower's input side (224, 384); when set, a
+	// preprocessor_config.json cropping to another size is refused.
+	InputSize int
 }
 
 // Inputs and outputs of the vision graph.
@@ -58,8 +64,9 @@ type Encoder struct {
 }
 
 // Load opens the vision tower of a model directory: its
-// preprocessor_config.json, config.json (projection_dim) and the graph of
-// opts.Variant.
+// preprocessor_config.json run as opts.Preprocessing (open_clip's settings
+// for KindOpenCLIP, which has none), config.json (projection_dim) and the
+// graph of opts.Variant.
 func Load(dir modelstore.Dir, opts Options) (*Encoder, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = config.DefaultBatchSize
@@ -67,7 +74,7 @@ func Load(dir modelstore.Dir, opts Options) (*Encoder, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
-	prep, err := clipprep.LoadConfig(dir.Vision(modelstore.PreprocessorConfig))
+	prep, err := clipprep.Load(opts.Preprocessing, opts.InputSize, dir.Vision(modelstore.PreprocessorConfig))
 	if err != nil {
 		return nil, fmt.Errorf("vision model: %w", err)
 	}

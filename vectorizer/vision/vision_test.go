@@ -17,6 +17,7 @@ import (
 	"github.com/mclip-go/mclip/modelgen/modeltest"
 	"github.com/mclip-go/mclip/modelgen/reference"
 	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer/clipprep"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
 )
 
@@ -221,4 +222,41 @@ func textGraph(t *testing.T) []byte {
 	b, err := os.ReadFile(modelstore.Dir{Root: dir}.Text(modelstore.TextONNXFP32))
 	require.NoError(t, err)
 	return b
+}
+
+// TestLoadPreprocessing checks that Load runs the preprocessor config as
+// the kind asked for, takes open_clip's settings without one, and refuses a
+// crop that is not the tower's input size.
+func TestLoadPreprocessing(t *testing.T) {
+	tests := []struct {
+		name   string
+		opts   Options
+		spoil  bool
+		want   clipprep.Kind
+		errMsg string
+	}{
+		{name: "default", want: clipprep.KindCLIPPillow},
+		{name: "fast", opts: Options{Preprocessing: clipprep.KindCLIPFast, InputSize: 224}, want: clipprep.KindCLIPFast},
+		{name: "open_clip without a preprocessor config", opts: Options{Preprocessing: clipprep.KindOpenCLIP, InputSize: 224}, spoil: true, want: clipprep.KindOpenCLIP},
+		{name: "crop is not the input size", opts: Options{Preprocessing: clipprep.KindCLIPFast, InputSize: 384}, errMsg: "but the vision tower takes 384x384"},
+		{name: "unknown kind", opts: Options{Preprocessing: "squash"}, errMsg: `preprocessing "squash"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := modelstore.Dir{Root: t.TempDir()}
+			require.NoError(t, os.CopyFS(d.Root, os.DirFS(tinyModel(t).Root)))
+			if tt.spoil {
+				require.NoError(t, os.Remove(d.Vision(modelstore.PreprocessorConfig)))
+			}
+			tt.opts.Variant = modelstore.VariantFP32
+			e, err := Load(d, tt.opts)
+			if tt.errMsg != "" {
+				require.ErrorContains(t, err, tt.errMsg)
+				return
+			}
+			require.NoError(t, err)
+			defer e.Close()
+			assert.Equal(t, tt.want, e.Preprocessor().Kind)
+		})
+	}
 }
