@@ -23,7 +23,7 @@ LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LI
 	-X github.com/mclip-go/mclip/version.Commit=$(COMMIT)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: setup acceptance build ort ort-tgz images image-test test test-unit vet fmt-check clean weaviate weaviate-stock run test-integration stress fuzz-short bench bench-setup bench-photos
+.PHONY: setup acceptance build ort ort-tgz images image-test test test-unit vet fmt-check c-warnings clean weaviate weaviate-stock run test-integration stress fuzz-short bench bench-setup bench-photos
 
 ## setup: check the prerequisites (Go, the packages in setup/debian-packages);
 ## as root on Debian/Ubuntu install what is missing, otherwise print the
@@ -159,9 +159,23 @@ bench-photos: ort bench-setup build
 
 ## vet, fmt-check (two names, one check): go vet, and gofmt -l on the
 ## tracked Go files
-vet fmt-check: setup
+vet fmt-check: setup c-warnings
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+## c-warnings: compile each package's .c files as cgo does (cgo's default
+## -O2, the package's #cgo CFLAGS with their warnings, its pkg-config
+## flags), with -Werror, and -Wmissing-prototypes that cgo's own generated C
+## would fail (every function called from Go is declared in the package's
+## header, the rest is static). `make vet`, and so `make test`, runs it.
+c-warnings: setup
+	@set -o pipefail; $(GO) list -f '{{if .CFiles}}{{.Dir}}|{{join .CFiles " "}}|{{join .CgoCFLAGS " "}}|{{join .CgoPkgConfig " "}}{{end}}' ./... | \
+	while IFS='|' read -r dir files cflags pkgs; do \
+		pc=""; if [ -n "$$pkgs" ]; then pc="$$(pkg-config --cflags $$pkgs)" || exit 1; fi; \
+		for f in $$files; do \
+			$(CC) -O2 $$cflags $$pc -Werror -Wmissing-prototypes -I"$$dir" -c -o /dev/null "$$dir/$$f" || { echo "c-warnings: $$dir/$$f"; exit 1; }; \
+		done; \
+	done
 
 ## test-unit: the unit tests, every package but integration/: no Weaviate
 ## build, no container images (about a minute with a warm Go cache)

@@ -49,6 +49,12 @@ const (
 	// when HF_TOKEN is unset.
 	EnvHubOldToken = "HUGGING_FACE_HUB_TOKEN"
 	EnvHubOffline  = "HF_HUB_OFFLINE"
+	// EnvHubCache is huggingface_hub's cache of hub repositories, whose
+	// files the model store reuses instead of downloading them again;
+	// EnvHFHome is huggingface_hub's home, whose "hub" directory is that
+	// cache when HF_HUB_CACHE is unset.
+	EnvHubCache = "HF_HUB_CACHE"
+	EnvHFHome   = "HF_HOME"
 )
 
 // Environment variables of `mclip serve` only.
@@ -130,6 +136,12 @@ type Config struct {
 	// HubOffline forbids the network (HF_HUB_OFFLINE: 1, true, yes or on;
 	// anything else is false, as huggingface_hub reads it).
 	HubOffline bool
+	// HubCache is huggingface_hub's cache directory (HF_HUB_CACHE); empty
+	// means HFHome's "hub", else huggingface_hub's default (see
+	// modelstore.HFCacheDir).
+	HubCache string
+	// HFHome is huggingface_hub's home directory (HF_HOME).
+	HFHome string
 
 	// Addr is the host:port `mclip serve` listens on.
 	Addr string
@@ -238,6 +250,8 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	if v, ok := get(EnvHubOffline); ok {
 		c.HubOffline = isTrue(v)
 	}
+	str(EnvHubCache, &c.HubCache)
+	str(EnvHFHome, &c.HFHome)
 	str(EnvAddr, &c.Addr)
 	str(EnvAPIToken, &c.APIToken)
 	if v, ok := get(EnvBatchWait); ok {

@@ -36,6 +36,8 @@ func TestFromLookup(t *testing.T) {
 		}, want: func(c *Config) {
 			c.LockFile, c.HubEndpoint, c.HubToken, c.HubOffline = "/l", "https://mirror.example", "hf_x", true
 		}},
+		{name: "Hugging Face cache", env: map[string]string{EnvHubCache: "/hf/hub", EnvHFHome: "/hf"},
+			want: func(c *Config) { c.HubCache, c.HFHome = "/hf/hub", "/hf" }},
 		{name: "older token variable", env: map[string]string{EnvHubOldToken: "hf_old", EnvHubOffline: "false"},
 			want: func(c *Config) { c.HubToken = "hf_old" }},
 		{name: "HF_TOKEN before the older name", env: map[string]string{EnvHubToken: "hf_new", EnvHubOldToken: "hf_old"},

@@ -48,6 +48,7 @@ func TestMakeRun(t *testing.T) {
 	env := map[string]string{
 		"HF_ENDPOINT":              hub.URL,
 		"MCLIP_CACHE_DIR":          cache,
+		"HF_HUB_CACHE":             t.TempDir(),
 		"GOFLAGS":                  os.Getenv("GOFLAGS"),
 		"CI":                       os.Getenv("CI"),
 		"CLUSTER_GOSSIP_BIND_PORT": fmt.Sprint(ports.gossip),

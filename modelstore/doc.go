@@ -33,6 +33,21 @@
 // file lock (<dir>/.pull.lock). Only https endpoints are accepted, except
 // loopback hosts (tests).
 //
+// # Hugging Face cache
+//
+// Before a download, the file is looked for in huggingface_hub's cache
+// (HFCacheDir: HF_HUB_CACHE, else HF_HOME/hub, else
+// ~/.cache/huggingface/hub): its snapshot at the commit the hub resolved,
+// else its blob named by the hub's ETag. Offline, the commit is the one the
+// lock file pins (with its sha256), else the one the cache's refs name for
+// the revision (checked against the etag the snapshot links to). A file
+// found is hashed like a download and, when it matches, hard-linked into
+// the model directory (copied across file systems), so the directory stays
+// a complete MODEL_DIR and the lock file pins it like any other; one that
+// does not match is refused and downloaded. The cache is only read. Where
+// each file came from is recorded beside the files (.origins.json, see
+// Store.Sources).
+//
 // # Lock file
 //
 // See LockFileName: the first pull pins the commit and sha256 of every file;
@@ -42,8 +57,9 @@
 // # Offline
 //
 // With HF_HUB_OFFLINE=1, or when the hub cannot be reached, a complete cache
-// is used as is; an incomplete one is an IncompleteError naming the missing
-// files and the command that fetches them.
+// is used as is, and missing files are taken from the Hugging Face cache
+// when it holds them; what is still missing is an IncompleteError naming
+// the files and the command that fetches them.
 //
 // Package hubtest is a fake hub for tests.
 package modelstore

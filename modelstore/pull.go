@@ -28,11 +28,14 @@ const pullLockName = ".pull.lock"
 
 // PullResult says what a pull did.
 type PullResult struct {
-	Dir        Dir
-	Downloaded []string // MODEL_DIR-relative paths fetched
-	Kept       []string // already present and verified
-	Offline    bool     // the network was not used (offline or unreachable)
-	Commits    map[string]string
+	Dir         Dir
+	Downloaded  []string // MODEL_DIR-relative paths fetched
+	FromHFCache []string // taken from the Hugging Face cache, verified
+	Kept        []string // already present and verified
+	Offline     bool     // the network was not used (offline or unreachable)
+	Commits     map[string]string
+	// HFCache is the Hugging Face cache read; empty when none.
+	HFCache string
 }
 
 // ChangedError is a file whose upstream content differs from the lock.
@@ -65,7 +68,7 @@ func (s *Store) Pull(ctx context.Context) (PullResult, error) {
 }
 
 func (s *Store) pull(ctx context.Context) (PullResult, error) {
-	res := PullResult{Dir: s.dir, Commits: map[string]string{}}
+	res := PullResult{Dir: s.dir, Commits: map[string]string{}, HFCache: s.HFCache()}
 	if s.local {
 		return res, fmt.Errorf("%s is set (%s): a local model directory is used as is; unset it to pull into the cache", config.EnvModelDir, s.dir.Root)
 	}
@@ -90,6 +93,10 @@ func (s *Store) pull(ctx context.Context) (PullResult, error) {
 	if err != nil {
 		return res, err
 	}
+	origins, err := readOrigins(s.dir.Root)
+	if err != nil {
+		return res, err
+	}
 	prog := newProgress(s.logWriter())
 	for _, f := range s.manifest.Files {
 		// The first file of a repository resolves its revision to a commit;
@@ -107,79 +114,143 @@ func (s *Store) pull(ctx context.Context) (PullResult, error) {
 			return res, err
 		}
 		res.Commits[f.Repo] = meta.Commit
-		kept, err := s.pullFile(ctx, hub, prog, lock, f, at, meta)
+		o, err := s.pullFile(ctx, hub, prog, lock, f, at, meta)
 		if err != nil {
 			return res, err
 		}
-		if kept {
+		switch o.Source {
+		case "":
 			res.Kept = append(res.Kept, f.Rel())
-		} else {
+			continue
+		case SourceHFCache:
+			res.FromHFCache = append(res.FromHFCache, f.Rel())
+		default:
 			res.Downloaded = append(res.Downloaded, f.Rel())
+		}
+		origins[f.Rel()] = o
+		if err := writeOrigins(s.dir.Root, origins); err != nil {
+			return res, err
 		}
 	}
 	return res, nil
 }
 
-// offline answers a pull that may not or cannot use the network.
+// pullOffline answers without the network: the cache as is, completed from
+// the Hugging Face cache when there is one (under the pull lock, as it
+// writes).
+func (s *Store) pullOffline(ctx context.Context, cause error) (PullResult, error) {
+	res := PullResult{Dir: s.dir, Commits: map[string]string{}, HFCache: s.HFCache()}
+	miss, err := s.incomplete()
+	if err != nil {
+		return res, err
+	}
+	if !s.hfHolds(miss) {
+		// Nothing to take: write nothing (the cache may be read-only).
+		return s.offline(res, cause)
+	}
+	if err := os.MkdirAll(s.dir.Root, 0o755); err != nil {
+		return res, fmt.Errorf("model cache: %w", err)
+	}
+	unlock, err := filelock.Lock(ctx, filepath.Join(s.dir.Root, pullLockName))
+	if err != nil {
+		return res, fmt.Errorf("pull lock: %w", err)
+	}
+	defer unlock()
+	defer removeIfEmpty(filepath.Join(s.dir.Root, incompleteDir))
+	return s.offline(res, cause)
+}
+
+// offline answers a pull that may not or cannot use the network: missing
+// files are taken from the Hugging Face cache when it holds them verified,
+// and what is then complete is used as is.
 func (s *Store) offline(res PullResult, cause error) (PullResult, error) {
 	miss, err := s.incomplete()
 	if err != nil {
 		return res, err
 	}
+	if err := s.adoptOffline(miss, &res); err != nil {
+		return res, err
+	}
+	if len(res.FromHFCache) > 0 {
+		if miss, err = s.incomplete(); err != nil {
+			return res, err
+		}
+	}
 	if len(miss) > 0 {
 		return res, s.incompleteError(miss, cause)
 	}
 	res.Offline = true
-	res.Kept = s.manifest.Rels()
+	taken := map[string]bool{}
+	for _, r := range res.FromHFCache {
+		taken[r] = true
+	}
+	for _, r := range s.manifest.Rels() {
+		if !taken[r] {
+			res.Kept = append(res.Kept, r)
+		}
+	}
 	if cause != nil {
 		fmt.Fprintf(s.log, "hub unreachable (%v): using the complete cache %s as is\n", cause, s.dir.Root)
 	}
 	return res, nil
 }
 
-// pullFile brings one file up to date; kept reports it was already there.
-// f is the manifest's file, at the same file at the pull's commit.
-func (s *Store) pullFile(ctx context.Context, hub *hubClient, prog progress, lock *Lock, f, at File, meta remoteFile) (kept bool, err error) {
+// pullFile brings one file up to date and says where it came from: the
+// zero Origin when it was already there. f is the manifest's file, at the
+// same file at the pull's commit. Before a download, the Hugging Face cache
+// is asked for the file at that commit or under the hub's etag.
+func (s *Store) pullFile(ctx context.Context, hub *hubClient, prog progress, lock *Lock, f, at File, meta remoteFile) (Origin, error) {
 	rel, dest := f.Rel(), s.path(f.Rel())
 	entry, pinned := lock.Entry(rel)
 	if pinned && entry.ETag != meta.ETag && !s.opts.Update {
-		return false, s.changed(ctx, hub, prog, f, at, meta, entry)
+		return Origin{}, s.changed(ctx, hub, prog, f, at, meta, entry)
 	}
 	trustLock := pinned && entry.ETag == meta.ETag
+	good := func(sum, gsum string) bool {
+		return (trustLock && sum == entry.SHA256) || (!trustLock && matchesRemote(meta, sum, gsum))
+	}
 	if exists(dest) {
 		sum, gsum, err := hashFile(dest)
 		if err != nil {
-			return false, err
+			return Origin{}, err
 		}
-		if (trustLock && sum == entry.SHA256) || (!trustLock && matchesRemote(meta, sum, gsum)) {
+		if good(sum, gsum) {
 			if !trustLock {
 				lock.Set(s.entry(f, meta, sum))
 				if err := WriteLock(s.lockPath, lock); err != nil {
-					return false, err
+					return Origin{}, err
 				}
 			}
-			return true, nil
+			return Origin{}, nil
 		}
 		fmt.Fprintf(s.log, "%s: differs from the hub's (sha256 %s): fetching it again\n", rel, sum)
 	}
+	if s.hf != nil {
+		cands := s.hf.find(f.Repo, meta.Commit, meta.ETag, f.Path)
+		if sum, _, o, ok := s.fromHFCache(f, cands, func(_ hfCandidate, sum, gsum string) bool { return good(sum, gsum) }); ok {
+			fmt.Fprintf(s.log, "%s: from the Hugging Face cache (%s, verified)\n", rel, o.How)
+			lock.Set(s.entry(f, meta, sum))
+			return o, WriteLock(s.lockPath, lock)
+		}
+	}
 	tmp, sum, err := s.download(ctx, hub, prog, at, meta)
 	if err != nil {
-		return false, err
+		return Origin{}, err
 	}
 	if trustLock && sum != entry.SHA256 {
 		os.Remove(tmp)
-		return false, fmt.Errorf("%s: %w: the hub's file has sha256 %s, the lock pins %s", rel, ErrCorrupt, sum, entry.SHA256)
+		return Origin{}, fmt.Errorf("%s: %w: the hub's file has sha256 %s, the lock pins %s", rel, ErrCorrupt, sum, entry.SHA256)
 	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		os.Remove(tmp)
-		return false, fmt.Errorf("%s: %w", rel, err)
+		return Origin{}, fmt.Errorf("%s: %w", rel, err)
 	}
 	if err := os.Rename(tmp, dest); err != nil {
 		os.Remove(tmp)
-		return false, fmt.Errorf("%s: %w", rel, err)
+		return Origin{}, fmt.Errorf("%s: %w", rel, err)
 	}
 	lock.Set(s.entry(f, meta, sum))
-	return false, WriteLock(s.lockPath, lock)
+	return Origin{Source: SourceHub, From: hub.endpoint.String()}, WriteLock(s.lockPath, lock)
 }
 
 func (s *Store) entry(f File, meta remoteFile, sum string) LockEntry {

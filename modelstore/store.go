@@ -36,6 +36,10 @@ type Options struct {
 	Token string
 	// Offline forbids the network (HF_HUB_OFFLINE=1).
 	Offline bool
+	// HFCache is huggingface_hub's cache (see HFCacheDir): a file it holds
+	// at the wanted commit, or under the hub's etag, is hashed and taken
+	// (hard-linked, else copied) instead of downloaded. Empty means none.
+	HFCache string
 	// LockFile overrides the lock file's path (see LockFileName).
 	LockFile string
 	// Update accepts files that changed upstream and rewrites their lock
@@ -59,16 +63,22 @@ type Options struct {
 }
 
 // OptionsFor returns the options of cfg's settings: the model directory,
-// cache, variant, lock file and hub (config reads them from MCLIP_MODEL_DIR,
-// MCLIP_CACHE_DIR, MCLIP_VARIANT, MCLIP_MODELS_LOCK, HF_ENDPOINT, HF_TOKEN
-// or HUGGING_FACE_HUB_TOKEN, and HF_HUB_OFFLINE).
+// cache, variant, lock file, hub and Hugging Face cache (config reads them
+// from MCLIP_MODEL_DIR, MCLIP_CACHE_DIR, MCLIP_VARIANT, MCLIP_MODELS_LOCK,
+// HF_ENDPOINT, HF_TOKEN or HUGGING_FACE_HUB_TOKEN, HF_HUB_OFFLINE,
+// HF_HUB_CACHE and HF_HOME). Without a home directory to place the Hugging
+// Face cache in, none is read.
 func OptionsFor(cfg config.Config) (Options, error) {
 	v, err := ParseVariant(cfg.Variant)
 	if err != nil {
 		return Options{}, fmt.Errorf("%s: %w", config.EnvVariant, err)
 	}
+	hf, err := HFCacheDir(cfg.HubCache, cfg.HFHome)
+	if err != nil {
+		hf = ""
+	}
 	return Options{ModelDir: cfg.ModelDir, CacheDir: cfg.CacheDir, Variant: v, LockFile: cfg.LockFile,
-		Endpoint: cfg.HubEndpoint, Token: cfg.HubToken, Offline: cfg.HubOffline}, nil
+		Endpoint: cfg.HubEndpoint, Token: cfg.HubToken, Offline: cfg.HubOffline, HFCache: hf}, nil
 }
 
 // DefaultCacheDir is the cache root when Options.CacheDir (MCLIP_CACHE_DIR)
@@ -94,6 +104,7 @@ type Store struct {
 	local    bool
 	lockPath string
 	log      io.Writer
+	hf       *hfCache // nil: none read
 }
 
 // Open resolves the variant and the directory; it touches neither the disk
@@ -139,6 +150,13 @@ func Open(opts Options) (*Store, error) {
 			return nil, fmt.Errorf("model cache: %w", err)
 		}
 		s.dir = Dir{Root: filepath.Join(abs, modelsSubdir, s.manifest.key())}
+		if opts.HFCache != "" {
+			hf, err := filepath.Abs(opts.HFCache)
+			if err != nil {
+				return nil, fmt.Errorf("Hugging Face cache: %w", err)
+			}
+			s.hf = &hfCache{root: hf}
+		}
 	}
 	s.lockPath = opts.LockFile
 	if s.lockPath == "" {
@@ -369,7 +387,8 @@ func (s *Store) incomplete() ([]string, error) {
 // MODEL_DIR when one is set (checked with Dir.Missing, no network), else the
 // cache, checked against its lock (sizes, or sha256 with VerifyHashes), and
 // pulled first when files are missing and AllowPull is set and the network
-// allowed.
+// allowed. Missing files the Hugging Face cache holds are taken from it
+// without the network either way.
 func Resolve(ctx context.Context, opts Options) (Dir, error) {
 	s, err := Open(opts)
 	if err != nil {
@@ -394,9 +413,11 @@ func (s *Store) Resolve(ctx context.Context) (Dir, error) {
 	}
 	if len(miss) > 0 {
 		if !s.opts.AllowPull || s.opts.Offline {
-			return Dir{}, s.redact(s.incompleteError(miss, nil))
-		}
-		if _, err := s.Pull(ctx); err != nil {
+			// Without the network the Hugging Face cache may still have them.
+			if _, err := s.pullOffline(ctx, nil); err != nil {
+				return Dir{}, s.redact(err)
+			}
+		} else if _, err := s.Pull(ctx); err != nil {
 			return Dir{}, err
 		}
 	}
@@ -412,6 +433,9 @@ func (s *Store) incompleteError(miss []string, cause error) error {
 	e := &IncompleteError{Dir: s.dir.Root, Variant: s.manifest.Variant, Missing: miss, Cause: cause,
 		Hint: "fetch them with `" + s.pullCommand(false) + "`"}
 	switch {
+	case s.opts.Offline && s.hf != nil:
+		e.Why = config.EnvHubOffline + " is set, and the Hugging Face cache " + s.hf.root + " lacks them"
+		e.Hint = "unset " + config.EnvHubOffline + " and fetch them with `" + s.pullCommand(false) + "`"
 	case s.opts.Offline:
 		e.Why = config.EnvHubOffline + " is set"
 		e.Hint = "unset " + config.EnvHubOffline + " and fetch them with `" + s.pullCommand(false) + "`"

@@ -448,6 +448,7 @@ func TestInit(t *testing.T) {
 	t.Run("empty cache", func(t *testing.T) {
 		t.Setenv(config.EnvModelDir, "")
 		t.Setenv(config.EnvCacheDir, t.TempDir())
+		t.Setenv(config.EnvHubCache, t.TempDir())
 		err := New().Init(context.Background(), params)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "no usable models")

@@ -62,6 +62,7 @@ func TestOpen(t *testing.T) {
 func TestResolveDirNeverDownloads(t *testing.T) {
 	cfg := config.Default()
 	cfg.CacheDir = t.TempDir()
+	cfg.HubCache = t.TempDir() // an empty Hugging Face cache
 	_, err := ResolveDir(context.Background(), cfg, OpenOptions{})
 	var dirErr *DirError
 	require.ErrorAs(t, err, &dirErr)

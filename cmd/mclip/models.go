@@ -18,13 +18,14 @@ func init() {
 		"mclip models verify\nmclip models verify --model-dir /srv/mclip-models", runModelsVerify)
 	register("models list", "list a variant's model files, their source and state",
 		"mclip models list --variant auto", runModelsList)
-	register("models path", "print the model directory (MODEL_DIR) that --model-dir and MCLIP_MODEL_DIR accept",
+	register("models path", "print the model directory (MODEL_DIR) that --model-dir and MCLIP_MODEL_DIR accept; say on stderr where its files came from",
 		"MCLIP_MODEL_DIR=$(mclip models path) bin/weaviate-mclip ...", runModelsPath)
 }
 
 // storeFlags are the flags the models commands share. Defaults come from the
 // environment (read by package config): MCLIP_VARIANT, MCLIP_CACHE_DIR, MCLIP_MODEL_DIR,
-// MCLIP_MODELS_LOCK, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE.
+// MCLIP_MODELS_LOCK, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, HF_HUB_CACHE,
+// HF_HOME.
 type storeFlags struct {
 	opts    modelstore.Options
 	variant string
@@ -45,6 +46,7 @@ func (s *storeFlags) register(fs *flag.FlagSet) error {
 	fs.StringVar(&s.opts.ModelDir, "model-dir", env.ModelDir, "a local model directory used as is, without network (default $"+config.EnvModelDir+")")
 	fs.StringVar(&s.opts.LockFile, "lock", env.LockFile, "lock file pinning commits and sha256s (default $"+config.EnvLockFile+", else mclip-models.lock in the model directory)")
 	fs.StringVar(&s.opts.Endpoint, "endpoint", env.Endpoint, "hub endpoint, https only (default $"+config.EnvHubEndpoint+", else "+modelstore.DefaultEndpoint+")")
+	fs.StringVar(&s.opts.HFCache, "hf-cache", env.HFCache, "Hugging Face cache whose files are verified and linked instead of downloaded; empty for none (default $"+config.EnvHubCache+", else $"+config.EnvHFHome+"/hub, else ~/.cache/huggingface/hub)")
 	fs.StringVar(&s.opts.Revisions.Text, "text-revision", "", "branch, tag or commit of "+modelstore.TextRepo+" (default main)")
 	fs.StringVar(&s.opts.Revisions.Vision, "vision-revision", "", "branch, tag or commit of "+modelstore.VisionRepo+" (default main)")
 	return nil
@@ -103,16 +105,26 @@ func runModelsPull(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	switch {
+	case res.Offline && len(res.FromHFCache) > 0:
+		fmt.Fprintf(stderr, "offline: %d files taken from the Hugging Face cache %s (verified), %d already there; lock %s\n",
+			len(res.FromHFCache), res.HFCache, len(res.Kept), s.LockPath())
 	case res.Offline:
 		fmt.Fprintf(stderr, "offline: the cache is complete, used as is (not checked against the hub)\n")
 	default:
-		fmt.Fprintf(stderr, "%d files downloaded, %d already there and verified; %s@%s, %s@%s; lock %s\n",
-			len(res.Downloaded), len(res.Kept),
+		fmt.Fprintf(stderr, "%d files downloaded, %d taken from the Hugging Face cache%s, %d already there and verified; %s@%s, %s@%s; lock %s\n",
+			len(res.Downloaded), len(res.FromHFCache), inDir(res.HFCache), len(res.Kept),
 			modelstore.TextRepo, short(res.Commits[modelstore.TextRepo]),
 			modelstore.VisionRepo, short(res.Commits[modelstore.VisionRepo]), s.LockPath())
 	}
 	fmt.Fprintln(stdout, res.Dir.Root)
 	return nil
+}
+
+func inDir(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	return " " + dir
 }
 
 func short(commit string) string {
@@ -186,5 +198,46 @@ func runModelsPath(_ context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	fmt.Fprintln(stdout, s.Dir().Root)
+	return describeSources(s, stderr)
+}
+
+// describeSources says on w, by repository, where the model directory's
+// files came from, and which missing ones a pull would take from the
+// Hugging Face cache instead of downloading.
+func describeSources(s *modelstore.Store, w io.Writer) error {
+	if s.Local() {
+		fmt.Fprintf(w, "a local model directory (%s), used as is\n", config.EnvModelDir)
+		return nil
+	}
+	srcs, err := s.Sources()
+	if err != nil {
+		return err
+	}
+	type key struct{ repo, what string }
+	counts := map[key]int{}
+	var order []key
+	for _, src := range srcs {
+		var what string
+		switch {
+		case src.Present && src.Origin.Source == modelstore.SourceHFCache:
+			what = "taken from the Hugging Face cache " + s.HFCache() + " (" + src.Origin.How + ")"
+		case src.Present && src.Origin.Source == modelstore.SourceHub:
+			what = "downloaded from " + src.Origin.From
+		case src.Present:
+			what = "in the cache"
+		case src.InHFCache != "":
+			what = "missing, in the Hugging Face cache " + s.HFCache() + ": `mclip models pull` takes them from there"
+		default:
+			what = "missing: `mclip models pull` downloads them"
+		}
+		k := key{src.Repo + "@" + src.Revision, what}
+		if counts[k] == 0 {
+			order = append(order, k)
+		}
+		counts[k]++
+	}
+	for _, k := range order {
+		fmt.Fprintf(w, "%s: %d files %s\n", k.repo, counts[k], k.what)
+	}
 	return nil
 }

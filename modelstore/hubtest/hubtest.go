@@ -422,3 +422,48 @@ func FromModelDir(modelDir string) (map[string]map[string][]byte, error) {
 	}
 	return map[string]map[string][]byte{modelstore.TextRepo: text, modelstore.VisionRepo: vision}, nil
 }
+
+// WriteHFCache writes files as huggingface_hub caches a repository at a
+// commit under root (a HF_HUB_CACHE): blobs/{etag} holds each content (the
+// sha256 of an LFS file, see IsLFS, else its git blob sha1),
+// snapshots/{commit}/{path} is a relative symlink to it, and refs/{ref}
+// holds the commit when ref is not empty. It returns each path's blob.
+func WriteHFCache(root, repoName, commit, ref string, files map[string][]byte) (map[string]string, error) {
+	dir := filepath.Join(root, "models--"+strings.ReplaceAll(repoName, "/", "--"))
+	blobs := map[string]string{}
+	for p, b := range files {
+		etag := GitSHA1(b)
+		if IsLFS(p, len(b)) {
+			etag = SHA256(b)
+		}
+		blob := filepath.Join(dir, "blobs", etag)
+		if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
+			return nil, fmt.Errorf("hubtest: %w", err)
+		}
+		if err := os.WriteFile(blob, b, 0o644); err != nil {
+			return nil, fmt.Errorf("hubtest: %w", err)
+		}
+		snap := filepath.Join(dir, "snapshots", commit, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(snap), 0o755); err != nil {
+			return nil, fmt.Errorf("hubtest: %w", err)
+		}
+		target, err := filepath.Rel(filepath.Dir(snap), blob)
+		if err != nil {
+			return nil, fmt.Errorf("hubtest: %w", err)
+		}
+		if err := os.Symlink(target, snap); err != nil {
+			return nil, fmt.Errorf("hubtest: %w", err)
+		}
+		blobs[p] = blob
+	}
+	if ref != "" {
+		r := filepath.Join(dir, "refs", filepath.FromSlash(ref))
+		if err := os.MkdirAll(filepath.Dir(r), 0o755); err != nil {
+			return nil, fmt.Errorf("hubtest: %w", err)
+		}
+		if err := os.WriteFile(r, []byte(commit), 0o644); err != nil {
+			return nil, fmt.Errorf("hubtest: %w", err)
+		}
+	}
+	return blobs, nil
+}

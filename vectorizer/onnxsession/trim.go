@@ -1,13 +1,8 @@
 package onnxsession
 
 /*
-#include <stdlib.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-static void mclip_malloc_trim(void) { malloc_trim(0); }
-#else
-static void mclip_malloc_trim(void) {}
-#endif
+#cgo CFLAGS: -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wpointer-arith -Wundef -Wvla -Wcast-qual -Wwrite-strings
+#include "onnxsession.h"
 */
 import "C"
 
