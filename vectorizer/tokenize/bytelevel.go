@@ -54,8 +54,8 @@ type component struct {
 	PrependScheme  *string `json:"prepend_scheme"`
 	Split          *bool   `json:"split"`
 	Precompiled    *string `json:"precompiled_charsmap"`
-	Left           *bool   `json:"left"`
-	Right          *bool   `json:"right"`
+	StripLeft      bool    `json:"strip_left"`
+	StripRight     bool    `json:"strip_right"`
 }
 
 // String names the component and its parts, for error messages.

@@ -2,8 +2,10 @@
 // identically to Hugging Face tokenizers (checked against tokenizers 0.23.2
 // on committed corpora, see testdata/regen.sh). Load reads any supported
 // tokenizer.json and picks the tokenizer by its model type: the WordPiece
-// of the multilingual DistilBERT (below), or CLIP's byte-level BPE
-// (bytelevel.go).
+// of the multilingual DistilBERT (below), CLIP's byte-level BPE
+// (bytelevel.go), or the SentencePiece Unigram of XLM-R and XLM-V
+// (unigram.go: the precompiled character map, Metaspace, Viterbi over
+// piece scores, "<s> $A </s>").
 //
 // CLIP's byte-level BPE is implemented here from its tokenizer.json
 // (openai/clip-vit-base-patch32's layout, which transformers'

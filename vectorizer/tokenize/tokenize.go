@@ -13,10 +13,11 @@ import (
 )
 
 // Tokenizer encodes text into ids identically to Hugging Face tokenizers
-// with the tokenizer.json it was loaded from: a BERT WordPiece one or
-// CLIP's byte-level BPE. It is safe for concurrent use.
+// with the tokenizer.json it was loaded from: a BERT WordPiece one, CLIP's
+// byte-level BPE or a SentencePiece Unigram. It is safe for concurrent use.
 type Tokenizer struct {
-	bpe *byteLevelBPE // set for CLIP's byte-level BPE; the fields below are WordPiece's
+	bpe *byteLevelBPE // set for CLIP's byte-level BPE
+	uni *unigram      // set for SentencePiece Unigram; the fields below are WordPiece's
 
 	model     *wordpiece.WordPiece // sugarme's; the reference wp is tested against
 	wp        wordPiece
@@ -81,7 +82,9 @@ type config struct {
 //     distilbert-base-multilingual-cased's;
 //   - BPE: CLIP's byte-level BPE (see byteLevelBPE) as in the
 //     tokenizer.json of openai/clip-vit-base-patch32 and patch16 and of
-//     the open_clip LAION models.
+//     the open_clip LAION models;
+//   - Unigram: SentencePiece Unigram (see unigram) as transformers
+//     converts XLM-R's and XLM-V's (facebook/metaclip-2-worldwide-*).
 //
 // Other files get an error naming the model type, normalizer,
 // pre-tokenizer or post-processor that is not supported.
@@ -111,8 +114,10 @@ func parse(data []byte) (*Tokenizer, error) {
 		return parseWordPiece(data)
 	case "BPE":
 		return parseByteLevelBPE(data)
+	case "Unigram":
+		return parseUnigram(data)
 	}
-	return nil, fmt.Errorf("model type %q unsupported, want WordPiece or BPE", head.Model.Type)
+	return nil, fmt.Errorf("model type %q unsupported, want WordPiece, BPE or Unigram", head.Model.Type)
 }
 
 func parseWordPiece(data []byte) (*Tokenizer, error) {
@@ -281,9 +286,10 @@ func pairID(v []any) (int64, error) {
 	return int64(id), nil
 }
 
-// PadID is the id of [PAD] for WordPiece; for CLIP's BPE, which has no
-// padding token in tokenizer.json, it is <|endoftext|>, the pad_token of
-// CLIPTokenizer in OpenAI's tokenizer_config.json.
+// PadID is the id of [PAD] for WordPiece and of <pad> for Unigram; for
+// CLIP's BPE, which has no padding token in tokenizer.json, it is
+// <|endoftext|>, the pad_token of CLIPTokenizer in OpenAI's
+// tokenizer_config.json.
 func (t *Tokenizer) PadID() int64 { return t.padID }
 
 // VocabSize is the number of ids (largest id plus one).
@@ -305,9 +311,14 @@ func (t *Tokenizer) VocabSize() int { return t.vocabSize }
 // with the same truncation (a "word" is a pre-token of CLIP's split), and
 // invalid UTF-8 is read as one U+FFFD per maximal invalid subsequence, as
 // Python and JavaScript decode it; U+FFFD is then a symbol like any other.
+// For Unigram they are "<s> text </s>", truncated the same way (a "word"
+// is a Metaspace piece), with the same reading of invalid UTF-8.
 func (t *Tokenizer) Encode(text string, maxLen int) []int64 {
 	if t.bpe != nil {
 		return t.bpe.encode(text, maxLen)
+	}
+	if t.uni != nil {
+		return t.uni.encode(text, maxLen)
 	}
 	limit, maxWords := -1, -1
 	switch {

@@ -346,3 +346,125 @@ func BenchmarkEncodeCLIPSentence(b *testing.B) {
 		tok.Encode(s, 77)
 	}
 }
+
+func TestLoadUnigramErrors(t *testing.T) {
+	data, err := os.ReadFile(unigramJSON)
+	require.NoError(t, err)
+	good := string(data)
+	for _, tc := range []struct {
+		name, from, to, want string
+	}{
+		{"other pre-tokenizer", `"type": "Metaspace",
+  "replacement"`, `"type": "Whitespace",
+  "replacement"`, "pre_tokenizer is Whitespace, want Metaspace"},
+		{"other replacement", `"replacement": "▁",
+  "prepend_scheme": "always",
+  "split": true
+ },
+ "post_processor"`, `"replacement": "_",
+  "prepend_scheme": "always",
+  "split": true
+ },
+ "post_processor"`, "Metaspace replacement"},
+		{"NFKC normalizer", `"type": "Precompiled"`, `"type": "NFKC"`, "normalizer is Sequence[NFKC, Strip, Replace]"},
+		{"bad charsmap", `"precompiled_charsmap": "`, `"precompiled_charsmap": "!!`, "precompiled_charsmap is not base64"},
+		{"byte fallback", `"byte_fallback": false`, `"byte_fallback": true`, "byte_fallback"},
+		{"no unk", `"unk_id": 3`, `"unk_id": null`, "unk_id"},
+		{"prepend scheme", `"prepend_scheme": "always",
+  "split": true
+ },
+ "post_processor"`, `"prepend_scheme": "sometimes",
+  "split": true
+ },
+ "post_processor"`, "prepend_scheme"},
+		{"no post-processor", `"type": "TemplateProcessing"`, `"type": "ByteLevel"`, "post_processor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			js := strings.Replace(good, tc.from, tc.to, 1)
+			require.NotEqual(t, good, js, "replacement did not apply")
+			path := filepath.Join(t.TempDir(), "tokenizer.json")
+			require.NoError(t, os.WriteFile(path, []byte(js), 0o644))
+			_, err := Load(path)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Contains(t, err.Error(), path)
+		})
+	}
+}
+
+// TestUnigramOlderFormat loads the forms older transformers wrote for the
+// same tokenizer (Metaspace with add_prefix_space, no prepend_scheme),
+// which must encode the same.
+func TestUnigramOlderFormat(t *testing.T) {
+	data, err := os.ReadFile(unigramJSON)
+	require.NoError(t, err)
+	older := strings.Replace(string(data), `"prepend_scheme": "always",
+  "split": true
+ },
+ "post_processor"`, `"add_prefix_space": true
+ },
+ "post_processor"`, 1)
+	require.NotEqual(t, string(data), older)
+	path := filepath.Join(t.TempDir(), "tokenizer.json")
+	require.NoError(t, os.WriteFile(path, []byte(older), 0o644))
+	a, err := Load(unigramJSON)
+	require.NoError(t, err)
+	b, err := Load(path)
+	require.NoError(t, err)
+	for _, s := range []string{"", "Ein Bild <mask> von einem Hund.", "水で遊ぶ犬", "  x  y  "} {
+		assert.Equal(t, a.Encode(s, 0), b.Encode(s, 0), "%q", s)
+	}
+	assert.Equal(t, int64(1), a.PadID())
+}
+
+func FuzzEncodeUnigram(f *testing.F) {
+	for _, s := range []string{"", "a", "<mask>", "a  <mask>  b", "ＡＢＣ", "a\xffb", "水\u3000水", "e\u0301", "ﬁ\u0301",
+		"👨\u200d👩\u200d👧", strings.Repeat("ab", 101), "  x  "} {
+		f.Add(s, 0)
+		f.Add(s, 1)
+		f.Add(s, 77)
+	}
+	tok, err := Load(unigramJSON)
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, s string, maxLen int) {
+		maxLen %= 300
+		ids := tok.Encode(s, maxLen)
+		require.GreaterOrEqual(t, len(ids), 2)
+		assert.Equal(t, int64(0), ids[0])
+		assert.Equal(t, int64(2), ids[len(ids)-1])
+		if maxLen >= 2 {
+			assert.LessOrEqual(t, len(ids), maxLen)
+		}
+		for _, id := range ids {
+			assert.True(t, id >= 0 && id < int64(tok.VocabSize()), "id %d", id)
+		}
+	})
+}
+
+// BenchmarkEncodeUnigram is BenchmarkEncode for the SentencePiece Unigram
+// tokenizer of testdata/unigram, truncated to 77.
+func BenchmarkEncodeUnigram(b *testing.B) {
+	tok, err := Load(unigramJSON)
+	require.NoError(b, err)
+	corpus := readCorpus(b)
+	var n int
+	for _, s := range corpus {
+		n += len(s)
+	}
+	b.SetBytes(int64(n / len(corpus)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tok.Encode(corpus[i%len(corpus)], 77)
+	}
+}
+
+func BenchmarkEncodeUnigramSentence(b *testing.B) {
+	tok, err := Load(unigramJSON)
+	require.NoError(b, err)
+	s := "A photo of a dog playing in the water, Ein Bild von einem Hund, 水で遊ぶ犬の写真。"
+	b.SetBytes(int64(len(s)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tok.Encode(s, 77)
+	}
+}

@@ -16,7 +16,17 @@
 #                         (vocab.WriteCLIPTokenizerJSON(w, vocab.CLIPFull))
 #                         on corpus.jsonl then corpus_clip.jsonl, truncated
 #                         to CLIP's 77
-# Needs go, node and npm (registry access for `npm pack`); no npm install.
+#   corpus_unigram.jsonl  from buildUnigramCorpus in corpus_unigram_test.go
+#   unigram/tokenizer.json  an XLM-R type SentencePiece Unigram
+#                         tokenizer.json (unigram/gen_unigram.py: trained
+#                         by SentencePiece with nmt_nfkc, converted as
+#                         transformers does); other SentencePiece versions
+#                         may train a different model, so regenerate the
+#                         goldens with it
+#   goldens_unigram.json.gz  the same for unigram/tokenizer.json on the
+#                         three corpora, truncated to 77
+# Needs go, node and npm (registry access for `npm pack`; no npm install)
+# and Debian's python3-sentencepiece (/usr/bin/python3).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
@@ -24,7 +34,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 cd "$root"
-go test ./vectorizer/tokenize/ -run '^(TestCorpusUpToDate|TestCLIPCorpusUpToDate)$' -update -count=1
+go test ./vectorizer/tokenize/ -run '^(TestCorpusUpToDate|TestCLIPCorpusUpToDate|TestUnigramCorpusUpToDate)$' -update -count=1
 go run ./vectorizer/tokenize/testdata/writevocab > "$tmp/tokenizer.json"
 go run ./vectorizer/tokenize/testdata/writevocab -type clip > "$tmp/clip.json"
 
@@ -33,4 +43,6 @@ node "$here/gen_classes.js" "$tmp/package" "$here/classes.bin.gz"
 node "$here/gen_clip_classes.js" "$tmp/package" "$tmp/clip.json" "$here/clip_classes.bin.gz"
 node "$here/gen_goldens.js" "$tmp/package" "$tmp/tokenizer.json" "$here/corpus.jsonl" "$here/goldens.json.gz"
 node "$here/gen_goldens.js" "$tmp/package" "$tmp/clip.json" "$here/corpus.jsonl,$here/corpus_clip.jsonl" "$here/goldens_clip.json.gz" 77
-echo "wrote $here/corpus.jsonl, $here/corpus_clip.jsonl, $here/classes.bin.gz, $here/clip_classes.bin.gz, $here/goldens.json.gz and $here/goldens_clip.json.gz"
+/usr/bin/python3 "$here/unigram/gen_unigram.py"
+node "$here/gen_goldens.js" "$tmp/package" "$here/unigram/tokenizer.json" "$here/corpus.jsonl,$here/corpus_clip.jsonl,$here/corpus_unigram.jsonl" "$here/goldens_unigram.json.gz" 77
+echo "wrote the corpora, classes, unigram/tokenizer.json and goldens in $here"
