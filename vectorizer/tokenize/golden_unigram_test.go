@@ -5,10 +5,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mclip-go/mclip/modelgen/vocab"
 )
 
 // unigramJSON is the XLM-R type tokenizer.json written by
@@ -22,6 +25,34 @@ const unigramJSON = "testdata/unigram/tokenizer.json"
 func TestUnigramGoldens(t *testing.T) {
 	h, goldens := readGoldensFile(t, "testdata/goldens_unigram.json.gz")
 	require.Equal(t, h.TokenizerSHA256, fileSHA256(t, unigramJSON), "tokenizer.json changed: run testdata/regen.sh")
+	tok, err := Load(unigramJSON)
+	require.NoError(t, err)
+	checkUnigramGoldens(t, tok, h, goldens)
+}
+
+// TestXLMVGoldens is TestUnigramGoldens for the XLM-V size tokenizer.json
+// that modelgen/vocab generates.
+func TestXLMVGoldens(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and loads a 40 MB tokenizer.json")
+	}
+	h, goldens := readGoldensFile(t, "testdata/goldens_xlmv.json.gz")
+	path := filepath.Join(t.TempDir(), "tokenizer.json")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	require.NoError(t, vocab.WriteUnigramTokenizerJSON(f, vocab.XLMVFull))
+	require.NoError(t, f.Close())
+	require.Equal(t, h.TokenizerSHA256, fileSHA256(t, path),
+		"modelgen/vocab Unigram output changed since the goldens were made: run testdata/regen.sh")
+	tok, err := Load(path)
+	require.NoError(t, err)
+	require.Equal(t, vocab.XLMVFull, tok.VocabSize())
+	checkUnigramGoldens(t, tok, h, goldens)
+}
+
+// checkUnigramGoldens compares tok with goldens made on corpus.jsonl,
+// corpus_clip.jsonl and corpus_unigram.jsonl.
+func checkUnigramGoldens(t *testing.T, tok *Tokenizer, h goldenHeader, goldens []golden) {
 	var all []byte
 	var corpus []string
 	for _, p := range []string{corpusPath, clipCorpusPath, unigramCorpusPath} {
@@ -34,8 +65,6 @@ func TestUnigramGoldens(t *testing.T) {
 	require.Equal(t, h.CorpusSHA256, hex.EncodeToString(cs[:]), "corpus changed: run testdata/regen.sh")
 	require.Len(t, goldens, len(corpus))
 
-	tok, err := Load(unigramJSON)
-	require.NoError(t, err)
 	var mismatches []string
 	for i, s := range corpus {
 		g := goldens[i]

@@ -25,6 +25,9 @@
 #                         goldens with it
 #   goldens_unigram.json.gz  the same for unigram/tokenizer.json on the
 #                         three corpora, truncated to 77
+#   goldens_xlmv.json.gz  the same for the synthetic XLM-V size Unigram
+#                         tokenizer.json of modelgen/vocab
+#                         (vocab.WriteUnigramTokenizerJSON(w, vocab.XLMVFull))
 # Needs go, node and npm (registry access for `npm pack`; no npm install)
 # and Debian's python3-sentencepiece (/usr/bin/python3).
 set -eu
@@ -45,4 +48,6 @@ node "$here/gen_goldens.js" "$tmp/package" "$tmp/tokenizer.json" "$here/corpus.j
 node "$here/gen_goldens.js" "$tmp/package" "$tmp/clip.json" "$here/corpus.jsonl,$here/corpus_clip.jsonl" "$here/goldens_clip.json.gz" 77
 /usr/bin/python3 "$here/unigram/gen_unigram.py"
 node "$here/gen_goldens.js" "$tmp/package" "$here/unigram/tokenizer.json" "$here/corpus.jsonl,$here/corpus_clip.jsonl,$here/corpus_unigram.jsonl" "$here/goldens_unigram.json.gz" 77
+go run ./vectorizer/tokenize/testdata/writevocab -type unigram > "$tmp/xlmv.json"
+node "$here/gen_goldens.js" "$tmp/package" "$tmp/xlmv.json" "$here/corpus.jsonl,$here/corpus_clip.jsonl,$here/corpus_unigram.jsonl" "$here/goldens_xlmv.json.gz" 77
 echo "wrote the corpora, classes, unigram/tokenizer.json and goldens in $here"

@@ -14,6 +14,9 @@ pre-tokenizer (prepend_scheme "always"), Unigram with unk_id 3, "<s> $A
 </s>" post-processor, and the added tokens XLMRobertaTokenizerFast has
 (<mask> with lstrip).
 
+It also writes modelgen/vocab/nmt_nfkc.charsmap, the character map alone,
+which modelgen/vocab embeds in the Unigram tokenizer.json files it writes.
+
 usage: /usr/bin/python3 gen_unigram.py  (run by ../regen.sh)
 """
 import base64
@@ -104,7 +107,13 @@ def convert(proto):
 
 
 def main():
-    tok = convert(train())
+    proto = train()
+    # modelgen/vocab embeds the character map for its generated Unigram
+    # tokenizer.json files of any size.
+    charsmap = os.path.join(HERE, "..", "..", "..", "..", "modelgen", "vocab", "nmt_nfkc.charsmap")
+    with open(charsmap, "wb") as f:
+        f.write(proto.normalizer_spec.precompiled_charsmap)
+    tok = convert(proto)
     with open(os.path.join(HERE, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump(tok, f, ensure_ascii=False, indent=1)
         f.write("\n")

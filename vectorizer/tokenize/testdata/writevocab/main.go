@@ -1,7 +1,7 @@
 // Command writevocab writes a synthetic tokenizer.json to stdout:
-// -type wordpiece (default) of size -n (default vocab.Full), or -type clip
-// (default size vocab.CLIPFull); testdata/regen.sh feeds them to the
-// reference tokenizer.
+// -type wordpiece (default) of size -n (default vocab.Full), -type clip
+// (default size vocab.CLIPFull) or -type unigram (default size
+// vocab.XLMVFull); testdata/regen.sh feeds them to the reference tokenizer.
 package main
 
 import (
@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	kind := flag.String("type", "wordpiece", "wordpiece or clip")
+	kind := flag.String("type", "wordpiece", "wordpiece, clip or unigram")
 	n := flag.Int("n", 0, "vocabulary size (0: the real model's)")
 	flag.Parse()
 	var err error
@@ -22,8 +22,10 @@ func main() {
 		err = vocab.WriteTokenizerJSON(os.Stdout, orDefault(*n, vocab.Full))
 	case "clip":
 		err = vocab.WriteCLIPTokenizerJSON(os.Stdout, orDefault(*n, vocab.CLIPFull))
+	case "unigram":
+		err = vocab.WriteUnigramTokenizerJSON(os.Stdout, orDefault(*n, vocab.XLMVFull))
 	default:
-		err = fmt.Errorf("unknown -type %q, want wordpiece or clip", *kind)
+		err = fmt.Errorf("unknown -type %q, want wordpiece, clip or unigram", *kind)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "writevocab:", err)
