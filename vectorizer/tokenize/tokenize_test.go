@@ -2,6 +2,7 @@ package tokenize
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -466,5 +467,32 @@ func BenchmarkEncodeUnigramSentence(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		tok.Encode(s, 77)
+	}
+}
+
+// BenchmarkLoad measures Load of each generated full-size tokenizer.json
+// (the size of the real model's).
+func BenchmarkLoad(b *testing.B) {
+	dir := b.TempDir()
+	for _, tc := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{"wordpiece", func(w io.Writer) error { return vocab.WriteTokenizerJSON(w, vocab.Full) }},
+		{"clip", func(w io.Writer) error { return vocab.WriteCLIPTokenizerJSON(w, vocab.CLIPFull) }},
+		{"xlmv", func(w io.Writer) error { return vocab.WriteUnigramTokenizerJSON(w, vocab.XLMVFull) }},
+	} {
+		path := filepath.Join(dir, tc.name+".json")
+		f, err := os.Create(path)
+		require.NoError(b, err)
+		require.NoError(b, tc.write(f))
+		require.NoError(b, f.Close())
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := Load(path); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -1,11 +1,13 @@
 package tokenize
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -54,10 +56,44 @@ type unigramConfig struct {
 	PreTokenizer  *component     `json:"pre_tokenizer"`
 	PostProcessor *postProcessor `json:"post_processor"`
 	Model         struct {
-		UnkID        *int                 `json:"unk_id"`
-		Vocab        [][2]json.RawMessage `json:"vocab"`
-		ByteFallback bool                 `json:"byte_fallback"`
+		UnkID        *int         `json:"unk_id"`
+		Vocab        []vocabPiece `json:"vocab"`
+		ByteFallback bool         `json:"byte_fallback"`
 	} `json:"model"`
+}
+
+// vocabPiece is an entry ["piece", score] of a Unigram vocabulary. It
+// decodes itself without reflection: XLM-V has 901,629 of them.
+type vocabPiece struct {
+	piece string
+	score float64
+}
+
+func (p *vocabPiece) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return fmt.Errorf("Unigram vocab entry %.40s is not [piece, score]", b)
+	}
+	inner := b[1 : len(b)-1]
+	comma := bytes.LastIndexByte(inner, ',')
+	if comma < 0 {
+		return fmt.Errorf("Unigram vocab entry %.40s is not [piece, score]", b)
+	}
+	str, num := bytes.TrimSpace(inner[:comma]), bytes.TrimSpace(inner[comma+1:])
+	if len(str) < 2 || str[0] != '"' || str[len(str)-1] != '"' {
+		return fmt.Errorf("Unigram vocab entry %.40s: piece is not a string", b)
+	}
+	if bytes.IndexByte(str, '\\') < 0 {
+		p.piece = string(str[1 : len(str)-1])
+	} else if err := json.Unmarshal(str, &p.piece); err != nil {
+		return fmt.Errorf("Unigram vocab entry %.40s: %w", b, err)
+	}
+	score, err := strconv.ParseFloat(string(num), 64)
+	if err != nil {
+		return fmt.Errorf("Unigram vocab entry %.40s: score: %w", b, err)
+	}
+	p.score = score
+	return nil
 }
 
 // parseUnigram builds the Tokenizer of an XLM-R type tokenizer.json.
@@ -85,14 +121,7 @@ func parseUnigram(data []byte) (*Tokenizer, error) {
 	}
 	minScore := math.Inf(1)
 	for i, entry := range c.Model.Vocab {
-		var piece string
-		var score float64
-		if err := json.Unmarshal(entry[0], &piece); err != nil {
-			return nil, fmt.Errorf("Unigram vocab entry %d: piece: %w", i, err)
-		}
-		if err := json.Unmarshal(entry[1], &score); err != nil {
-			return nil, fmt.Errorf("Unigram vocab entry %d: score: %w", i, err)
-		}
+		piece, score := entry.piece, entry.score
 		u.pieces[piece] = int32(i) // the last of duplicates, as HF's map
 
 		u.scores = append(u.scores, score)
@@ -198,6 +227,10 @@ func (u *unigram) preTokenizer(c *component) error {
 type charsmap struct {
 	units      []uint32
 	normalized string
+	ascii      [128]struct {
+		rep string
+		ok  bool
+	} // the replacement of each ASCII character
 }
 
 func parseCharsmap(b64 string) (*charsmap, error) {
@@ -215,6 +248,9 @@ func parseCharsmap(b64 string) (*charsmap, error) {
 	cm := &charsmap{units: make([]uint32, size/4), normalized: string(data[4+size:])}
 	for i := range cm.units {
 		cm.units[i] = binary.LittleEndian.Uint32(data[4+4*i:])
+	}
+	for c := range cm.ascii {
+		cm.ascii[c].rep, cm.ascii[c].ok = cm.first(string(rune(c)))
 	}
 	return cm, nil
 }
@@ -259,11 +295,23 @@ func offset(unit uint32) uint32 { return (unit >> 10) << ((unit & (1 << 9)) >> 6
 
 // normalize applies the character map as HF's Precompiled does: a
 // grapheme cluster shorter than 6 bytes with a match is replaced whole,
-// otherwise each character with a match is replaced.
+// otherwise each character with a match is replaced. An ASCII character
+// followed by another (or by nothing) is a cluster of its own (but CR LF),
+// and no cluster rule looks back across it, so those take a table.
 func (cm *charsmap) normalize(s string, dst []byte) []byte {
-	g := uniseg.NewGraphemes(s)
-	for g.Next() {
-		gr := g.Str()
+	state := -1
+	for s != "" {
+		var gr string
+		if c := s[0]; c < 0x80 && (len(s) == 1 || s[1] < 0x80) && !(c == '\r' && len(s) > 1 && s[1] == '\n') {
+			if a := &cm.ascii[c]; a.ok {
+				dst = append(dst, a.rep...)
+			} else {
+				dst = append(dst, c)
+			}
+			s, state = s[1:], -1
+			continue
+		}
+		gr, s, _, state = uniseg.FirstGraphemeClusterInString(s, state)
 		if len(gr) < 6 {
 			if rep, ok := cm.first(gr); ok {
 				dst = append(dst, rep...)
