@@ -31,7 +31,10 @@ type unigram struct {
 	split    bool   // Metaspace splits before each "▁"
 	pieces   map[string]int32
 	scores   []float64
-	maxPiece int // bytes of the longest piece
+	// reach bounds the pieces starting at a position: by the position's
+	// first two characters (second 0 for one-character pieces), the
+	// bytes of the longest piece starting with them.
+	reach    map[uint64]int
 	unkID    int32
 	unkScore float64
 	start    int64
@@ -102,7 +105,7 @@ func parseUnigram(data []byte) (*Tokenizer, error) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("parse json: %w", err)
 	}
-	u := &unigram{pieces: make(map[string]int32, len(c.Model.Vocab))}
+	u := &unigram{pieces: make(map[string]int32, len(c.Model.Vocab)), reach: map[uint64]int{}}
 	if err := u.normalizer(c.Normalizer); err != nil {
 		return nil, err
 	}
@@ -123,9 +126,11 @@ func parseUnigram(data []byte) (*Tokenizer, error) {
 	for i, entry := range c.Model.Vocab {
 		piece, score := entry.piece, entry.score
 		u.pieces[piece] = int32(i) // the last of duplicates, as HF's map
+		if k := reachKey(piece); len(piece) > u.reach[k] {
+			u.reach[k] = len(piece)
+		}
 
 		u.scores = append(u.scores, score)
-		u.maxPiece = max(u.maxPiece, len(piece))
 		minScore = min(minScore, score)
 	}
 	if c.Model.UnkID == nil || *c.Model.UnkID < 0 || *c.Model.UnkID >= len(c.Model.Vocab) {
@@ -160,6 +165,32 @@ func parseUnigram(data []byte) (*Tokenizer, error) {
 		}
 	}
 	return &Tokenizer{uni: u, padID: pad, vocabSize: maxID + 1}, nil
+}
+
+// reachKey is the key of reach for a piece or position: its first two
+// characters.
+func reachKey(s string) uint64 {
+	r1, n := utf8.DecodeRuneInString(s)
+	if n == len(s) {
+		return uint64(uint32(r1)) << 32
+	}
+	r2, _ := utf8.DecodeRuneInString(s[n:])
+	return uint64(uint32(r1))<<32 | uint64(uint32(r2))
+}
+
+// reachAt is the most bytes a piece starting at w[at:] can have.
+func (u *unigram) reachAt(w string, at, mb int) int {
+	r := u.reach[u.firstKey(w[at:at+mb])]
+	if at+mb < len(w) {
+		r = max(r, u.reach[reachKey(w[at:])])
+	}
+	return r
+}
+
+// firstKey is reachKey of a one-character string.
+func (u *unigram) firstKey(c string) uint64 {
+	r, _ := utf8.DecodeRuneInString(c)
+	return uint64(uint32(r)) << 32
 }
 
 // normalizer accepts Precompiled, optionally in a Sequence followed by
@@ -484,7 +515,8 @@ func (e *uniEncoder) word(w string) {
 		_, mb := utf8.DecodeRuneInString(w[at:])
 		base := best[at].score
 		single := false
-		for end := at + 1; end <= n && end-at <= u.maxPiece; end++ {
+		limit := min(n, at+u.reachAt(w, at, mb))
+		for end := at + mb; end <= limit; end++ {
 			if end < n && !utf8.RuneStart(w[end]) {
 				continue
 			}
