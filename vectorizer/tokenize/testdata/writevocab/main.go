@@ -1,6 +1,7 @@
-// Command writevocab writes the synthetic tokenizer.json of the given size
-// (default vocab.Full) to stdout; testdata/regen.sh feeds it to the
-// reference tokenizer.
+// Command writevocab writes a synthetic tokenizer.json to stdout:
+// -type wordpiece (default) of size -n (default vocab.Full), -type clip
+// (default size vocab.CLIPFull) or -type unigram (default size
+// vocab.XLMVFull); testdata/regen.sh feeds them to the reference tokenizer.
 package main
 
 import (
@@ -12,10 +13,29 @@ import (
 )
 
 func main() {
-	n := flag.Int("n", vocab.Full, "vocabulary size")
+	kind := flag.String("type", "wordpiece", "wordpiece, clip or unigram")
+	n := flag.Int("n", 0, "vocabulary size (0: the real model's)")
 	flag.Parse()
-	if err := vocab.WriteTokenizerJSON(os.Stdout, *n); err != nil {
+	var err error
+	switch *kind {
+	case "wordpiece":
+		err = vocab.WriteTokenizerJSON(os.Stdout, orDefault(*n, vocab.Full))
+	case "clip":
+		err = vocab.WriteCLIPTokenizerJSON(os.Stdout, orDefault(*n, vocab.CLIPFull))
+	case "unigram":
+		err = vocab.WriteUnigramTokenizerJSON(os.Stdout, orDefault(*n, vocab.XLMVFull))
+	default:
+		err = fmt.Errorf("unknown -type %q, want wordpiece, clip or unigram", *kind)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "writevocab:", err)
 		os.Exit(1)
 	}
+}
+
+func orDefault(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
 }
