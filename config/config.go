@@ -62,6 +62,11 @@ const (
 	EnvAddr      = "MCLIP_ADDR"
 	EnvAPIToken  = "MCLIP_API_TOKEN"
 	EnvBatchWait = "MCLIP_BATCH_WAIT"
+	// EnvRequestMemory is the memory budget of the vectorize requests
+	// admitted at once; more wait for room.
+	EnvRequestMemory = "MCLIP_REQUEST_MEMORY"
+	// EnvQueueTimeout bounds a request's wait for room in that budget.
+	EnvQueueTimeout = "MCLIP_QUEUE_TIMEOUT"
 )
 
 // Defaults.
@@ -77,6 +82,19 @@ const (
 	// DefaultBatchWait is how long `mclip serve` waits to group concurrent
 	// requests into one model call.
 	DefaultBatchWait = 2 * time.Millisecond
+	// DefaultRequestMemory is `mclip serve`'s memory budget of vectorize
+	// requests: room for thousands of Weaviate's one-object requests, and
+	// for several of the largest body (64 MiB) at once.
+	DefaultRequestMemory = 1 << 30
+	// DefaultQueueTimeout is how long a vectorize request waits for room
+	// in the budget before it is refused. Weaviate's module HTTP client
+	// gives a whole request MODULES_CLIENT_TIMEOUT, 50 s by default
+	// (usecases/config/environment.go; multi2vec-clip's clients.New takes
+	// it as http.Client.Timeout), and fails the object on any answer above
+	// 399 without retrying: 30 s of waiting leaves the encoding 20 s, and
+	// a request that cannot be served is answered with the reason before
+	// Weaviate gives up on it.
+	DefaultQueueTimeout = 30 * time.Second
 )
 
 // Config holds mclip's settings: the module's and the CLI's, the model
@@ -150,6 +168,12 @@ type Config struct {
 	// BatchWait is `mclip serve`'s longest wait to group concurrent
 	// requests into one model call; 0 disables it.
 	BatchWait time.Duration
+	// RequestMemory is `mclip serve`'s memory budget in bytes for the
+	// vectorize requests it holds at once.
+	RequestMemory int64
+	// QueueTimeout is how long a vectorize request may wait for room in
+	// RequestMemory.
+	QueueTimeout time.Duration
 }
 
 // OptimizedCacheOff reports whether OptimizedCacheDir turns the cache off.
@@ -172,6 +196,8 @@ func Default() Config {
 		Provider:      DefaultProvider,
 		Addr:          DefaultAddr,
 		BatchWait:     DefaultBatchWait,
+		RequestMemory: DefaultRequestMemory,
+		QueueTimeout:  DefaultQueueTimeout,
 	}
 }
 
@@ -207,7 +233,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	}
 	integer64 := func(name string, dst *int64) {
 		if v, ok := get(name); ok {
-			n, err := parseSize(v)
+			n, err := ParseSize(v)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
 				return
@@ -262,6 +288,15 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 			c.BatchWait = d
 		}
 	}
+	integer64(EnvRequestMemory, &c.RequestMemory)
+	if v, ok := get(EnvQueueTimeout); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: not a duration (like 30s)", EnvQueueTimeout, v))
+		} else {
+			c.QueueTimeout = d
+		}
+	}
 	c.Variant = strings.ToLower(c.Variant)
 	c.Provider = strings.ToLower(c.Provider)
 	if err := c.Validate(); err != nil {
@@ -304,6 +339,12 @@ func (c Config) Validate() error {
 	if c.MaxTextBytes < 1 {
 		errs = append(errs, fmt.Errorf("%s=%d: want a positive byte count", EnvMaxTextBytes, c.MaxTextBytes))
 	}
+	if c.RequestMemory < 1 {
+		errs = append(errs, fmt.Errorf("%s=%d: want a positive byte count (like 1GiB)", EnvRequestMemory, c.RequestMemory))
+	}
+	if c.QueueTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("%s=%v: want a positive duration (like 30s)", EnvQueueTimeout, c.QueueTimeout))
+	}
 	return errors.Join(errs...)
 }
 
@@ -317,9 +358,9 @@ func isTrue(s string) bool {
 	return false
 }
 
-// parseSize parses a non-negative integer with an optional binary suffix
+// ParseSize parses a non-negative integer with an optional binary suffix
 // (KiB, MiB, GiB; also K, M, G) or underscores.
-func parseSize(s string) (int64, error) {
+func ParseSize(s string) (int64, error) {
 	s = strings.ReplaceAll(strings.TrimSpace(s), "_", "")
 	mult := int64(1)
 	for _, suf := range []struct {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,6 +47,12 @@ func TestFromLookup(t *testing.T) {
 		{name: "offline: anything else is false", env: map[string]string{EnvHubOffline: "maybe"}, want: func(c *Config) {}},
 		{name: "serve settings", env: map[string]string{EnvAddr: ":8077", EnvAPIToken: " tok ", EnvBatchWait: "0"},
 			want: func(c *Config) { c.Addr, c.APIToken, c.BatchWait = ":8077", "tok", 0 }},
+		{name: "request memory and queue timeout", env: map[string]string{EnvRequestMemory: "2GiB", EnvQueueTimeout: "45s"},
+			want: func(c *Config) { c.RequestMemory, c.QueueTimeout = 2<<30, 45*time.Second }},
+		{name: "bad request memory", env: map[string]string{EnvRequestMemory: "lots"}, wantErr: []string{EnvRequestMemory + `="lots"`, "not a non-negative integer"}},
+		{name: "zero request memory", env: map[string]string{EnvRequestMemory: "0"}, wantErr: []string{EnvRequestMemory + "=0", "want a positive byte count"}},
+		{name: "bad queue timeout", env: map[string]string{EnvQueueTimeout: "a while"}, wantErr: []string{EnvQueueTimeout + `="a while"`, "not a duration"}},
+		{name: "zero queue timeout", env: map[string]string{EnvQueueTimeout: "0s"}, wantErr: []string{EnvQueueTimeout + "=0s", "want a positive duration"}},
 		{name: "bad batch wait", env: map[string]string{EnvBatchWait: "soon"}, wantErr: []string{EnvBatchWait + `="soon"`, "not a duration"}},
 		{name: "optimized cache off", env: map[string]string{EnvOptimizedDir: "off"}, want: func(c *Config) { c.OptimizedCacheDir = "off" }},
 		{name: "blank values keep defaults", env: map[string]string{EnvVariant: "  ", EnvBatchSize: ""}, want: func(c *Config) {}},

@@ -10,9 +10,6 @@ import (
 	"time"
 )
 
-// errSaturated reports that the queue holds as many items as allowed.
-var errSaturated = errors.New("too many items queued")
-
 // errClosed reports that the batcher is shutting down.
 var errClosed = errors.New("server is shutting down")
 
@@ -51,11 +48,10 @@ const hotWindow = 50 * time.Millisecond
 // alternating a batch of one with a batch of the rest. A lone request never
 // waits.
 type batcher struct {
-	modality  string
-	encode    encodeFunc
-	maxBatch  int
-	maxWait   time.Duration
-	maxQueued int
+	modality string
+	encode   encodeFunc
+	maxBatch int
+	maxWait  time.Duration
 	// perRequest keeps each model call to one request's items (no
 	// cross-request batching: the container's behaviour).
 	perRequest bool
@@ -69,13 +65,12 @@ type batcher struct {
 	wake chan struct{}
 	done chan struct{}
 
-	mu          sync.Mutex
-	queue       []*job // jobs with items not yet handed to the model
-	queued      int    // items in queue not yet handed out
-	outstanding int    // items admitted and not finished
-	closed      bool
-	lastReqs    int       // requests served by the previous call
-	lastEnd     time.Time // when the previous call finished
+	mu       sync.Mutex
+	queue    []*job // jobs with items not yet handed to the model
+	queued   int    // items in queue not yet handed out
+	closed   bool
+	lastReqs int       // requests served by the previous call
+	lastEnd  time.Time // when the previous call finished
 }
 
 // job is the items of one request.
@@ -97,7 +92,6 @@ type batcherConfig struct {
 	modality   string
 	maxBatch   int
 	maxWait    time.Duration
-	maxQueued  int
 	perRequest bool
 }
 
@@ -107,7 +101,6 @@ func newBatcher(ctx context.Context, cfg batcherConfig, encode encodeFunc, upstr
 		encode:     encode,
 		maxBatch:   max(cfg.maxBatch, 1),
 		maxWait:    max(cfg.maxWait, 0),
-		maxQueued:  max(cfg.maxQueued, 1),
 		perRequest: cfg.perRequest,
 		upstream:   upstream,
 		metrics:    m,
@@ -121,8 +114,9 @@ func newBatcher(ctx context.Context, cfg batcherConfig, encode encodeFunc, upstr
 }
 
 // enqueue queues items as one job; nil for no items. The error is
-// errSaturated or errClosed. The job's items leave the queue on wait's
-// context end, or through drop.
+// errClosed. The job's items leave the queue on wait's context end, or
+// through drop. The queue has no bound of its own: the server's memory
+// budget bounds the requests that reach it.
 func (b *batcher) enqueue(ctx context.Context, items []string) (*job, error) {
 	if len(items) == 0 {
 		return nil, nil
@@ -137,15 +131,10 @@ func (b *batcher) enqueue(ctx context.Context, items []string) (*job, error) {
 		pending:  len(items),
 	}
 	b.mu.Lock()
-	switch {
-	case b.closed:
+	if b.closed {
 		b.mu.Unlock()
 		return nil, errClosed
-	case b.outstanding > 0 && b.outstanding+len(items) > b.maxQueued:
-		b.mu.Unlock()
-		return nil, errSaturated
 	}
-	b.outstanding += len(items)
 	b.queue = append(b.queue, j)
 	b.queued += len(items)
 	b.metrics.queuedItems.WithLabelValues(b.modality).Add(float64(len(items)))
@@ -198,7 +187,6 @@ func (b *batcher) dropLocked(j *job) {
 	j.next = len(j.items)
 	j.pending -= left
 	b.queued -= left
-	b.outstanding -= left
 	b.metrics.queuedItems.WithLabelValues(b.modality).Sub(float64(left))
 	b.metrics.droppedItems.WithLabelValues(b.modality).Add(float64(left))
 }
@@ -363,7 +351,6 @@ func (b *batcher) run(batch []slot) {
 			s.j.vecs[s.i] = vecs[k]
 		}
 		s.j.pending--
-		b.outstanding--
 		if s.j.pending == 0 && !s.j.cancelled {
 			close(s.j.done)
 		}

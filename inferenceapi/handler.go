@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mclip-go/mclip/config"
 )
 
 // Routes.
@@ -182,13 +184,18 @@ func (s *Server) doVectorize(w http.ResponseWriter, r *http.Request, nTexts, nIm
 	if b == nil {
 		return &apiError{http.StatusServiceUnavailable, "models are loading", "unavailable"}
 	}
-	select {
-	case s.inFlight <- struct{}{}:
-		defer func() { <-s.inFlight }()
-	default:
-		return &apiError{http.StatusTooManyRequests,
-			fmt.Sprintf("server busy: %d vectorize requests in flight; retry later", cap(s.inFlight)), "saturated"}
+	if r.ContentLength > s.opts.MaxBodyBytes {
+		return s.tooLarge()
 	}
+	bodyLen := r.ContentLength
+	if bodyLen < 0 { // unknown until read: charged as the largest allowed
+		bodyLen = s.opts.MaxBodyBytes
+	}
+	held := worstCharge(bodyLen, s.opts.MaxTexts+s.opts.MaxImages)
+	if aerr := s.admit(r.Context(), held); aerr != nil {
+		return aerr
+	}
+	defer func() { s.budget.release(held) }()
 	s.metrics.inFlight.Inc()
 	defer s.metrics.inFlight.Dec()
 
@@ -199,7 +206,7 @@ func (s *Server) doVectorize(w http.ResponseWriter, r *http.Request, nTexts, nIm
 		b.image.signal()
 	})
 	defer doneReading()
-	req, aerr := s.decode(w, r)
+	req, bodyRead, aerr := s.decode(w, r)
 	if aerr != nil {
 		return aerr
 	}
@@ -211,6 +218,12 @@ func (s *Server) doVectorize(w http.ResponseWriter, r *http.Request, nTexts, nIm
 	if len(req.Images) > s.opts.MaxImages {
 		return &apiError{http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("%d images in one request: the limit is %d", len(req.Images), s.opts.MaxImages), "too_large"}
+	}
+	// The body is decoded: keep only the charge of what the request holds
+	// from now on, and let waiting requests use the rest.
+	if exact := exactCharge(bodyRead, req); exact < held {
+		s.budget.release(held - exact)
+		held = exact
 	}
 
 	// Queue both modalities before leaving the readers' count, so that a
@@ -254,11 +267,28 @@ func (s *Server) doVectorize(w http.ResponseWriter, r *http.Request, nTexts, nIm
 	return nil
 }
 
+// admit charges n bytes to the memory budget, waiting for room; the error
+// says why the request cannot wait longer.
+func (s *Server) admit(ctx context.Context, n int64) *apiError {
+	err := s.budget.acquire(ctx, s.waitCtx, n)
+	var timeout *errQueueTimeout
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &timeout):
+		return &apiError{http.StatusTooManyRequests, fmt.Sprintf(
+			"server busy: %v; retry later, or raise the budget (mclip serve --request-memory, %s) or the wait (--queue-timeout, %s)",
+			timeout, config.EnvRequestMemory, config.EnvQueueTimeout), "saturated"}
+	case ctx.Err() != nil:
+		return &apiError{http.StatusServiceUnavailable, "request cancelled: " + context.Cause(ctx).Error(), "canceled"}
+	default: // the server began to drain
+		return &apiError{http.StatusServiceUnavailable, "server is shutting down", "unavailable"}
+	}
+}
+
 // submitError maps a batcher error to a response.
 func submitError(ctx context.Context, err error) *apiError {
 	switch {
-	case errors.Is(err, errSaturated):
-		return &apiError{http.StatusTooManyRequests, "server busy: too many items queued; retry later", "saturated"}
 	case errors.Is(err, errClosed):
 		return &apiError{http.StatusServiceUnavailable, "server is shutting down", "unavailable"}
 	case ctx.Err() != nil:
@@ -308,17 +338,38 @@ func itemErrors(textErrs, imageErrs []error) (msg string, internal bool) {
 	return strings.Join(parts, "; "), internal
 }
 
-// decode reads the request body, bounded by MaxBodyBytes.
-func (s *Server) decode(w http.ResponseWriter, r *http.Request) (vectorizeRequest, *apiError) {
-	var req vectorizeRequest
-	tooLarge := &apiError{http.StatusRequestEntityTooLarge,
+// tooLarge is the answer to a body over MaxBodyBytes.
+func (s *Server) tooLarge() *apiError {
+	return &apiError{http.StatusRequestEntityTooLarge,
 		fmt.Sprintf("request body exceeds the limit of %d bytes", s.opts.MaxBodyBytes), "too_large"}
-	if r.ContentLength > s.opts.MaxBodyBytes {
-		return req, tooLarge
-	}
-	body := new(vectorizeBody)
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
-	err := dec.Decode(&body)
+}
+
+// decode reads the request body, bounded by MaxBodyBytes, and returns it
+// with the number of bytes read.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request) (vectorizeRequest, int64, *apiError) {
+	counter := &countingReader{r: http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)}
+	req, aerr := s.decodeFrom(r.Context(), counter)
+	return req, counter.n, aerr
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// decodeFrom decodes a body read from body.
+func (s *Server) decodeFrom(ctx context.Context, body io.Reader) (vectorizeRequest, *apiError) {
+	var req vectorizeRequest
+	decoded := new(vectorizeBody)
+	dec := json.NewDecoder(body)
+	err := dec.Decode(&decoded)
 	if err == nil {
 		if _, extra := dec.Token(); extra != io.EOF {
 			err = errTrailing
@@ -326,14 +377,14 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request) (vectorizeReques
 	}
 	bad := func(msg string) *apiError { return &apiError{http.StatusBadRequest, msg, "bad_request"} }
 	if err == nil {
-		if body == nil {
+		if decoded == nil {
 			return req, bad(`the body must be a JSON object {"texts": [...], "images": [...]}, not null`)
 		}
 		var aerr *apiError
-		if req.Texts, aerr = nonNullStrings("texts", body.Texts, bad); aerr != nil {
+		if req.Texts, aerr = nonNullStrings("texts", decoded.Texts, bad); aerr != nil {
 			return req, aerr
 		}
-		if req.Images, aerr = nonNullStrings("images", body.Images, bad); aerr != nil {
+		if req.Images, aerr = nonNullStrings("images", decoded.Images, bad); aerr != nil {
 			return req, aerr
 		}
 		return req, nil
@@ -345,7 +396,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request) (vectorizeReques
 	)
 	switch {
 	case errors.As(err, &maxErr):
-		return req, tooLarge
+		return req, s.tooLarge()
 	case errors.Is(err, io.EOF):
 		return req, bad(`empty request body: want {"texts": [...], "images": [...]}`)
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -361,7 +412,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request) (vectorizeReques
 	case errors.Is(err, errTrailing):
 		return req, bad("malformed JSON: data after the object")
 	default:
-		if ctxErr := r.Context().Err(); ctxErr != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
 			return req, &apiError{http.StatusServiceUnavailable, "request cancelled", "canceled"}
 		}
 		return req, bad("cannot read the request body: " + err.Error())

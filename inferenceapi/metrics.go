@@ -11,6 +11,10 @@ type metrics struct {
 	requests      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
 	inFlight      prometheus.Gauge
+	waiting       prometheus.Gauge
+	admissionWait prometheus.Histogram
+	memoryHeld    prometheus.Gauge
+	memoryLimit   prometheus.Gauge
 	errors        *prometheus.CounterVec
 	batchItems    *prometheus.HistogramVec
 	batchRequests *prometheus.HistogramVec
@@ -35,7 +39,24 @@ func newMetrics() *metrics {
 		}, []string{"route"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "mclip_vectorize_in_flight",
-			Help: "Vectorize requests being served.",
+			Help: "Vectorize requests admitted and not yet answered.",
+		}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mclip_vectorize_waiting",
+			Help: "Vectorize requests waiting for room in the request memory budget.",
+		}),
+		admissionWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "mclip_vectorize_wait_seconds",
+			Help:    "Time a vectorize request waited for room in the request memory budget (0 when it fit at once).",
+			Buckets: append([]float64{0}, prometheus.ExponentialBuckets(0.001, 2, 16)...),
+		}),
+		memoryHeld: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mclip_request_memory_bytes",
+			Help: "Bytes of the request memory budget charged to admitted vectorize requests.",
+		}),
+		memoryLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mclip_request_memory_limit_bytes",
+			Help: "The request memory budget.",
 		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mclip_errors_total",
@@ -71,7 +92,8 @@ func newMetrics() *metrics {
 		}, []string{"modality"}),
 	}
 	m.registry.MustRegister(
-		m.requests, m.duration, m.inFlight, m.errors,
+		m.requests, m.duration, m.inFlight, m.waiting, m.admissionWait,
+		m.memoryHeld, m.memoryLimit, m.errors,
 		m.batchItems, m.batchRequests, m.queueWait, m.modelSeconds,
 		m.queuedItems, m.droppedItems,
 		collectors.NewGoCollector(),

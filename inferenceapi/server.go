@@ -18,8 +18,13 @@
 // A failed request answers {"error": "..."} (the field Weaviate shows its
 // user) naming each failed item by its request index: 400 for bad JSON or a
 // rejected input, 413 for a body or item count over the limits, 429 with
-// Retry-After when saturated, 401 without the token, 503 while loading or
-// shutting down, 500 for an encoder fault (details only in the log).
+// Retry-After when a request waited QueueTimeout for room in the memory
+// budget, 401 without the token, 503 while loading or shutting down, 500
+// for an encoder fault (details only in the log).
+//
+// Requests beyond what the memory budget holds wait for room instead of
+// being refused (see budget): stock Weaviate sends runtime.NumCPU()
+// requests per batch at once and never retries a failed one.
 //
 // Beyond the container, the items of concurrent requests share model calls
 // (see batcher): Weaviate sends one request per object, so a batch import
@@ -54,14 +59,13 @@ const (
 	DefaultMaxBodyBytes    = 64 << 20
 	DefaultMaxTexts        = 1024
 	DefaultMaxImages       = 64
-	DefaultMaxInFlight     = 64
-	DefaultMaxQueuedItems  = 4096
 	DefaultShutdownTimeout = 30 * time.Second
 )
 
 // Options configure a Server. Zero values take the defaults (BatchSize:
-// config.DefaultBatchSize), except MaxWait: zero disables lingering for a
-// batch (config.DefaultBatchWait is the command's default).
+// config.DefaultBatchSize, MemoryBudget: config.DefaultRequestMemory,
+// QueueTimeout: config.DefaultQueueTimeout), except MaxWait: zero disables
+// lingering for a batch (config.DefaultBatchWait is the command's default).
 type Options struct {
 	// BatchSize is the largest number of items in one model call.
 	BatchSize int
@@ -72,15 +76,17 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxTexts and MaxImages bound the items of one request (413 beyond).
 	MaxTexts, MaxImages int
-	// MaxInFlight bounds the vectorize requests served at once (429 with
-	// Retry-After beyond). Memory is bounded by MaxInFlight*MaxBodyBytes.
-	MaxInFlight int
+	// MemoryBudget bounds the bytes that admitted vectorize requests hold
+	// (their bodies, decoded strings and images, results; see budget). A
+	// request that does not fit waits for room. It must hold one request
+	// of MaxBodyBytes.
+	MemoryBudget int64
+	// QueueTimeout bounds a request's wait for room in MemoryBudget (429
+	// with Retry-After beyond).
+	QueueTimeout time.Duration
 	// NoCrossRequestBatching keeps each model call to the items of one
 	// request, as the Python container does (for comparison).
 	NoCrossRequestBatching bool
-	// MaxQueuedItems bounds the items of one modality admitted and not yet
-	// encoded (429 beyond); a request is always admitted to an empty queue.
-	MaxQueuedItems int
 	// Token, when set, is required on POST /vectorize as a bearer token or
 	// as the password of basic authentication (so that a CLIP_INFERENCE_API
 	// of http://mclip:TOKEN@host:port works with stock Weaviate).
@@ -100,10 +106,14 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.BatchSize, config.DefaultBatchSize)
 	def(&o.MaxTexts, DefaultMaxTexts)
 	def(&o.MaxImages, DefaultMaxImages)
-	def(&o.MaxInFlight, DefaultMaxInFlight)
-	def(&o.MaxQueuedItems, DefaultMaxQueuedItems)
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MemoryBudget == 0 {
+		o.MemoryBudget = config.DefaultRequestMemory
+	}
+	if o.QueueTimeout == 0 {
+		o.QueueTimeout = config.DefaultQueueTimeout
 	}
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
@@ -117,8 +127,8 @@ func (o Options) withDefaults() (Options, error) {
 		v    int64
 	}{
 		{"batch size", int64(o.BatchSize)}, {"max texts", int64(o.MaxTexts)},
-		{"max images", int64(o.MaxImages)}, {"max in flight", int64(o.MaxInFlight)},
-		{"max queued items", int64(o.MaxQueuedItems)}, {"max body bytes", o.MaxBodyBytes},
+		{"max images", int64(o.MaxImages)}, {"max body bytes", o.MaxBodyBytes},
+		{"memory budget", o.MemoryBudget}, {"queue timeout", int64(o.QueueTimeout)},
 		{"shutdown timeout", int64(o.ShutdownTimeout)},
 	} {
 		if c.v < 0 {
@@ -127,6 +137,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxWait < 0 || o.MaxWait > time.Second {
 		errs = append(errs, fmt.Errorf("max wait %v: want 0 (off) to 1s", o.MaxWait))
+	}
+	if len(errs) == 0 {
+		if need := worstCharge(o.MaxBodyBytes, o.MaxTexts+o.MaxImages); need > o.MemoryBudget {
+			errs = append(errs, fmt.Errorf("memory budget %d bytes (%s): one request of the largest body (%d bytes) may need %d bytes (%s); raise the budget (mclip serve --request-memory, %s) or lower the body limit (--max-body-bytes)",
+				o.MemoryBudget, formatBytes(o.MemoryBudget), o.MaxBodyBytes, need, formatBytes(need), config.EnvRequestMemory))
+		}
 	}
 	return o, errors.Join(errs...)
 }
@@ -138,7 +154,7 @@ type Server struct {
 	log       *slog.Logger
 	metrics   *metrics
 	tokenHash *[sha256.Size]byte
-	inFlight  chan struct{}
+	budget    *budget
 	handler   http.Handler
 	// reading counts vectorize requests admitted and not yet queued: the
 	// batchers wait briefly for them instead of starting a call without.
@@ -147,6 +163,10 @@ type Server struct {
 	// encodeCtx is passed to the encoder; cancelled when a drain times out.
 	encodeCtx    context.Context
 	cancelEncode context.CancelFunc
+	// waitCtx ends the waits for the memory budget when the server starts
+	// draining or closes.
+	waitCtx  context.Context
+	stopWait context.CancelFunc
 
 	mu       sync.Mutex // guards backend changes and closed
 	closed   bool
@@ -166,17 +186,19 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inference API options: %w", err)
 	}
+	m := newMetrics()
 	s := &Server{
-		opts:     opts,
-		log:      opts.Logger,
-		metrics:  newMetrics(),
-		inFlight: make(chan struct{}, opts.MaxInFlight),
+		opts:    opts,
+		log:     opts.Logger,
+		metrics: m,
+		budget:  newBudget(opts.MemoryBudget, opts.QueueTimeout, m),
 	}
 	if opts.Token != "" {
 		h := sha256.Sum256([]byte(opts.Token))
 		s.tokenHash = &h
 	}
 	s.encodeCtx, s.cancelEncode = context.WithCancel(context.Background())
+	s.waitCtx, s.stopWait = context.WithCancel(context.Background())
 	s.handler = s.routes()
 	return s, nil
 }
@@ -200,14 +222,15 @@ func (s *Server) SetReady(enc Encoder, meta any) error {
 		return errors.New("inference API: encoder already set")
 	}
 	cfg := func(modality string) batcherConfig {
-		return batcherConfig{modality: modality, maxBatch: s.opts.BatchSize, maxWait: s.opts.MaxWait, maxQueued: s.opts.MaxQueuedItems, perRequest: s.opts.NoCrossRequestBatching}
+		return batcherConfig{modality: modality, maxBatch: s.opts.BatchSize, maxWait: s.opts.MaxWait, perRequest: s.opts.NoCrossRequestBatching}
 	}
 	s.backend.Store(&backend{
 		text:  newBatcher(s.encodeCtx, cfg("text"), enc.EncodeTexts, s.reading.Load, s.metrics, s.log),
 		image: newBatcher(s.encodeCtx, cfg("image"), enc.EncodeImagesBase64, s.reading.Load, s.metrics, s.log),
 		meta:  doc,
 	})
-	s.log.Info("inference API ready", "batch_size", s.opts.BatchSize, "max_wait", s.opts.MaxWait)
+	s.log.Info("inference API ready", "batch_size", s.opts.BatchSize, "max_wait", s.opts.MaxWait,
+		"request_memory", formatBytes(s.opts.MemoryBudget), "queue_timeout", s.opts.QueueTimeout)
 	return nil
 }
 
@@ -221,6 +244,7 @@ func (s *Server) Close() {
 	}
 	s.closed = true
 	s.draining.Store(true)
+	s.stopWait()
 	if b := s.backend.Load(); b != nil {
 		b.text.close()
 		b.image.close()
@@ -249,6 +273,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.draining.Store(true)
+	s.stopWait()
 	s.log.Info("inference API draining", "timeout", s.opts.ShutdownTimeout)
 	shutCtx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()

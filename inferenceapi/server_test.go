@@ -125,6 +125,10 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"negative body limit", Options{MaxBodyBytes: -5}, "max body bytes -5"},
 		{"negative wait", Options{MaxWait: -time.Millisecond}, "max wait"},
 		{"huge wait", Options{MaxWait: 2 * time.Second}, "max wait"},
+		{"negative budget", Options{MemoryBudget: -1}, "memory budget -1"},
+		{"negative queue timeout", Options{QueueTimeout: -time.Second}, "queue timeout"},
+		{"budget below the largest body", Options{MaxBodyBytes: 1 << 20, MemoryBudget: 2 << 20},
+			"memory budget 2097152 bytes (2.0 MiB): one request of the largest body (1048576 bytes) may need"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -302,9 +306,49 @@ func TestTokenGuardsVectorizeOnly(t *testing.T) {
 	}
 }
 
-func TestInFlightLimitAnswers429(t *testing.T) {
+// smallBudget is options whose memory budget holds one request of the
+// largest body (MaxBodyBytes) and no more.
+func smallBudget(opts Options) Options {
+	opts.MaxBodyBytes, opts.MaxTexts, opts.MaxImages = 64, 1, 1
+	opts.MemoryBudget = worstCharge(opts.MaxBodyBytes, opts.MaxTexts+opts.MaxImages)
+	return opts
+}
+
+// waiting reports how many requests wait for room in the budget.
+func waiting(s *Server) int64 { return s.budget.waiting.Load() }
+
+// A request that does not fit in the memory budget waits for room and is
+// answered; none is refused.
+func TestRequestsBeyondTheBudgetWait(t *testing.T) {
+	enc := &fakeencoder.Encoder{Block: make(chan struct{}), Started: make(chan []string, 4)}
+	s, ts := newTestServer(t, smallBudget(Options{}), enc)
+
+	first := make(chan reply, 1)
+	go func() { first <- vectorize(t, ts.URL, `{"texts":["first"]}`) }()
+	<-enc.Started
+
+	later := make(chan reply, 2)
+	for _, body := range []string{`{"texts":["second"]}`, `{"images":["third"]}`} {
+		go func() { later <- vectorize(t, ts.URL, body) }()
+	}
+	require.Eventually(t, func() bool { return waiting(s) == 2 }, 2*time.Second, time.Millisecond, "both wait")
+
+	close(enc.Block)
+	assert.Equal(t, http.StatusOK, (<-first).status)
+	for range 2 {
+		r := <-later
+		assert.Equal(t, http.StatusOK, r.status, "body %s", r.body)
+	}
+	assert.Zero(t, waiting(s))
+	assert.Zero(t, s.budget.held.Load(), "every charge released")
+	assert.ElementsMatch(t, []string{"first", "second", "third"}, enc.Items())
+}
+
+// A request that waited QueueTimeout is refused with the limit and how to
+// raise it; room comes back when the others finish.
+func TestQueueTimeoutAnswers429(t *testing.T) {
 	enc := &fakeencoder.Encoder{Block: make(chan struct{}), Started: make(chan []string, 1)}
-	_, ts := newTestServer(t, Options{MaxInFlight: 1}, enc)
+	_, ts := newTestServer(t, smallBudget(Options{QueueTimeout: 50 * time.Millisecond}), enc)
 
 	first := make(chan reply, 1)
 	go func() { first <- vectorize(t, ts.URL, `{"texts":["first"]}`) }()
@@ -313,30 +357,70 @@ func TestInFlightLimitAnswers429(t *testing.T) {
 	r := vectorize(t, ts.URL, `{"texts":["second"]}`)
 	assert.Equal(t, http.StatusTooManyRequests, r.status)
 	assert.Equal(t, "1", r.header.Get("Retry-After"))
-	assert.Contains(t, r.decode(t).Error, "server busy")
+	msg := r.decode(t).Error
+	for _, want := range []string{"server busy: waited ", "of the request memory budget of 48.1 KiB",
+		"--request-memory, MCLIP_REQUEST_MEMORY", "--queue-timeout, MCLIP_QUEUE_TIMEOUT"} {
+		assert.Contains(t, msg, want)
+	}
 
 	close(enc.Block)
 	assert.Equal(t, http.StatusOK, (<-first).status)
-	assert.Equal(t, http.StatusOK, vectorize(t, ts.URL, `{"texts":["third"]}`).status, "capacity comes back")
+	assert.Equal(t, http.StatusOK, vectorize(t, ts.URL, `{"texts":["third"]}`).status, "room comes back")
 }
 
-func TestQueueLimitAnswers429(t *testing.T) {
-	enc := &fakeencoder.Encoder{Block: make(chan struct{}), Started: make(chan []string, 4)}
-	_, ts := newTestServer(t, Options{MaxQueuedItems: 3, MaxTexts: 10}, enc)
+// Once decoded, a request keeps only the charge of what it holds: a
+// second request fits beside one whose worst case filled most of the
+// budget.
+func TestDecodedRequestShrinksItsCharge(t *testing.T) {
+	enc := &fakeencoder.Encoder{Block: make(chan struct{}), Started: make(chan []string, 2)}
+	opts := Options{MaxBodyBytes: 300, MaxTexts: 10, MaxImages: 1}
+	opts.MemoryBudget = worstCharge(opts.MaxBodyBytes, opts.MaxTexts+opts.MaxImages)
+	s, ts := newTestServer(t, opts, enc)
+	body := `{"texts":["first"]}`
+	require.Greater(t, 2*worstCharge(int64(len(body)), 11), opts.MemoryBudget, "two worst cases do not fit")
 
 	first := make(chan reply, 1)
-	go func() { first <- vectorize(t, ts.URL, `{"texts":["a","b"]}`) }()
+	go func() { first <- vectorize(t, ts.URL, body) }()
 	<-enc.Started
+	assert.Equal(t, exactCharge(int64(len(body)), vectorizeRequest{Texts: []string{"first"}}), s.budget.held.Load())
 
-	r := vectorize(t, ts.URL, `{"texts":["c","d"]}`)
-	assert.Equal(t, http.StatusTooManyRequests, r.status)
-	assert.Equal(t, "1", r.header.Get("Retry-After"))
-	assert.Contains(t, r.decode(t).Error, "too many items queued")
+	second := make(chan reply, 1)
+	go func() { second <- vectorize(t, ts.URL, `{"texts":["secnd"]}`) }()
+	b := s.backend.Load()
+	require.Eventually(t, func() bool {
+		b.text.mu.Lock()
+		defer b.text.mu.Unlock()
+		return b.text.queued == 1
+	}, 2*time.Second, time.Millisecond, "the second request is admitted and queued")
+	assert.Zero(t, waiting(s))
 
 	close(enc.Block)
 	assert.Equal(t, http.StatusOK, (<-first).status)
-	// An empty queue admits a request larger than the limit.
-	assert.Equal(t, http.StatusOK, vectorize(t, ts.URL, `{"texts":["1","2","3","4","5"]}`).status)
+	assert.Equal(t, http.StatusOK, (<-second).status)
+}
+
+// A request waiting for room when the server shuts down is answered 503
+// at once.
+func TestWaitingRequestEndsOnShutdown(t *testing.T) {
+	enc := &fakeencoder.Encoder{Block: make(chan struct{}), Started: make(chan []string, 1)}
+	s, ts := newTestServer(t, smallBudget(Options{QueueTimeout: time.Minute}), enc)
+
+	first := make(chan reply, 1)
+	go func() { first <- vectorize(t, ts.URL, `{"texts":["first"]}`) }()
+	<-enc.Started
+	second := make(chan reply, 1)
+	go func() { second <- vectorize(t, ts.URL, `{"texts":["second"]}`) }()
+	require.Eventually(t, func() bool { return waiting(s) == 1 }, 2*time.Second, time.Millisecond)
+
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	r := <-second
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	assert.Equal(t, "server is shutting down", r.decode(t).Error)
+
+	close(enc.Block)
+	assert.Equal(t, http.StatusOK, (<-first).status, "the admitted request finishes")
+	<-closed
 }
 
 // Concurrent single-item requests share model calls, and each gets its own
@@ -459,7 +543,7 @@ func TestCancelledRequestIsDropped(t *testing.T) {
 	require.Eventually(t, func() bool {
 		b.text.mu.Lock()
 		defer b.text.mu.Unlock()
-		return b.text.queued == 0 && b.text.outstanding == 1
+		return b.text.queued == 0
 	}, 2*time.Second, time.Millisecond, "the abandoned items left the queue")
 
 	close(enc.Block)
@@ -544,6 +628,10 @@ func TestMetricsExposeRequestsAndBatches(t *testing.T) {
 		`mclip_model_seconds_count{modality="text"} 2`,
 		`mclip_queue_wait_seconds_count{modality="text"} 2`,
 		`mclip_queued_items{modality="text"} 0`,
+		`mclip_vectorize_waiting 0`,
+		`mclip_vectorize_wait_seconds_count 3`,
+		`mclip_request_memory_bytes 0`,
+		`mclip_request_memory_limit_bytes 1.073741824e+09`,
 		`go_goroutines`,
 	} {
 		assert.Contains(t, body, want)

@@ -243,19 +243,32 @@ func TestStockWeaviateUsesMclipServe(t *testing.T) {
 // it, and returns mclip's URL and Weaviate's /v1 URL.
 func startStack(t *testing.T, mclipBin, weaviateBin, token string, serveArgs ...string) (mclipURL, api, modelDir string) {
 	t.Helper()
-	modelDir = os.Getenv("MCLIP_TEST_MODEL_DIR")
+	st := launchStack(t, mclipBin, weaviateBin, token, serveArgs...)
+	return st.mclipURL, st.api, st.modelDir
+}
+
+// stack is `mclip serve` and the stock Weaviate using it.
+type stack struct {
+	mclip                   *harness.Server
+	mclipURL, api, modelDir string
+}
+
+// launchStack is startStack, with mclip's process.
+func launchStack(t *testing.T, mclipBin, weaviateBin, token string, serveArgs ...string) stack {
+	t.Helper()
+	modelDir := os.Getenv("MCLIP_TEST_MODEL_DIR")
 	if modelDir == "" {
 		modelDir = t.TempDir()
 		out, err := exec.Command(mclipBin, "models", "gen", "--out", modelDir).CombinedOutput()
 		require.NoError(t, err, "mclip models gen: %s", out)
 	}
 	port := harness.FreePort(t)
-	mclipURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	mclipURL := fmt.Sprintf("http://127.0.0.1:%d", port)
 	env := map[string]string{"MCLIP_API_TOKEN": token, "MCLIP_MODEL_DIR": modelDir}
 	if lib := filepath.Join(harness.RepoRoot(t), "third_party", "onnxruntime", "libonnxruntime.so.1"); fileExists(lib) {
 		env["ONNXRUNTIME_LIB"] = lib
 	}
-	harness.Start(t, harness.Config{
+	srv := harness.Start(t, harness.Config{
 		Binary:   mclipBin,
 		Args:     append([]string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port)}, serveArgs...),
 		Env:      env,
@@ -265,7 +278,7 @@ func startStack(t *testing.T, mclipBin, weaviateBin, token string, serveArgs ...
 		"ENABLE_MODULES":     "multi2vec-clip",
 		"CLIP_INFERENCE_API": fmt.Sprintf("http://mclip:%s@127.0.0.1:%d", token, port),
 	})
-	return mclipURL, "http://" + w.HTTPHost() + "/v1", modelDir
+	return stack{mclip: srv, mclipURL: mclipURL, api: "http://" + w.HTTPHost() + "/v1", modelDir: modelDir}
 }
 
 // nativeVectorizer loads, in-process, the vectorizer the native module

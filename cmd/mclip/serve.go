@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,6 +22,26 @@ import (
 func init() {
 	register("serve", "serve the multi2vec-clip inference API (CLIP_INFERENCE_API of stock Weaviate)",
 		"mclip serve --addr 127.0.0.1:8077\nENABLE_MODULES=multi2vec-clip CLIP_INFERENCE_API=http://127.0.0.1:8077 weaviate ...", runServe)
+}
+
+// removedServeFlags are flags of earlier versions, each with what replaces
+// it: requests that exceed the limits now wait instead of being refused.
+var removedServeFlags = map[string]string{
+	"max-in-flight": "vectorize requests beyond the capacity now wait instead of being refused; their memory is bounded by --request-memory (bytes; " + config.EnvRequestMemory + "), which replaces this count (it bounded memory by this times --max-body-bytes), and their wait by --queue-timeout",
+	"max-queued":    "queued texts and images are bounded by --request-memory (bytes; " + config.EnvRequestMemory + ") now, and wait for room instead of being refused",
+}
+
+// formatSize writes a byte count as config.ParseSize reads it.
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		size   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.size && n%u.size == 0 {
+			return fmt.Sprintf("%d%s", n/u.size, u.suffix)
+		}
+	}
+	return fmt.Sprint(n)
 }
 
 // serveFlags are the settings of `mclip serve`.
@@ -43,8 +64,22 @@ func (f *serveFlags) register(fs *flag.FlagSet, cfg config.Config) {
 	fs.Int64Var(&f.opts.MaxBodyBytes, "max-body-bytes", inferenceapi.DefaultMaxBodyBytes, "largest request body (413 beyond)")
 	fs.IntVar(&f.opts.MaxTexts, "max-texts", inferenceapi.DefaultMaxTexts, "most texts per request (413 beyond)")
 	fs.IntVar(&f.opts.MaxImages, "max-images", inferenceapi.DefaultMaxImages, "most images per request (413 beyond)")
-	fs.IntVar(&f.opts.MaxInFlight, "max-in-flight", inferenceapi.DefaultMaxInFlight, "most vectorize requests served at once (429 beyond); memory is bounded by this times --max-body-bytes")
-	fs.IntVar(&f.opts.MaxQueuedItems, "max-queued", inferenceapi.DefaultMaxQueuedItems, "most texts (and, separately, images) waiting for the model (429 beyond)")
+	f.opts.MemoryBudget = cfg.RequestMemory
+	fs.Func("request-memory", fmt.Sprintf("memory budget of the vectorize requests held at once: bodies, decoded strings and images, results (like 1GiB; default %s); more requests wait for room ($%s)", formatSize(cfg.RequestMemory), config.EnvRequestMemory), func(v string) error {
+		n, err := config.ParseSize(v)
+		if err != nil {
+			return err
+		}
+		if n < 1 {
+			return errors.New("want a positive byte count")
+		}
+		f.opts.MemoryBudget = n
+		return nil
+	})
+	fs.DurationVar(&f.opts.QueueTimeout, "queue-timeout", cfg.QueueTimeout, "longest wait of a vectorize request for room in --request-memory (429 beyond); keep it below Weaviate's MODULES_CLIENT_TIMEOUT (50s) ($"+config.EnvQueueTimeout+")")
+	for name, old := range removedServeFlags {
+		fs.Func(name, "removed: "+old, func(string) error { return errors.New("removed: " + old) })
+	}
 	fs.DurationVar(&f.opts.ShutdownTimeout, "shutdown-timeout", inferenceapi.DefaultShutdownTimeout, "on SIGTERM, how long in-flight requests may take to finish")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")

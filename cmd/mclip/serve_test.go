@@ -36,6 +36,16 @@ func TestServeUsage(t *testing.T) {
 		{"negative batch wait", []string{"serve", "--batch-wait", "-1ms"}, nil, 2, "max wait"},
 		{"bad variant", []string{"serve", "--variant", "int4"}, nil, 2, "MCLIP_VARIANT"},
 		{"help", []string{"serve", "-h"}, nil, 0, "-batch-wait"},
+		{"help names the budget", []string{"serve", "-h"}, nil, 0, "-request-memory"},
+		{"removed --max-in-flight", []string{"serve", "--max-in-flight", "64"}, nil, 2,
+			"removed: vectorize requests beyond the capacity now wait instead of being refused; their memory is bounded by --request-memory"},
+		{"removed --max-queued", []string{"serve", "--max-queued=100"}, nil, 2, "removed: queued texts and images are bounded by --request-memory"},
+		{"bad request memory", []string{"serve", "--request-memory", "lots"}, nil, 2, "not a non-negative integer"},
+		{"zero request memory", []string{"serve", "--request-memory", "0"}, nil, 2, "want a positive byte count"},
+		{"bad request memory setting", []string{"serve"}, map[string]string{config.EnvRequestMemory: "0"}, 2, config.EnvRequestMemory + "=0"},
+		{"bad queue timeout setting", []string{"serve"}, map[string]string{config.EnvQueueTimeout: "later"}, 2, config.EnvQueueTimeout},
+		{"budget below the largest body", []string{"serve", "--request-memory", "64MiB"}, nil, 2,
+			"memory budget 67108864 bytes (64.0 MiB): one request of the largest body (67108864 bytes) may need"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,7 +102,7 @@ func TestServeTinyModels(t *testing.T) {
 	logs := &syncWriter{}
 	done := make(chan int, 1)
 	go func() {
-		done <- runMain(ctx, []string{"serve", "--addr", addr, "--model-dir", dir, "--log-format", "json"}, io.Discard, logs)
+		done <- runMain(ctx, []string{"serve", "--addr", addr, "--model-dir", dir, "--log-format", "json", "--request-memory", "2GiB"}, io.Discard, logs)
 	}()
 	url := "http://" + addr
 	require.Eventually(t, func() bool {
@@ -137,7 +147,8 @@ func TestServeTinyModels(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not stop")
 	}
-	for _, want := range []string{`"msg":"models loaded"`, `"msg":"inference API ready"`, `"msg":"inference API stopped"`} {
+	for _, want := range []string{`"msg":"models loaded"`, `"msg":"inference API ready"`, `"request_memory":"2.0 GiB"`,
+		`"queue_timeout":30000000000`, `"msg":"inference API stopped"`} {
 		assert.Contains(t, logs.String(), want)
 	}
 	assert.NotContains(t, logs.String(), `"tok"`, "the token stays out of the log")

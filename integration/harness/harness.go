@@ -174,6 +174,9 @@ func (s *Server) Running() bool {
 // Logs returns what the server wrote to stdout and stderr so far.
 func (s *Server) Logs() string { return s.logs.String() }
 
+// Pid is the server's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // logTail is the end of the log shown for a failed test.
 func (s *Server) logTail() string {
 	const max = 64 << 10
