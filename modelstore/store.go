@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mclip-go/mclip/catalog"
 	"github.com/mclip-go/mclip/config"
 )
 
@@ -19,6 +20,9 @@ const modelsSubdir = "models"
 
 // Options configure a Store.
 type Options struct {
+	// Model is the catalog tag whose files the store holds; empty means
+	// catalog.Default. A tag this build cannot run is refused by Open.
+	Model string
 	// ModelDir is a local directory in the contract layout (MCLIP_MODEL_DIR).
 	// When set it is used as is: no network, no cache.
 	ModelDir string
@@ -58,16 +62,20 @@ type Options struct {
 	Manifest *Manifest
 }
 
-// OptionsFor returns the options of cfg's settings: the model directory,
+// OptionsFor returns the options of cfg's settings: the model, its directory,
 // cache, variant, lock file and hub (config reads them from MCLIP_MODEL_DIR,
 // MCLIP_CACHE_DIR, MCLIP_VARIANT, MCLIP_MODELS_LOCK, HF_ENDPOINT, HF_TOKEN
-// or HUGGING_FACE_HUB_TOKEN, and HF_HUB_OFFLINE).
+// or HUGGING_FACE_HUB_TOKEN, and HF_HUB_OFFLINE; the model from MCLIP_MODEL).
 func OptionsFor(cfg config.Config) (Options, error) {
 	v, err := ParseVariant(cfg.Variant)
 	if err != nil {
 		return Options{}, fmt.Errorf("%s: %w", config.EnvVariant, err)
 	}
-	return Options{ModelDir: cfg.ModelDir, CacheDir: cfg.CacheDir, Variant: v, LockFile: cfg.LockFile,
+	model := cfg.Model
+	if model == catalog.Default {
+		model = "" // empty is the default
+	}
+	return Options{Model: model, ModelDir: cfg.ModelDir, CacheDir: cfg.CacheDir, Variant: v, LockFile: cfg.LockFile,
 		Endpoint: cfg.HubEndpoint, Token: cfg.HubToken, Offline: cfg.HubOffline}, nil
 }
 
@@ -88,6 +96,7 @@ func DefaultCacheDir() (string, error) {
 // hub) or in a local MODEL_DIR.
 type Store struct {
 	opts     Options
+	model    catalog.Model
 	manifest Manifest
 	reason   string
 	dir      Dir
@@ -107,7 +116,11 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{opts: opts, log: redactWriter{w: opts.Log, token: opts.Token}}
+	model, err := catalog.Runnable(opts.Model)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{opts: opts, model: model, log: redactWriter{w: opts.Log, token: opts.Token}}
 	if opts.Log == nil {
 		s.log = io.Discard
 	}
@@ -117,7 +130,7 @@ func Open(opts Options) (*Store, error) {
 			return nil, err
 		}
 		s.manifest = *opts.Manifest
-	} else if s.manifest, err = ManifestFor(v, cpu, opts.Revisions); err != nil {
+	} else if s.manifest, err = ManifestForModel(model, v, cpu, opts.Revisions); err != nil {
 		return nil, err
 	}
 	switch {
@@ -126,7 +139,7 @@ func Open(opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("model directory: %w", err)
 		}
-		s.dir, s.local = Dir{Root: abs}, true
+		s.dir, s.local = Dir{Root: abs, Model: dirModel(model.Tag)}, true
 	default:
 		root := opts.CacheDir
 		if root == "" {
@@ -138,13 +151,32 @@ func Open(opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("model cache: %w", err)
 		}
-		s.dir = Dir{Root: filepath.Join(abs, modelsSubdir, s.manifest.key())}
+		s.dir = Dir{Root: filepath.Join(abs, modelsSubdir, cacheSubdir(model.Tag, s.manifest.key())), Model: dirModel(model.Tag)}
 	}
 	s.lockPath = opts.LockFile
 	if s.lockPath == "" {
 		s.lockPath = filepath.Join(s.dir.Root, LockFileName)
 	}
 	return s, nil
+}
+
+// cacheSubdir is a model's directory under CACHE/models: the default
+// model's files sit directly in the directory of their revisions, every
+// other model's in a directory named by its tag, so that two models never
+// share files.
+func cacheSubdir(tag, revisions string) string {
+	if tag == catalog.Default {
+		return revisions
+	}
+	return filepath.Join(tag, revisions)
+}
+
+// dirModel is Dir.Model for a tag: empty for the default.
+func dirModel(tag string) string {
+	if tag == catalog.Default {
+		return ""
+	}
+	return tag
 }
 
 // key names the cache directory of a manifest's revisions: "main" for the
@@ -175,6 +207,9 @@ func (s *Store) Dir() Dir { return s.dir }
 
 // Local reports whether the directory is a user's MODEL_DIR (no network).
 func (s *Store) Local() bool { return s.local }
+
+// Model is the catalog entry of the store's model.
+func (s *Store) Model() catalog.Model { return s.model }
 
 // Manifest is the variant's file list.
 func (s *Store) Manifest() Manifest { return s.manifest }
@@ -340,6 +375,9 @@ func (e *IncompleteError) Unwrap() []error {
 // pullCommand is the command line that fetches this store's files.
 func (s *Store) pullCommand(force bool) string {
 	cmd := "mclip models pull --variant " + string(s.manifest.Variant)
+	if s.model.Tag != catalog.Default {
+		cmd += " --model " + s.model.Tag
+	}
 	if s.opts.CacheDir != "" {
 		cmd += " --cache-dir " + s.opts.CacheDir
 	}
