@@ -71,6 +71,9 @@ func OptionsFor(cfg config.Config) (Options, error) {
 	if err != nil {
 		return Options{}, fmt.Errorf("%s: %w", config.EnvVariant, err)
 	}
+	if _, err := catalog.Lookup(cfg.Model); err != nil {
+		return Options{}, fmt.Errorf("%s: %w", config.EnvModel, err)
+	}
 	model := cfg.Model
 	if model == catalog.Default {
 		model = "" // empty is the default

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/mclip-go/mclip/catalog"
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
@@ -86,6 +87,10 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	model, err := towersModel(cfg, dir)
+	if err != nil {
+		return nil, err
+	}
 	if err := ortlib.Init(cfg.ORTLib); err != nil {
 		return nil, err
 	}
@@ -141,16 +146,42 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 		v.Close()
 		return nil, fmt.Errorf("text vectors have %d dimensions but image vectors %d: the towers do not share a space", te.Dimensions(), ve.Dimensions())
 	}
-	v.info = modelinfo.Info{Runtime: ortlib.Version(), ModelDir: dir.Root}
+	v.info = modelinfo.Info{Model: model.Tag, Runtime: ortlib.Version(), ModelDir: dir.Root}
 	if te != nil {
-		v.info.Text = modelInfo(dir, modelstore.TextRepo, modelstore.TextDir, te.Session(), variant)
+		v.info.Text = modelInfo(dir, model.Text.Repo, modelstore.TextDir, te.Session(), variant)
 		v.info.Dimensions = te.Dimensions()
 	}
 	if ve != nil {
-		v.info.Vision = modelInfo(dir, modelstore.VisionRepo, modelstore.VisionDir, ve.Session(), variant)
+		v.info.Vision = modelInfo(dir, model.Vision.Repo, modelstore.VisionDir, ve.Session(), variant)
 		v.info.Dimensions = ve.Dimensions()
 	}
 	return v, nil
+}
+
+// towersModel is the catalog entry of the model to load: the directory's,
+// which must be the one the settings name (MCLIP_MODEL), and one this build
+// runs.
+func towersModel(cfg config.Config, dir modelstore.Dir) (catalog.Model, error) {
+	want, err := catalog.Runnable(cfg.Model)
+	if err != nil {
+		return want, err
+	}
+	have, err := catalog.Runnable(dir.Model)
+	if err != nil {
+		return have, fmt.Errorf("model directory %s: %w", dir.Root, err)
+	}
+	if have.Tag != want.Tag {
+		return want, fmt.Errorf("model directory %s holds %s, but %s names %s", dir.Root, have.Tag, config.EnvModel, want.Tag)
+	}
+	// The towers below are the sentence-transformers text stack and the
+	// CLIP image tower with Pillow's preprocessing, returning vectors as
+	// they come out; a catalog entry that asks for anything else has no
+	// loader here.
+	if want.Text.Tower != catalog.TextSentenceTransformers || want.Vision.Preprocessing != catalog.PreprocessCLIPPillow || want.Normalize {
+		return want, fmt.Errorf("model %s: this build has no loader for its towers (text %s, images %s, normalised %t)",
+			want.Tag, want.Text.Tower, want.Vision.Preprocessing, want.Normalize)
+	}
+	return want, nil
 }
 
 // loadGuarded runs one tower's load on its own goroutine's behalf: a panic
