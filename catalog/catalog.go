@@ -208,6 +208,9 @@ type Vision struct {
 	Preprocessing Preprocessing
 }
 
+// OpenCLIPName is an open_clip model name and pretrained tag.
+type OpenCLIPName struct{ Model, Pretrained string }
+
 // Model is one image tag.
 type Model struct {
 	Tag string
@@ -220,8 +223,11 @@ type Model struct {
 	// Normalize says whether the image returns unit vectors.
 	Normalize bool
 	Meta      MetaShape
-	Text      Text
-	Vision    Vision
+	// OpenCLIP names the open_clip model and pretrained weights the image
+	// loads (MetaOpenCLIP models only; its /meta repeats them).
+	OpenCLIP OpenCLIPName
+	Text     Text
+	Vision   Vision
 	// Missing lists what this build lacks to run the tag; empty means it
 	// runs. A tag with something missing is listed but refused at start.
 	Missing []string

@@ -120,3 +120,9 @@ func TestRepos(t *testing.T) {
 	b32, _ := Lookup(CLIPB32)
 	assert.Equal(t, []string{"Xenova/clip-vit-base-patch32"}, b32.Repos())
 }
+
+func TestOpenCLIPNames(t *testing.T) {
+	for _, m := range All() {
+		assert.Equal(t, m.Meta == MetaOpenCLIP, m.OpenCLIP != (OpenCLIPName{}), m.Tag)
+	}
+}

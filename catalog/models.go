@@ -149,6 +149,7 @@ var models = []Model{
 		Dimension: 512,
 		Normalize: true,
 		Meta:      MetaOpenCLIP,
+		OpenCLIP:  OpenCLIPName{Model: "ViT-B-16", Pretrained: "laion2b_s34b_b88k"},
 		Text: Text{
 			Files: Files{
 				Repo:     "laion/CLIP-ViT-B-16-laion2B-s34B-b88K",
@@ -176,6 +177,7 @@ var models = []Model{
 		Dimension: 512,
 		Normalize: true,
 		Meta:      MetaOpenCLIP,
+		OpenCLIP:  OpenCLIPName{Model: "ViT-B-32-quickgelu", Pretrained: "laion400m_e32"},
 		Text: Text{
 			Files: Files{
 				Repo:     "timm/vit_base_patch32_clip_224.laion400m_e32",
