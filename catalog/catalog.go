@@ -254,6 +254,16 @@ func (m Model) Repos() []string {
 	return out
 }
 
+// TextPooling is the pooling to run: the image's own (ImagePooling) where
+// it differs and a collection made by that image must keep its vectors
+// (replace, the MCLIP_REPLACE_MULTI2VEC_CLIP switch), else the model's.
+func (m Model) TextPooling(replace bool) Pooling {
+	if replace && m.Text.ImagePooling != "" {
+		return m.Text.ImagePooling
+	}
+	return m.Text.Pooling
+}
+
 // Image is the multi2vec-clip image that computes the tag's vectors.
 func (m Model) Image() string { return "semitechnologies/multi2vec-clip:" + m.Tag }
 

@@ -126,3 +126,14 @@ func TestOpenCLIPNames(t *testing.T) {
 		assert.Equal(t, m.Meta == MetaOpenCLIP, m.OpenCLIP != (OpenCLIPName{}), m.Tag)
 	}
 }
+
+func TestTextPooling(t *testing.T) {
+	mc, err := Lookup(MetaCLIP2B32)
+	require.NoError(t, err)
+	assert.Equal(t, PoolingEOS, mc.TextPooling(false), "new collections get the model's own pooling")
+	assert.Equal(t, PoolingArgmax, mc.TextPooling(true), "under the switch, the image's")
+	def, err := Lookup(Default)
+	require.NoError(t, err)
+	assert.Equal(t, PoolingMean, def.TextPooling(true))
+	assert.Equal(t, PoolingMean, def.TextPooling(false))
+}

@@ -147,6 +147,9 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 		return nil, fmt.Errorf("text vectors have %d dimensions but image vectors %d: the towers do not share a space", te.Dimensions(), ve.Dimensions())
 	}
 	v.info = modelinfo.Info{Model: model.Tag, Runtime: ortlib.Version(), ModelDir: dir.Root}
+	if model.Text.ImagePooling != "" {
+		v.info.TextPooling = string(model.TextPooling(cfg.ReplaceMulti2VecClip))
+	}
 	if te != nil {
 		v.info.Text = modelInfo(dir, model.Text.Repo, modelstore.TextDir, te.Session(), variant)
 		v.info.Dimensions = te.Dimensions()

@@ -32,9 +32,9 @@ type Info struct {
 	// choice (the image's own, under the replace switch, or the model's).
 	TextPooling string `json:"textPooling,omitempty"`
 	Text        Tower  `json:"text"`
-	Vision     Tower  `json:"vision"`
-	Dimensions int    `json:"dimensions"`
-	Runtime    string `json:"onnxruntime"`
+	Vision      Tower  `json:"vision"`
+	Dimensions  int    `json:"dimensions"`
+	Runtime     string `json:"onnxruntime"`
 	// ModelDir is the model directory's path; it stays out of every
 	// response (no file paths in responses).
 	ModelDir string `json:"-"`
