@@ -67,8 +67,12 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	graphLen := len(body)
 	for i, t := range g.Initializers {
 		h := appendTensorHeader(nil, t)
-		h = protowire.AppendTag(h, FieldTensorRawData, protowire.BytesType)
-		h = protowire.AppendVarint(h, uint64(len(t.Raw)))
+		if t.external != nil {
+			h = appendExternal(h, t.external)
+		} else {
+			h = protowire.AppendTag(h, FieldTensorRawData, protowire.BytesType)
+			h = protowire.AppendVarint(h, uint64(len(t.Raw)))
+		}
 		headers[i] = h
 		n := len(h) + len(t.Raw)
 		graphLen += protowire.SizeTag(FieldGraphInitializer) + protowire.SizeVarint(uint64(n)) + n

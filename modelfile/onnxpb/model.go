@@ -91,6 +91,9 @@ type Tensor struct {
 	DataType int32
 	Dims     []int64
 	Raw      []byte
+	// external is set on the copies WriteFileExternal writes, whose data
+	// lives in the external data file instead of Raw.
+	external *external
 }
 
 // ElemSize returns the byte size of one element of a data type, or 0 for
@@ -121,6 +124,9 @@ func NumElements(dims []int64) int64 {
 
 // Validate checks that the raw data size matches the dims and data type.
 func (t *Tensor) Validate() error {
+	if t.external != nil {
+		return nil
+	}
 	es := ElemSize(t.DataType)
 	if es == 0 {
 		return fmt.Errorf("tensor %q: unsupported data type %d", t.Name, t.DataType)

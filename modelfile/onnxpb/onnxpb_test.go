@@ -1,6 +1,7 @@
 package onnxpb
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -109,4 +110,61 @@ func TestRunsInONNXRuntime(t *testing.T) {
 		in.Destroy()
 		y.Destroy()
 	}
+}
+
+// A model written with external data runs in ONNX Runtime as the inline
+// one does, each large tensor in the data file at an aligned offset, the
+// small ones inline.
+func TestWriteFileExternal(t *testing.T) {
+	require.NoError(t, ortlib.Init(""))
+	const n = 3000
+	w := make([]float32, 2*n)
+	for i := range w {
+		w[i] = float32(i%7) - 3
+	}
+	b := make([]float32, n)
+	for i := range b {
+		b[i] = float32(i % 5)
+	}
+	m := &Model{
+		Opsets: []Opset{{Version: 17}},
+		Graph: &Graph{
+			Name: "affine",
+			Nodes: []*Node{
+				{Name: "mm", OpType: "MatMul", Inputs: []string{"x", "W"}, Outputs: []string{"xw"}},
+				{Name: "add", OpType: "Add", Inputs: []string{"xw", "b"}, Outputs: []string{"y"}},
+				{Name: "add2", OpType: "Add", Inputs: []string{"y0", "s"}, Outputs: []string{"y2"}},
+			},
+			Initializers: []*Tensor{FloatTensor("W", []int64{2, n}, w), FloatTensor("b", []int64{n}, b), FloatTensor("s", nil, []float32{1})},
+			Inputs:       []ValueInfo{{Name: "x", ElemType: TypeFloat, Shape: []Dim{P("n"), D(2)}}, {Name: "y0", ElemType: TypeFloat, Shape: []Dim{D(1)}}},
+			Outputs:      []ValueInfo{{Name: "y", ElemType: TypeFloat, Shape: []Dim{P("n"), D(n)}}, {Name: "y2", ElemType: TypeFloat, Shape: []Dim{D(1)}}},
+		},
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "affine.onnx")
+	require.NoError(t, m.WriteFileExternal(path, "affine.onnx.data", 1024))
+	st, err := os.Stat(filepath.Join(dir, "affine.onnx.data"))
+	require.NoError(t, err)
+	// W at 0 (24000 bytes), b at the next multiple of 4096 (24576), s inline.
+	assert.Equal(t, int64(24576+4*n), st.Size())
+	sess, err := ort.NewDynamicAdvancedSession(path, []string{"x", "y0"}, []string{"y", "y2"}, nil)
+	require.NoError(t, err)
+	defer sess.Destroy()
+	x, err := ort.NewTensor(ort.NewShape(1, 2), []float32{1, 2})
+	require.NoError(t, err)
+	defer x.Destroy()
+	y0, err := ort.NewTensor(ort.NewShape(1), []float32{4})
+	require.NoError(t, err)
+	defer y0.Destroy()
+	outs := []ort.Value{nil, nil}
+	require.NoError(t, sess.Run([]ort.Value{x, y0}, outs))
+	y := outs[0].(*ort.Tensor[float32]).GetData()
+	for c := 0; c < n; c++ {
+		require.Equal(t, w[c]+2*w[n+c]+b[c], y[c], "column %d", c)
+	}
+	assert.Equal(t, []float32{5}, outs[1].(*ort.Tensor[float32]).GetData())
+	outs[0].Destroy()
+	outs[1].Destroy()
+
+	assert.ErrorContains(t, m.WriteFileExternal(path, "../x.data", 1024), "must be a plain file name")
 }

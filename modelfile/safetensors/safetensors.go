@@ -14,6 +14,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"syscall"
 )
 
 // MaxHeaderSize bounds the JSON header (the reference implementation uses
@@ -68,6 +69,51 @@ type File struct {
 	Metadata map[string]string
 	tensors  map[string]Info
 	data     []byte
+	unmap    func() error
+}
+
+// OpenMapped maps the file at path read-only instead of reading it, so
+// that a multi-gigabyte checkpoint costs the pages touched, shared with
+// the page cache, not a copy in the heap; Bytes returns slices of the
+// mapping. The File must be closed, and no slice from it used after.
+func OpenMapped(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	if st.Size() < 8 {
+		return nil, fmt.Errorf("safetensors %s: file is %d bytes, too short for the 8-byte header length", path, st.Size())
+	}
+	if int64(int(st.Size())) != st.Size() {
+		return nil, fmt.Errorf("safetensors %s: file is too large to map", path)
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: map %s: %w", path, err)
+	}
+	sf, err := Parse(b)
+	if err != nil {
+		syscall.Munmap(b)
+		return nil, fmt.Errorf("safetensors %s: %w", path, err)
+	}
+	sf.unmap = func() error { return syscall.Munmap(b) }
+	return sf, nil
+}
+
+// Close releases the mapping of a File from OpenMapped; it does nothing
+// for other Files.
+func (f *File) Close() error {
+	if f.unmap == nil {
+		return nil
+	}
+	u := f.unmap
+	f.unmap, f.data, f.tensors = nil, nil, nil
+	return u()
 }
 
 // Open reads and parses the file at path.
@@ -334,13 +380,19 @@ func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 	if _, err := w.Write(append(buf, hj...)); err != nil {
 		return fmt.Errorf("write safetensors header: %w", err)
 	}
+	// Tensors are encoded a chunk at a time, so that writing a
+	// multi-gigabyte embedding table does not hold a second copy of it.
+	const chunk = 1 << 18
+	buf = make([]byte, 4*chunk)
 	for _, t := range tensors {
-		data := make([]byte, 4*len(t.Data))
-		for i, v := range t.Data {
-			binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(v))
-		}
-		if _, err := w.Write(data); err != nil {
-			return fmt.Errorf("write safetensors tensor %q: %w", t.Name, err)
+		for start := 0; start < len(t.Data); start += chunk {
+			part := t.Data[start:min(start+chunk, len(t.Data))]
+			for i, v := range part {
+				binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+			}
+			if _, err := w.Write(buf[:4*len(part)]); err != nil {
+				return fmt.Errorf("write safetensors tensor %q: %w", t.Name, err)
+			}
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -135,5 +136,36 @@ func TestWriteErrors(t *testing.T) {
 
 func TestOpenMissing(t *testing.T) {
 	_, err := Open(filepath.Join(t.TempDir(), "absent.safetensors"))
+	assert.ErrorContains(t, err, "no such file")
+}
+
+// OpenMapped reads what Open reads, including tensors larger than Write's
+// encoding chunk, and refuses what Parse refuses.
+func TestOpenMapped(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "big.safetensors")
+	big := make([]float32, 300_000)
+	for i := range big {
+		big[i] = float32(i) * 0.5
+	}
+	require.NoError(t, WriteFile(path, []Tensor{{Name: "table", Shape: []int64{1000, 300}, Data: big}, {Name: "b", Shape: []int64{2}, Data: []float32{1, 2}}}, nil))
+	f, err := OpenMapped(path)
+	require.NoError(t, err)
+	got, shape, err := f.Float32("table")
+	require.NoError(t, err)
+	assert.Equal(t, []int64{1000, 300}, shape)
+	assert.Equal(t, big, got)
+	require.NoError(t, f.Close())
+	require.NoError(t, f.Close(), "a second Close does nothing")
+
+	bad := filepath.Join(dir, "bad.safetensors")
+	require.NoError(t, os.WriteFile(bad, build(`{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}`, make([]byte, 4)), 0o644))
+	_, err = OpenMapped(bad)
+	assert.ErrorContains(t, err, "shape [2] of F32 needs 8")
+	short := filepath.Join(dir, "short.safetensors")
+	require.NoError(t, os.WriteFile(short, []byte{1, 2}, 0o644))
+	_, err = OpenMapped(short)
+	assert.ErrorContains(t, err, "too short")
+	_, err = OpenMapped(filepath.Join(dir, "missing.safetensors"))
 	assert.ErrorContains(t, err, "no such file")
 }
