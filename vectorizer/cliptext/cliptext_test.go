@@ -134,9 +134,9 @@ func TestNormalize(t *testing.T) {
 
 func TestLoadErrors(t *testing.T) {
 	tests := []struct {
-		name   string
+		name     string
 		breakDir func(dir modelstore.Dir)
-		want   string
+		want     string
 	}{
 		{"no config", func(d modelstore.Dir) { os.Remove(d.Text("config.json")) }, "config.json"},
 		{"config without projection", func(d modelstore.Dir) {
