@@ -80,7 +80,7 @@ var models = []Model{
 			Tokenizer: TokenizerCLIPBPE, Tower: TextCLIP, Pooling: PoolingArgmax, MaxTokens: 77,
 		},
 		Vision:  xenovaB32Vision,
-		Missing: []string{needCLIPBPE, needCLIPText},
+		Missing: []string{needCLIPBPE},
 	},
 	{
 		Tag:       OpenAIB16,

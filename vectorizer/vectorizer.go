@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -19,19 +20,31 @@ import (
 	"github.com/mclip-go/mclip/catalog"
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer/cliptext"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
 	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 	"github.com/mclip-go/mclip/vectorizer/onnxsession"
 	"github.com/mclip-go/mclip/vectorizer/ortlib"
 	"github.com/mclip-go/mclip/vectorizer/text"
+	"github.com/mclip-go/mclip/vectorizer/tokenize"
 	"github.com/mclip-go/mclip/vectorizer/vision"
 )
 
 // Vectorizer encodes texts and images. It is safe for concurrent use.
 type Vectorizer struct {
-	text   *text.Encoder
-	vision *vision.Encoder
-	info   modelinfo.Info
+	text      *text.Encoder // the sentence-transformers text tower, when that is the model's
+	textTower textEncoder   // the text tower loaded, whichever it is
+	vision    *vision.Encoder
+	normalize bool // the model's image returns unit vectors
+	info      modelinfo.Info
+}
+
+// textEncoder is what the vectorizer needs of a text tower.
+type textEncoder interface {
+	Encode(ctx context.Context, texts []string) ([][]float32, []error)
+	Dimensions() int
+	Session() *onnxsession.Session
+	Close() error
 }
 
 // Towers names the towers to load.
@@ -108,11 +121,19 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 	}
 	var (
 		te       *text.Encoder
+		tt       textEncoder
 		ve       *vision.Encoder
 		teErr    error
 		veErr    error
 		loadText = func() (err error) {
+			if model.Text.Tower == catalog.TextCLIP {
+				tt, err = loadCLIPText(dir, model, cliptext.Options{Variant: variant, Session: sess, BatchSize: cfg.BatchSize, MaxTextBytes: cfg.MaxTextBytes})
+				return err
+			}
 			te, err = loaders.text(dir, text.Options{Variant: variant, Session: sess, BatchSize: cfg.BatchSize, MaxTextBytes: cfg.MaxTextBytes})
+			if te != nil {
+				tt = te
+			}
 			return err
 		}
 		loadVision = func() (err error) {
@@ -137,22 +158,22 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 		wg.Go(func() { veErr = loadGuarded("image", loadVision) })
 	}
 	wg.Wait()
-	v := &Vectorizer{text: te, vision: ve}
+	v := &Vectorizer{text: te, textTower: tt, vision: ve, normalize: model.Normalize}
 	if err := errors.Join(teErr, veErr); err != nil {
 		v.Close()
 		return nil, err
 	}
-	if te != nil && ve != nil && te.Dimensions() != ve.Dimensions() {
+	if tt != nil && ve != nil && tt.Dimensions() != ve.Dimensions() {
 		v.Close()
-		return nil, fmt.Errorf("text vectors have %d dimensions but image vectors %d: the towers do not share a space", te.Dimensions(), ve.Dimensions())
+		return nil, fmt.Errorf("text vectors have %d dimensions but image vectors %d: the towers do not share a space", tt.Dimensions(), ve.Dimensions())
 	}
 	v.info = modelinfo.Info{Model: model.Tag, Runtime: ortlib.Version(), ModelDir: dir.Root}
 	if model.Text.ImagePooling != "" {
 		v.info.TextPooling = string(model.TextPooling(cfg.ReplaceMulti2VecClip))
 	}
-	if te != nil {
-		v.info.Text = modelInfo(dir, model.Text.Repo, modelstore.TextDir, te.Session(), variant)
-		v.info.Dimensions = te.Dimensions()
+	if tt != nil {
+		v.info.Text = modelInfo(dir, model.Text.Repo, modelstore.TextDir, tt.Session(), variant)
+		v.info.Dimensions = tt.Dimensions()
 	}
 	if ve != nil {
 		v.info.Vision = modelInfo(dir, model.Vision.Repo, modelstore.VisionDir, ve.Session(), variant)
@@ -176,15 +197,26 @@ func towersModel(cfg config.Config, dir modelstore.Dir) (catalog.Model, error) {
 	if have.Tag != want.Tag {
 		return want, fmt.Errorf("model directory %s holds %s, but %s names %s", dir.Root, have.Tag, config.EnvModel, want.Tag)
 	}
-	// The towers below are the sentence-transformers text stack and the
-	// CLIP image tower with Pillow's preprocessing, returning vectors as
-	// they come out; a catalog entry that asks for anything else has no
+	// The towers below are the sentence-transformers text stack or CLIP's
+	// text transformer, and the CLIP image tower with Pillow's
+	// preprocessing; a catalog entry that asks for anything else has no
 	// loader here.
-	if want.Text.Tower != catalog.TextSentenceTransformers || want.Vision.Preprocessing != catalog.PreprocessCLIPPillow || want.Normalize {
-		return want, fmt.Errorf("model %s: this build has no loader for its towers (text %s, images %s, normalised %t)",
-			want.Tag, want.Text.Tower, want.Vision.Preprocessing, want.Normalize)
+	if (want.Text.Tower != catalog.TextSentenceTransformers && want.Text.Tower != catalog.TextCLIP) || want.Vision.Preprocessing != catalog.PreprocessCLIPPillow {
+		return want, fmt.Errorf("model %s: this build has no loader for its towers (text %s, images %s)",
+			want.Tag, want.Text.Tower, want.Vision.Preprocessing)
 	}
 	return want, nil
+}
+
+// loadCLIPText opens CLIP's text tower with the tokenizer of its
+// tokenizer.json.
+func loadCLIPText(dir modelstore.Dir, model catalog.Model, opts cliptext.Options) (*cliptext.Encoder, error) {
+	tok, err := tokenize.Load(dir.Text(modelstore.TokenizerJSON))
+	if err != nil {
+		return nil, fmt.Errorf("text model: %w", err)
+	}
+	opts.MaxTokens = model.Text.MaxTokens
+	return cliptext.Load(dir, tok, opts)
 }
 
 // loadGuarded runs one tower's load on its own goroutine's behalf: a panic
@@ -258,13 +290,35 @@ func (v *Vectorizer) Text() *text.Encoder { return v.text }
 // Towers says which towers are loaded.
 func (v *Vectorizer) Towers() Towers {
 	var t Towers
-	if v.text != nil {
+	if v.textTower != nil {
 		t |= TowerText
 	}
 	if v.vision != nil {
 		t |= TowerVision
 	}
 	return t
+}
+
+// normalized makes each vector a unit vector where the model's image
+// returns them so (catalog.Model.Normalize), as torch's v / v.norm(dim=-1)
+// does; failed items (nil) are left alone.
+func (v *Vectorizer) normalized(vecs [][]float32) {
+	if !v.normalize {
+		return
+	}
+	for _, vec := range vecs {
+		var s float64
+		for _, x := range vec {
+			s += float64(x) * float64(x)
+		}
+		if s == 0 {
+			continue
+		}
+		inv := 1 / math.Sqrt(s)
+		for i, x := range vec {
+			vec[i] = float32(float64(x) * inv)
+		}
+	}
 }
 
 // notLoaded fails every one of n items: their tower was not loaded.
@@ -279,10 +333,11 @@ func notLoaded(kind string, n int) ([][]float32, []error) {
 // EncodeTexts returns one un-normalized vector per text, in input order. A
 // text that fails gets a nil vector and a non-nil error at its index.
 func (v *Vectorizer) EncodeTexts(ctx context.Context, texts []string) (vecs [][]float32, errs []error) {
-	if v.text == nil {
+	if v.textTower == nil {
 		return notLoaded("text", len(texts))
 	}
-	vecs, errs = v.text.Encode(ctx, texts)
+	vecs, errs = v.textTower.Encode(ctx, texts)
+	v.normalized(vecs)
 	return vecs, indexErrors("text", errs)
 }
 
@@ -293,6 +348,7 @@ func (v *Vectorizer) EncodeImages(ctx context.Context, images [][]byte) (vecs []
 		return notLoaded("image", len(images))
 	}
 	vecs, errs = v.vision.Encode(ctx, images)
+	v.normalized(vecs)
 	return vecs, indexErrors("image", errs)
 }
 
@@ -319,6 +375,7 @@ func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (v
 		sub[j] = raw[i]
 	}
 	subVecs, subErrs := v.vision.Encode(ctx, sub)
+	v.normalized(subVecs)
 	vecs = make([][]float32, len(images))
 	for j, i := range ok {
 		vecs[i] = subVecs[j]
@@ -332,8 +389,8 @@ func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (v
 // Close releases the towers that were loaded.
 func (v *Vectorizer) Close() error {
 	var errs []error
-	if v.text != nil {
-		errs = append(errs, v.text.Close())
+	if v.textTower != nil {
+		errs = append(errs, v.textTower.Close())
 	}
 	if v.vision != nil {
 		errs = append(errs, v.vision.Close())

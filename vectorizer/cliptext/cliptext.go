@@ -3,6 +3,9 @@
 // returning text_embeds (the Xenova exports' contract, which
 // modelfile/clipgraph's graphs follow), fed by the model's tokenizer.
 //
+// The vectors are text_embeds as the graph returns them; the vectorizer
+// normalises them where the model's image does.
+//
 // The graph pools one position per text (the end-of-text token, or the
 // highest id, as the catalog says the graph was built). The transformer is
 // causal, so the tokens after that position never reach it: texts of
@@ -16,7 +19,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"sort"
 	"strings"
@@ -46,8 +48,6 @@ type Options struct {
 	MaxTextBytes int
 	// MaxTokens truncates the ids (0: the config's max_position_embeddings).
 	MaxTokens int
-	// Normalize returns unit vectors.
-	Normalize bool
 }
 
 // Graph inputs and outputs.
@@ -237,27 +237,7 @@ func (e *Encoder) EncodeIDs(batch [][]int64) ([][]float32, error) {
 	}
 	vecs := make([][]float32, n)
 	for b := range vecs {
-		v := out[b*e.dim : (b+1)*e.dim : (b+1)*e.dim]
-		if e.opts.Normalize {
-			normalize(v)
-		}
-		vecs[b] = v
+		vecs[b] = out[b*e.dim : (b+1)*e.dim : (b+1)*e.dim]
 	}
 	return vecs, nil
-}
-
-// normalize divides v by its L2 norm, as torch's v / v.norm(dim=-1) does
-// (a zero vector stays NaN-free: it is left as it is).
-func normalize(v []float32) {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	if s == 0 {
-		return
-	}
-	inv := 1 / math.Sqrt(s)
-	for i, x := range v {
-		v[i] = float32(float64(x) * inv)
-	}
 }

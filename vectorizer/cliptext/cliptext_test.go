@@ -115,23 +115,6 @@ func TestTruncationAndLimits(t *testing.T) {
 	assert.Equal(t, int64(eos), ids[15])
 }
 
-func TestNormalize(t *testing.T) {
-	dir := tinyCLIP(t)
-	raw := load(t, dir, &wordTokenizer{}, Options{})
-	unit := load(t, dir, &wordTokenizer{}, Options{Normalize: true})
-	r, _ := raw.Encode(context.Background(), texts[:2])
-	u, _ := unit.Encode(context.Background(), texts[:2])
-	for i := range r {
-		var n, dot float64
-		for k := range r[i] {
-			n += float64(r[i][k]) * float64(r[i][k])
-			dot += float64(r[i][k]) * float64(u[i][k])
-		}
-		assert.Greater(t, math.Abs(math.Sqrt(n)-1), 1e-3, "the raw vector is not a unit vector")
-		assert.InDelta(t, math.Sqrt(n), dot, 1e-4, "same direction, unit length")
-	}
-}
-
 func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name     string
