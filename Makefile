@@ -91,7 +91,7 @@ weaviate-stock: setup
 
 ## run: build, get the models (`bin/mclip models pull` unless MCLIP_MODEL_DIR
 ## is set) and start weaviate-mclip on 127.0.0.1:$(RUN_PORT) with data in ./data
-## (cluster ports on loopback, the Go profiling server off; README: Ports)
+## (cluster ports on loopback, the Go profiling server off; docs/ports.md)
 RUN_PORT      ?= 8080
 RUN_GRPC_PORT ?= 50051
 RUN_DATA      ?= $(ROOT)/data
@@ -100,7 +100,7 @@ run: setup weaviate build
 	if [ -z "$$dir" ]; then $(BIN)/mclip models pull; dir="$$($(BIN)/mclip models path)"; fi; \
 	mkdir -p $(RUN_DATA); \
 	echo "weaviate-mclip: REST and GraphQL on http://127.0.0.1:$(RUN_PORT), gRPC on port $(RUN_GRPC_PORT)"; \
-	echo "(Weaviate binds gRPC and the cluster data port, $${CLUSTER_DATA_BIND_PORT:-7947}, on every interface: see Ports in README.md)"; \
+	echo "(Weaviate binds gRPC and the cluster data port, $${CLUSTER_DATA_BIND_PORT:-7947}, on every interface: see docs/ports.md)"; \
 	echo "models: $$dir; data: $(RUN_DATA). Try:"; \
 	echo "  curl -s localhost:$(RUN_PORT)/v1/meta | grep -o '\"multi2vec-mclip\":{[^}]*}[^}]*}'"; \
 	echo "  curl -s localhost:$(RUN_PORT)/v1/schema -H 'Content-Type: application/json' -d '{\"class\":\"Doc\",\"vectorizer\":\"multi2vec-mclip\",\"moduleConfig\":{\"multi2vec-mclip\":{\"textFields\":[\"text\"],\"imageFields\":[\"image\"]}},\"properties\":[{\"name\":\"text\",\"dataType\":[\"text\"]},{\"name\":\"image\",\"dataType\":[\"blob\"]}]}'"; \

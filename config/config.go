@@ -1,7 +1,7 @@
 // Package config reads mclip's settings from the environment and validates
 // them: it is the only reader of MCLIP_* (and of the hub's HF_* variables);
-// every other package takes the values. Every setting has a default; the
-// README lists them.
+// every other package takes the values. Every setting has a default;
+// docs/configuration.md lists them (docs_test.go fails when one is missing).
 package config
 
 import (
@@ -92,10 +92,12 @@ type Config struct {
 	CacheDir string
 	// Variant is fp32, int8, fp16 or auto.
 	Variant string
-	// Threads is ONNX Runtime's intra-op thread count per session; 0 means
-	// one per CPU.
+	// Threads is ONNX Runtime's intra-op thread count per session; 0 lets
+	// ONNX Runtime choose (one per physical core).
 	Threads int
-	// InterOpThreads is ONNX Runtime's inter-op thread count; 0 means 1.
+	// InterOpThreads is ONNX Runtime's inter-op thread count; 0 lets ONNX
+	// Runtime choose. ONNX Runtime uses these threads only in its parallel
+	// execution mode, and sessions run in the default sequential one.
 	InterOpThreads int
 	// BatchSize is the largest number of items sent to a model at once.
 	BatchSize int
@@ -106,7 +108,8 @@ type Config struct {
 	// MaxTextBytes is the largest text accepted (it is truncated to 128
 	// tokens anyway; this bounds the tokenizer's work).
 	MaxTextBytes int
-	// ApplyEXIF rotates JPEGs by their EXIF orientation before encoding.
+	// ApplyEXIF turns JPEG, PNG, WebP and TIFF images by their EXIF
+	// orientation before encoding.
 	ApplyEXIF bool
 	// Provider is the ONNX Runtime execution provider: cpu or cuda.
 	Provider string

@@ -22,7 +22,7 @@ type weaviatePorts struct {
 // wantListeners is every socket a single-node weaviate-mclip takes
 // connections on, with the environment of `make run` and the harness
 // (CLUSTER_BIND_ADDR=127.0.0.1, GO_PROFILING_DISABLE=true, no metrics):
-// the README's table of ports. Weaviate binds gRPC and the cluster data
+// the table of ports in docs/ports.md. Weaviate binds gRPC and the cluster data
 // port on every interface ("*") whatever it is told.
 func wantListeners(p weaviatePorts) []string {
 	return []string{

@@ -47,7 +47,7 @@ const (
 
 var namedVectors = []string{"text_v", "image_v", "both_v"}
 
-// TestReplaceMulti2VecClip is issue 17's proof: collections built by stock
+// TestReplaceMulti2VecClip proves MCLIP_REPLACE_MULTI2VEC_CLIP: collections built by stock
 // Weaviate's multi2vec-clip (through `mclip serve`) keep their vectors and
 // search results when weaviate-mclip serves multi2vec-clip in-process on
 // the same data directory, new objects get their twins' vectors, and the

@@ -146,10 +146,10 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 			return err
 		}
 	)
-	// Both at once when both are wanted: since the contract check stopped
-	// loading whole graphs, each tower's load peaks at little more than
-	// what it keeps, and at once is faster for the same peak (the
-	// cold-start rows of make bench).
+	// Both at once when both are wanted: the contract check reads the
+	// graph file without its weights (onnxsession), so each tower's load
+	// peaks at little more than what it keeps, and loading at once is
+	// faster for the same peak (the cold-start rows of make bench).
 	var wg sync.WaitGroup
 	if towers&TowerText != 0 {
 		wg.Go(func() { teErr = loadGuarded("text", loadText) })

@@ -275,7 +275,7 @@ func NewWeaviate(t testing.TB, binary string, env map[string]string) *Weaviate {
 	}
 	// Weaviate binds the REST API to --host and the gossip and Raft ports
 	// to CLUSTER_BIND_ADDR; gRPC and the data port are on every interface
-	// whatever it is told (README: Ports). Its profiling and debug server
+	// whatever it is told (docs/ports.md). Its profiling and debug server
 	// would be on every interface too, and on one fixed port for all
 	// servers side by side: it is off.
 	base := map[string]string{

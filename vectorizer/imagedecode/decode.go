@@ -11,23 +11,21 @@
 // libtiff-dev at build time), the libraries Pillow itself uses: with the
 // same settings (islow IDCT, fancy chroma upsampling, libwebp's default
 // YUV->RGB, libtiff's codecs and Pillow's own unpacking of the samples) the
-// pixels are identical to Pillow's. The pure-Go decoders were measured
-// against Pillow side by side and rejected (purego_test.go): image/jpeg
-// upsamples chroma by nearest neighbour and x/image/webp converts YUV with
-// its own formulas, which puts them 50-99 levels away from Pillow on
-// 4:2:0/4:2:2 JPEGs and lossy WebP (3 on 4:4:4), where libjpeg-turbo and
-// libwebp give 0. They are also slower: a 640x480 JPEG takes 1.9 ms with
-// libjpeg-turbo (to RGB) against 4.9 ms with image/jpeg (to YCbCr only),
-// 4000x3000 64 ms against 188 ms, a 320x240 lossy WebP 0.9 ms against
-// 2.3 ms. Porting libjpeg-turbo's fancy upsampling and both libraries'
-// YUV->RGB tables to Go would fix parity, not speed; x/image/tiff lacks
-// JPEG and CCITT compression. PNG is inflated by libdeflate and unfiltered
-// in C (png.go: 2-4x image/png's speed, 3x zlib's for the inflating) where
-// the file is one image/png would decode, and goes through image/png
-// otherwise; GIF and BMP go through Go's decoders (identical pixels; the
-// conversion to RGB follows Pillow's rules, see toRGB); PNM, ICO/CUR, TGA
-// and PCX through Go ports of Pillow's readers (pnm.go, ico.go, tga.go,
-// pcx.go).
+// pixels are identical to Pillow's. The pure-Go decoders are not used
+// (purego_test.go checks that they still miss): image/jpeg upsamples chroma
+// by nearest neighbour and x/image/webp converts YUV with its own formulas,
+// which puts them dozens of levels away from Pillow on 4:2:0/4:2:2 JPEGs
+// and lossy WebP (docs/models.md), where libjpeg-turbo and libwebp give 0.
+// They are also slower (BenchmarkJPEG, BenchmarkWebP; the figures are in
+// docs/performance.md). Porting libjpeg-turbo's fancy upsampling and both
+// libraries' YUV->RGB tables to Go would fix parity, not speed;
+// x/image/tiff lacks JPEG and CCITT compression. PNG is inflated by
+// libdeflate and unfiltered in C (png.go; faster than image/png, and than
+// zlib for the inflating) where the file is one image/png would decode, and
+// goes through image/png otherwise; GIF and BMP go through Go's decoders
+// (identical pixels; the conversion to RGB follows Pillow's rules, see
+// toRGB); PNM, ICO/CUR, TGA and PCX through Go ports of Pillow's readers
+// (pnm.go, ico.go, tga.go, pcx.go).
 //
 // Deliberate differences from Pillow 9:
 //   - 16-bit grayscale (PNG/TIFF "I;16", PGM with maxval > 255) becomes

@@ -231,9 +231,9 @@ type YUV420 struct {
 
 // planesPool keeps the planes' buffers between decodes (YUV420.Release):
 // a fresh 25 MB buffer (4096x4096) costs a page fault and a zeroed page
-// per 4 KiB that libwebp writes, 13-23 ms per image where the Go heap is
-// large and collections rare (as in Weaviate, or mclip-bench), measured
-// as system time. A sync.Pool holds no more buffers than were in use at
+// per 4 KiB that libwebp writes, milliseconds of system time per image
+// where the Go heap is large and collections rare (as in Weaviate, or
+// mclip-bench; bench/results/HISTORY.md). A sync.Pool holds no more buffers than were in use at
 // once (one per concurrent decode) and the collector drops them within two
 // collections (the runtime forces one every two minutes when idle).
 var planesPool sync.Pool // of *[]byte

@@ -23,7 +23,9 @@ type Options struct {
 	// ONNX Runtime choose (one per core).
 	IntraOpThreads int
 	// InterOpThreads is the number of threads for parallel graph branches;
-	// 0 lets ONNX Runtime choose.
+	// 0 lets ONNX Runtime choose. ONNX Runtime uses them only in its
+	// parallel execution mode; sessions here run in the default sequential
+	// mode.
 	InterOpThreads int
 	// Provider is "cpu" (default) or "cuda".
 	Provider string
@@ -69,12 +71,10 @@ type Tuning struct {
 //
 // Intra-op threads spin between the nodes of a call but stop when the call
 // ends (force_spinning_stop): waking sleeping threads for each of a call's
-// few hundred nodes cost more than the nodes' own work on short texts,
+// few hundred nodes costs more than the nodes' own work on short texts,
 // while threads that spin between calls (ONNX Runtime's default) take the
-// cores from the other tower and from Weaviate. Measured with bench/ on a
-// shared 2-core machine, both towers loaded, against no spinning at all:
-// batch-32 short texts 24% faster, a single query 8% faster, images within
-// the noise (5% slower); spinning between calls too made texts 26% slower.
+// cores from the other tower and from Weaviate. bench/'s settings table
+// measures both against these defaults (docs/performance.md).
 var DefaultConfig = map[string]string{
 	"session.intra_op.allow_spinning": "1",
 	"session.force_spinning_stop":     "1",
@@ -369,11 +369,12 @@ type contract struct {
 // checkContract resolves the graph's inputs and outputs against the
 // wanted ones. It reads the value infos in the file (onnxpb.ReadInterface)
 // without its weights: ONNX Runtime's own listing loads the whole graph,
-// which made the text tower's contract check the peak of its start (916
-// MB against 515 MB of file). ONNX Runtime's listing, which adds what its
-// shape inference finds, has the last word: it is asked whenever the
-// file's value infos do not parse or do not fit, so that a graph is never
-// refused on the file's word alone, and its messages say what is wrong.
+// weights included, which would make the contract check the peak of a
+// tower's start, well above the file's size. ONNX Runtime's listing, which
+// adds what its shape inference finds, has the last word: it is asked
+// whenever the file's value infos do not parse or do not fit, so that a
+// graph is never refused on the file's word alone, and its messages say
+// what is wrong.
 func checkContract(path string, inputs, outputs []Want) (contract, error) {
 	if vin, vout, err := onnxpb.ReadInterface(path); err == nil {
 		if c, err := resolveContract(path, inputs, outputs, ortInfos(vin), ortInfos(vout)); err == nil {

@@ -2,11 +2,11 @@ package text
 
 // CallOverheadTokens is what one model call costs beyond its tokens, in
 // token positions: streaming the transformer's weights through the cache
-// and starting each node's parallel section. Measured with bench/ on the
-// full-size text tower (2 threads, AVX-512): a call of n positions took
-// about 5.5 ms + 0.35 ms·n, so one call's overhead is worth about 16
-// positions. It only steers how sorted texts are cut into model calls, so
-// it need not be exact.
+// and starting each node's parallel section. The full-size text tower's
+// cost per call and per position (docs/performance.md, "What the defaults
+// are and why") puts one call's overhead at about 16 positions. It only
+// steers how sorted texts are cut into model calls, so it need not be
+// exact.
 const CallOverheadTokens = 16
 
 // chunks cuts lengths, sorted ascending, into consecutive model calls of

@@ -20,22 +20,16 @@
 //     U+3400..U+4DBF (unsorted range table), uses Go's Unicode categories
 //     where HF uses Unicode 8.0's, and panics on invalid UTF-8;
 //   - WordPiece itself (wordpiece.go): same greedy longest-match-first as
-//     sugarme, without its per-candidate fmt.Sprintf (10-20x faster);
+//     sugarme, without its per-candidate fmt.Sprintf, which dominates
+//     sugarme's time;
 //   - "[CLS] ... [SEP]" and truncation, including HF's max_length=1 quirk.
 //
-// Whether sugarme stays a runtime dependency (issue 15, measured on
-// 2026-12-04, 2 cores AVX2, the generated full-size tokenizer.json of
-// 119,547 tokens, 2.9 MB): at run time it only parses tokenizer.json into
-// the WordPiece vocabulary. Reading that map with encoding/json instead
-// would take the same time within this machine's noise (Load 288-439 ms
-// against 176-405 ms, 3 runs each), allocate 19 MB instead of 68 MB
-// (garbage once loaded), and drop sugarme and the six modules it brings
-// (regexpset, progressbar/v2, colorstring, uniseg, gods, go-cache: 190 of
-// the 220 packages under this one) and about 4 MB of binary (a program
-// calling pretrained.FromReader is 7.1 MB, without it 3.1 MB), against
-// 170 MB for weaviate-mclip. It stays: the project is built on it by
-// design, the WordPiece our fast one is tested against is the same object
-// that built the vocabulary, and the saving is small. Dropping it is one
+// At run time sugarme only parses tokenizer.json into the WordPiece
+// vocabulary. It stays a runtime dependency although encoding/json could
+// read that map: the project is built on it by design, the WordPiece our
+// fast one is tested against is the same object that built the
+// vocabulary, and dropping it would save little (the figures are in
+// bench/results/HISTORY.md, "Decisions measured"). Dropping it is one
 // field (model.vocab) in config and the reference moving to the tests.
 //
 // Invalid UTF-8 is read as U+FFFD per invalid byte, as Python decoding with

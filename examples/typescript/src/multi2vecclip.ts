@@ -2,7 +2,7 @@
 // (weaviate.configure.vectorizer.multi2VecClip), for a server that serves
 // multi2vec-clip: stock Weaviate with CLIP_INFERENCE_API pointing at
 // `mclip serve`, or weaviate-mclip with MCLIP_REPLACE_MULTI2VEC_CLIP=true
-// (docs/migrating-from-multi2vec-clip.md, "Keep the data"). It creates the
+// (docs/migration.md, "Keep the data"). It creates the
 // collection, inserts one object per --title (with the --image files in
 // turn), searches with nearText (the second title) and nearImage (the first
 // image), deletes the collection and prints one JSON line.
