@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -95,17 +96,33 @@ type Dir struct {
 	// Model is the catalog tag whose files the directory holds; empty means
 	// catalog.Default.
 	Model string
+	// Snapshot says that Root is a snapshot of the model's one hub
+	// repository, its files as published (what `huggingface-cli download
+	// REPO` writes), serving both towers, instead of the text/ and vision/
+	// layout.
+	Snapshot bool
 }
 
 // Layout returns the catalog entry of the directory's model.
 func (d Dir) Layout() (catalog.Model, error) { return catalog.Lookup(d.Model) }
 
 // Text returns the path of a text-tower file.
-func (d Dir) Text(rel string) string { return filepath.Join(d.Root, TextDir, filepath.FromSlash(rel)) }
+func (d Dir) Text(rel string) string { return filepath.Join(d.towerRoot(TextDir), filepath.FromSlash(rel)) }
+
+// towerRoot is the directory of a tower's files.
+func (d Dir) towerRoot(tower string) string {
+	if d.Snapshot {
+		return d.Root
+	}
+	return filepath.Join(d.Root, tower)
+}
+
+// TowerRoot is the directory of a tower's files (TextDir or VisionDir).
+func (d Dir) TowerRoot(tower string) string { return d.towerRoot(tower) }
 
 // Vision returns the path of a vision-tower file.
 func (d Dir) Vision(rel string) string {
-	return filepath.Join(d.Root, VisionDir, filepath.FromSlash(rel))
+	return filepath.Join(d.towerRoot(VisionDir), filepath.FromSlash(rel))
 }
 
 // TextGraph returns the text ONNX graph for the variant. A graph named
@@ -157,9 +174,13 @@ func (d Dir) Missing(v Variant) []string {
 		{TextDir, m.Text.Files, d.Text, d.TextGraph},
 		{VisionDir, m.Vision.Files, d.Vision, d.VisionGraph},
 	} {
+		prefix := t.tower + "/"
+		if d.Snapshot {
+			prefix = ""
+		}
 		for _, f := range t.files.Required {
 			if _, err := os.Stat(t.join(f)); err != nil {
-				out = append(out, t.tower+"/"+f)
+				out = append(out, prefix+f)
 			}
 		}
 		if _, err := t.graph(v); err != nil {
@@ -167,9 +188,24 @@ func (d Dir) Missing(v Variant) []string {
 			if pub := t.files.Graphs.Published(string(v)); len(pub) > 0 {
 				g = pub
 			}
-			out = append(out, t.tower+"/"+g[0])
+			out = append(out, prefix+g[0])
 		}
 	}
 	sort.Strings(out)
-	return out
+	return slices.Compact(out)
+}
+
+// LocalDir returns the model directory of a user's directory for a model:
+// the text/ and vision/ layout, or, for a model whose towers come from one
+// hub repository and a directory with neither text/ nor vision/, a
+// snapshot of that repository as published.
+func LocalDir(root string, model catalog.Model) Dir {
+	d := Dir{Root: root, Model: dirModel(model.Tag)}
+	for _, tower := range []string{TextDir, VisionDir} {
+		if _, err := os.Stat(filepath.Join(root, tower)); err == nil {
+			return d
+		}
+	}
+	d.Snapshot = len(model.Repos()) == 1
+	return d
 }

@@ -103,3 +103,40 @@ func joinTags() string {
 	}
 	return out
 }
+
+// A directory holding the files of a one-repository model's hub
+// repository as published (huggingface-cli download REPO) is that model's
+// directory; what it lacks is named by its repository path.
+func TestSnapshotDir(t *testing.T) {
+	b32, err := catalog.Lookup(catalog.CLIPB32)
+	require.NoError(t, err)
+	root := t.TempDir()
+	write := func(rel string) {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte("{}"), 0o644))
+	}
+	for _, rel := range []string{"config.json", "tokenizer.json", "preprocessor_config.json", "onnx/vision_model.onnx", "README.md"} {
+		write(rel)
+	}
+	d := LocalDir(root, b32)
+	assert.True(t, d.Snapshot)
+	assert.Equal(t, filepath.Join(root, "config.json"), d.Text("config.json"))
+	assert.Equal(t, filepath.Join(root, "onnx", "vision_model.onnx"), d.Vision("onnx/vision_model.onnx"))
+	assert.Equal(t, []string{"onnx/text_model.onnx"}, d.Missing(VariantFP32))
+	assert.Equal(t, []string{"onnx/text_model_quantized.onnx", "onnx/vision_model_quantized.onnx"}, d.Missing(VariantInt8))
+	write("onnx/text_model.onnx")
+	assert.Empty(t, d.Missing(VariantFP32))
+	g, err := d.TextGraph(VariantFP32)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(root, "onnx", "text_model.onnx"), g)
+
+	// The text/ and vision/ layout wins wherever it is, and a model of two
+	// repositories is never read as a snapshot.
+	write("text/x")
+	assert.False(t, LocalDir(root, b32).Snapshot)
+	def, err := catalog.Lookup("")
+	require.NoError(t, err)
+	assert.False(t, LocalDir(t.TempDir(), def).Snapshot)
+	assert.Equal(t, Dir{Root: root}, LocalDir(root, def), "the default model's directory is as before")
+}

@@ -142,7 +142,7 @@ func Open(opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("model directory: %w", err)
 		}
-		s.dir, s.local = Dir{Root: abs, Model: dirModel(model.Tag)}, true
+		s.dir, s.local = LocalDir(abs, model), true
 	default:
 		root := opts.CacheDir
 		if root == "" {
@@ -225,6 +225,15 @@ func (s *Store) LockPath() string { return s.lockPath }
 
 func (s *Store) path(rel string) string { return filepath.Join(s.dir.Root, filepath.FromSlash(rel)) }
 
+// filePath is where a manifest file lies in the directory: under its
+// tower's directory, or at its repository path in a snapshot.
+func (s *Store) filePath(f File) string {
+	if s.dir.Snapshot {
+		return filepath.Join(s.dir.Root, filepath.FromSlash(f.Path))
+	}
+	return s.path(f.Rel())
+}
+
 // State of one file on disk against the lock.
 type State string
 
@@ -256,7 +265,7 @@ func (s *Store) Status() ([]FileStatus, error) {
 	for _, f := range s.manifest.Files {
 		st := FileStatus{File: f}
 		st.Locked, st.Pinned = lock.Entry(f.Rel())
-		fi, err := os.Stat(s.path(f.Rel()))
+		fi, err := os.Stat(s.filePath(f))
 		switch {
 		case err != nil || !fi.Mode().IsRegular():
 			st.State, st.Size = StateMissing, st.Locked.Size
@@ -290,7 +299,7 @@ func (s *Store) Verify(ctx context.Context) ([]FileStatus, error) {
 			bad = append(bad, st.Rel()+": missing")
 			continue
 		}
-		sum, _, err := hashFile(s.path(st.Rel()))
+		sum, _, err := hashFile(s.filePath(st.File))
 		if err != nil {
 			return sts, s.redact(err)
 		}
@@ -423,9 +432,15 @@ func Resolve(ctx context.Context, opts Options) (Dir, error) {
 func (s *Store) Resolve(ctx context.Context) (Dir, error) {
 	if s.local {
 		if miss := s.dir.Missing(s.manifest.Variant); len(miss) > 0 {
-			return Dir{}, &IncompleteError{Dir: s.dir.Root, Variant: s.manifest.Variant, Missing: miss,
+			e := &IncompleteError{Dir: s.dir.Root, Variant: s.manifest.Variant, Missing: miss,
 				Why:  config.EnvModelDir + " is used as is, without network",
 				Hint: "complete it, or unset " + config.EnvModelDir + " to use the cache (`mclip models pull`)"}
+			if s.dir.Snapshot {
+				repo := s.model.Text.Repo
+				e.Why = config.EnvModelDir + " is read as a snapshot of " + repo + " (no text/ or vision/ directory), used as is, without network"
+				e.Hint = "fetch them with `huggingface-cli download " + repo + " --local-dir " + s.dir.Root + "`, or unset " + config.EnvModelDir + " to use the cache"
+			}
+			return Dir{}, e
 		}
 		return s.dir, nil
 	}

@@ -261,7 +261,7 @@ func optimizedCacheDir(cfg config.Config, dir modelstore.Dir) string {
 func modelInfo(dir modelstore.Dir, repo, tower string, sess *onnxsession.Session, variant modelstore.Variant) modelinfo.Tower {
 	graph := sess.Path()
 	file := graph
-	if r, err := filepath.Rel(filepath.Join(dir.Root, tower), graph); err == nil {
+	if r, err := filepath.Rel(dir.TowerRoot(tower), graph); err == nil {
 		file = filepath.ToSlash(r)
 	}
 	info := modelinfo.Tower{Repo: repo, Revision: "local", File: file, Variant: string(variant), FusedLayerNorms: sess.Fused()}
