@@ -107,7 +107,9 @@ type Dir struct {
 func (d Dir) Layout() (catalog.Model, error) { return catalog.Lookup(d.Model) }
 
 // Text returns the path of a text-tower file.
-func (d Dir) Text(rel string) string { return filepath.Join(d.towerRoot(TextDir), filepath.FromSlash(rel)) }
+func (d Dir) Text(rel string) string {
+	return filepath.Join(d.towerRoot(TextDir), filepath.FromSlash(rel))
+}
 
 // towerRoot is the directory of a tower's files.
 func (d Dir) towerRoot(tower string) string {
