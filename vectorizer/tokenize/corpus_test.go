@@ -271,8 +271,10 @@ func encodeCorpus(entries []string) []byte {
 	return buf.Bytes()
 }
 
-func readCorpus(t testing.TB) []string {
-	f, err := os.Open(corpusPath)
+func readCorpus(t testing.TB) []string { return readCorpusFile(t, corpusPath) }
+
+func readCorpusFile(t testing.TB, path string) []string {
+	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
 	var out []string

@@ -1,6 +1,25 @@
-// Package tokenize turns text into the input ids of the multilingual
-// DistilBERT text tower, identically to Hugging Face tokenizers (checked
-// against tokenizers 0.23.2 on a committed corpus, see testdata/regen.sh).
+// Package tokenize turns text into the input ids of a text tower,
+// identically to Hugging Face tokenizers (checked against tokenizers 0.23.2
+// on committed corpora, see testdata/regen.sh). Load reads any supported
+// tokenizer.json and picks the tokenizer by its model type: the WordPiece
+// of the multilingual DistilBERT (below), CLIP's byte-level BPE
+// (bytelevel.go), or the SentencePiece Unigram of XLM-R and XLM-V
+// (unigram.go: the precompiled character map, Metaspace, Viterbi over
+// piece scores, "<s> $A </s>").
+//
+// CLIP's byte-level BPE is implemented here from its tokenizer.json
+// (openai/clip-vit-base-patch32's layout, which transformers'
+// CLIPConverter writes): <|endoftext|> split out of the raw text,
+// NFC, whitespace runs to one space and lower case, <|startoftext|> split
+// out of the normalized text, CLIP's split regex, GPT-2's byte-to-unicode
+// map, BPE by merge rank with "</w>" on a word's last byte, and
+// "<|startoftext|> $A <|endoftext|>". HF's regex engine and lower case
+// know newer Unicode than Go's tables and its NFC older (clipclasses.go,
+// nfc). This is the tokenizer of transformers' CLIPTokenizerFast, which
+// the openai-clip and sentence-transformers-clip images call; open_clip's
+// SimpleTokenizer (the LAION images) first runs ftfy.fix_text and
+// html.unescape twice, which tokenizer.json cannot express and this
+// package does not do (see docs/models.md).
 //
 // What is sugarme's and what is ours: github.com/sugarme/tokenizer v0.3.0
 // parses tokenizer.json and builds the WordPiece model and its vocabulary

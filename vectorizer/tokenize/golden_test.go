@@ -23,17 +23,23 @@ type goldenHeader struct {
 	TokenizerSHA256   string `json:"tokenizer_sha256"`
 	CorpusSHA256      string `json:"corpus_sha256"`
 	Entries           int    `json:"entries"`
+	Truncation        int    `json:"truncation"` // 0: the goldens' ids128
 }
 
 type golden struct {
 	IDs            []int64 `json:"ids"`
 	IDs128         []int64 `json:"ids128"`
+	IDsTrunc       []int64 `json:"ids_trunc"` // truncated to the header's truncation
 	SmallMaxLength int     `json:"small_max_length"`
 	IDsSmall       []int64 `json:"ids_small"`
 }
 
 func readGoldens(t testing.TB) (goldenHeader, []golden) {
-	f, err := os.Open("testdata/goldens.json.gz")
+	return readGoldensFile(t, "testdata/goldens.json.gz")
+}
+
+func readGoldensFile(t testing.TB, path string) (goldenHeader, []golden) {
+	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
 	zr, err := gzip.NewReader(f)

@@ -3,6 +3,7 @@ package tokenize
 import (
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // specials splits text on the literal added tokens ([CLS], [SEP], ...) like
@@ -14,6 +15,7 @@ import (
 type specials struct {
 	tokens []string // longest first
 	ids    []int64
+	strip  [][2]bool // per token: lstrip, rstrip (nil: none)
 	first  [256]bool // first bytes of the tokens
 }
 
@@ -49,4 +51,30 @@ func (s *specials) next(text string) (start, length int, id int64) {
 		}
 	}
 	return -1, 0, 0
+}
+
+// nextStripped is next for tokens that may have lstrip or rstrip: the
+// match then also takes the whitespace before or after it. It returns the
+// start and end of the match and the id, or start -1.
+func (s *specials) nextStripped(text string) (start, end int, id int64) {
+	start, n, id := s.next(text)
+	if start < 0 {
+		return -1, 0, 0
+	}
+	end = start + n
+	if s.strip != nil {
+		k := 0
+		for k < len(s.ids) && !(s.ids[k] == id && strings.HasPrefix(text[start:], s.tokens[k])) {
+			k++
+		}
+		if k < len(s.strip) {
+			if s.strip[k][0] {
+				start = len(strings.TrimRightFunc(text[:start], unicode.IsSpace))
+			}
+			if s.strip[k][1] {
+				end = len(text) - len(strings.TrimLeftFunc(text[end:], unicode.IsSpace))
+			}
+		}
+	}
+	return start, end, id
 }

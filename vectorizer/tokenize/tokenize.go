@@ -12,9 +12,13 @@ import (
 	"github.com/sugarme/tokenizer/pretrained"
 )
 
-// Tokenizer encodes text into the ids of a BERT WordPiece tokenizer.json,
-// identically to Hugging Face tokenizers. It is safe for concurrent use.
+// Tokenizer encodes text into ids identically to Hugging Face tokenizers
+// with the tokenizer.json it was loaded from: a BERT WordPiece one, CLIP's
+// byte-level BPE or a SentencePiece Unigram. It is safe for concurrent use.
 type Tokenizer struct {
+	bpe *byteLevelBPE // set for CLIP's byte-level BPE
+	uni *unigram      // set for SentencePiece Unigram; the fields below are WordPiece's
+
 	model     *wordpiece.WordPiece // sugarme's; the reference wp is tested against
 	wp        wordPiece
 	specials  *specials
@@ -24,18 +28,36 @@ type Tokenizer struct {
 	vocabSize int
 }
 
-// config is the part of tokenizer.json this package interprets itself.
+// addedToken is an entry of tokenizer.json's added_tokens.
+type addedToken struct {
+	ID         int    `json:"id"`
+	Content    string `json:"content"`
+	SingleWord bool   `json:"single_word"`
+	LStrip     bool   `json:"lstrip"`
+	RStrip     bool   `json:"rstrip"`
+	Normalized bool   `json:"normalized"`
+	Special    bool   `json:"special"`
+}
+
+// check rejects the matching options this package does not implement.
+func (a *addedToken) check() error {
+	if a.SingleWord || a.LStrip || a.RStrip {
+		return fmt.Errorf("added token %q: only single_word, lstrip and rstrip false are supported", a.Content)
+	}
+	if a.Content == "" {
+		return fmt.Errorf("added token %d is empty", a.ID)
+	}
+	if a.ID < 0 {
+		return fmt.Errorf("added token %q has negative id %d", a.Content, a.ID)
+	}
+	return nil
+}
+
+// config is the part of a WordPiece tokenizer.json this package interprets
+// itself.
 type config struct {
-	AddedTokens []struct {
-		ID         int    `json:"id"`
-		Content    string `json:"content"`
-		SingleWord bool   `json:"single_word"`
-		LStrip     bool   `json:"lstrip"`
-		RStrip     bool   `json:"rstrip"`
-		Normalized bool   `json:"normalized"`
-		Special    bool   `json:"special"`
-	} `json:"added_tokens"`
-	Normalizer *struct {
+	AddedTokens []addedToken `json:"added_tokens"`
+	Normalizer  *struct {
 		Type               string `json:"type"`
 		CleanText          bool   `json:"clean_text"`
 		HandleChineseChars bool   `json:"handle_chinese_chars"`
@@ -54,9 +76,18 @@ type config struct {
 	} `json:"model"`
 }
 
-// Load reads a tokenizer.json of a cased BERT WordPiece tokenizer
-// (BertNormalizer without lowercasing or accent stripping, BertPreTokenizer,
-// "[CLS] $A [SEP]" template) such as distilbert-base-multilingual-cased's.
+// Load reads a tokenizer.json. Supported are, by model type:
+//   - WordPiece: a cased BERT tokenizer (BertNormalizer without lowercasing
+//     or accent stripping, BertPreTokenizer, "[CLS] $A [SEP]") such as
+//     distilbert-base-multilingual-cased's;
+//   - BPE: CLIP's byte-level BPE (see byteLevelBPE) as in the
+//     tokenizer.json of openai/clip-vit-base-patch32 and patch16 and of
+//     the open_clip LAION models;
+//   - Unigram: SentencePiece Unigram (see unigram) as transformers
+//     converts XLM-R's and XLM-V's (facebook/metaclip-2-worldwide-*).
+//
+// Other files get an error naming the model type, normalizer,
+// pre-tokenizer or post-processor that is not supported.
 func Load(path string) (*Tokenizer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -70,6 +101,26 @@ func Load(path string) (*Tokenizer, error) {
 }
 
 func parse(data []byte) (*Tokenizer, error) {
+	var head struct {
+		Model struct {
+			Type string `json:"type"`
+		} `json:"model"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("parse json: %w", err)
+	}
+	switch head.Model.Type {
+	case "WordPiece":
+		return parseWordPiece(data)
+	case "BPE":
+		return parseByteLevelBPE(data)
+	case "Unigram":
+		return parseUnigram(data)
+	}
+	return nil, fmt.Errorf("model type %q unsupported, want WordPiece, BPE or Unigram", head.Model.Type)
+}
+
+func parseWordPiece(data []byte) (*Tokenizer, error) {
 	var c config
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("parse json: %w", err)
@@ -110,11 +161,11 @@ func parse(data []byte) (*Tokenizer, error) {
 		maxID = max(maxID, id)
 	}
 	for _, a := range c.AddedTokens {
-		if a.SingleWord || a.LStrip || a.RStrip || a.Normalized {
-			return nil, fmt.Errorf("added token %q: only single_word, lstrip, rstrip and normalized all false are supported", a.Content)
+		if err := a.check(); err != nil {
+			return nil, err
 		}
-		if a.Content == "" {
-			return nil, fmt.Errorf("added token %d is empty", a.ID)
+		if a.Normalized {
+			return nil, fmt.Errorf("added token %q: only normalized false is supported with WordPiece", a.Content)
 		}
 		byContent[a.Content] = int64(a.ID)
 		maxID = max(maxID, a.ID)
@@ -155,9 +206,6 @@ func (c *config) check() error {
 	if c.PreTokenizer == nil || c.PreTokenizer.Type != "BertPreTokenizer" {
 		return fmt.Errorf("pre_tokenizer must be BertPreTokenizer")
 	}
-	if c.Model.Type != "WordPiece" {
-		return fmt.Errorf("model is %q, want WordPiece", c.Model.Type)
-	}
 	// wordpiece.go uses "##" (sugarme v0.3.0 ignores the setting too).
 	if c.Model.ContinuingSubwordPrefix != "##" {
 		return fmt.Errorf("continuing_subword_prefix %q unsupported, want \"##\"", c.Model.ContinuingSubwordPrefix)
@@ -172,7 +220,9 @@ func (c *config) check() error {
 }
 
 // postProcessor is a TemplateProcessing "[CLS] $A [SEP]" or, in files
-// written by older tokenizers versions, a BertProcessing.
+// written by older tokenizers versions, a BertProcessing; CLIP's files
+// have a RobertaProcessing, which puts its cls and sep around the text as
+// BertProcessing does (its other settings only move offsets).
 type postProcessor struct {
 	Type          string                           `json:"type"`
 	Single        []map[string]struct{ ID string } `json:"single"`
@@ -198,7 +248,7 @@ func (p *postProcessor) clsSep() (cls, sep int64, err error) {
 		}
 		sep, err = p.templateID(2)
 		return cls, sep, err
-	case "BertProcessing":
+	case "BertProcessing", "RobertaProcessing":
 		if cls, err = pairID(p.Cls); err != nil {
 			return 0, 0, fmt.Errorf("cls: %w", err)
 		}
@@ -207,7 +257,7 @@ func (p *postProcessor) clsSep() (cls, sep int64, err error) {
 		}
 		return cls, sep, nil
 	}
-	return 0, 0, fmt.Errorf("type %q unsupported, want TemplateProcessing or BertProcessing", p.Type)
+	return 0, 0, fmt.Errorf("type %q unsupported, want TemplateProcessing, BertProcessing or RobertaProcessing", p.Type)
 }
 
 // templateID returns the id of the special token at position pos of the
@@ -236,7 +286,10 @@ func pairID(v []any) (int64, error) {
 	return int64(id), nil
 }
 
-// PadID is the id of [PAD].
+// PadID is the id of [PAD] for WordPiece and of <pad> for Unigram; for
+// CLIP's BPE, which has no padding token in tokenizer.json, it is
+// <|endoftext|>, the pad_token of CLIPTokenizer in OpenAI's
+// tokenizer_config.json.
 func (t *Tokenizer) PadID() int64 { return t.padID }
 
 // VocabSize is the number of ids (largest id plus one).
@@ -253,7 +306,20 @@ func (t *Tokenizer) VocabSize() int { return t.vocabSize }
 // Invalid UTF-8 bytes are read as U+FFFD, as Python does when decoding with
 // errors="replace"; BERT's normalizer then drops U+FFFD, so invalid bytes
 // vanish without splitting words.
+//
+// For CLIP's BPE the ids are those of "<|startoftext|> text <|endoftext|>",
+// with the same truncation (a "word" is a pre-token of CLIP's split), and
+// invalid UTF-8 is read as one U+FFFD per maximal invalid subsequence, as
+// Python and JavaScript decode it; U+FFFD is then a symbol like any other.
+// For Unigram they are "<s> text </s>", truncated the same way (a "word"
+// is a Metaspace piece), with the same reading of invalid UTF-8.
 func (t *Tokenizer) Encode(text string, maxLen int) []int64 {
+	if t.bpe != nil {
+		return t.bpe.encode(text, maxLen)
+	}
+	if t.uni != nil {
+		return t.uni.encode(text, maxLen)
+	}
 	limit, maxWords := -1, -1
 	switch {
 	case maxLen == 1:

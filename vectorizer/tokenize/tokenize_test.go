@@ -215,6 +215,255 @@ func BenchmarkEncodeSentence(b *testing.B) {
 	tok := full(b)
 	s := "A photo of a dog playing in the water, Ein Bild von einem Hund, 水で遊ぶ犬の写真。"
 	b.SetBytes(int64(len(s)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tok.Encode(s, 77)
+	}
+}
+
+func TestLoadCLIPErrors(t *testing.T) {
+	var buf strings.Builder
+	require.NoError(t, vocab.WriteCLIPTokenizerJSON(&buf, vocab.CLIPMin+40))
+	good := buf.String()
+	for _, tc := range []struct {
+		name, json, want string
+	}{
+		{"other model type", strings.Replace(good, `"type": "BPE"`, `"type": "WordLevel"`, 1), `model type "WordLevel" unsupported`},
+		{"no lowercase", strings.Replace(good, `,
+      {"type": "Lowercase"}`, ``, 1), "normalizer is Sequence[NFC, Replace], want"},
+		{"NFKC", strings.Replace(good, `{"type": "NFC"}`, `{"type": "NFKC"}`, 1), "normalizer is Sequence[NFKC, Replace, Lowercase]"},
+		{"GPT-2 split", strings.Replace(good, `'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+`, `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+`, 1), "pre_tokenizer Split regex"},
+		{"isolated split", strings.Replace(good, `"behavior": "Removed"`, `"behavior": "Isolated"`, 1), "Split behavior \"Isolated\""},
+		{"metaspace", strings.Replace(good, `{"type": "ByteLevel", "add_prefix_space": false`, `{"type": "Metaspace", "add_prefix_space": false`, 1), "pre_tokenizer is Sequence[Split, Metaspace]"},
+		{"prefix space", strings.Replace(good, `{"type": "ByteLevel", "add_prefix_space": false`, `{"type": "ByteLevel", "add_prefix_space": true`, 1), "add_prefix_space"},
+		{"no suffix", strings.Replace(good, `"end_of_word_suffix": "</w>"`, `"end_of_word_suffix": null`, 1), "end_of_word_suffix"},
+		{"dropout", strings.Replace(good, `"dropout": null`, `"dropout": 0.1`, 1), "dropout"},
+		{"byte fallback", strings.Replace(good, `"byte_fallback": false`, `"byte_fallback": true`, 1), "byte_fallback"},
+		{"template processor", strings.Replace(good, `"type": "RobertaProcessing"`, `"type": "ByteLevel"`, 1), "post_processor"},
+		{"merge of unknown token", strings.Replace(good, `"merges": [
+      "`, `"merges": [
+      "zzz zzz", "`, 1), `merge 0 "zzz"+"zzz"`},
+		{"unk missing", strings.Replace(good, `"unk_token": "<|endoftext|>"`, `"unk_token": "<unk>"`, 1), "unk token"},
+		{"lstrip special", strings.Replace(good, `"content": "<|endoftext|>", "single_word": false, "lstrip": false`, `"content": "<|endoftext|>", "single_word": false, "lstrip": true`, 1), "added token \"<|endoftext|>\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.NotEqual(t, good, tc.json, "replacement did not apply")
+			path := filepath.Join(t.TempDir(), "tokenizer.json")
+			require.NoError(t, os.WriteFile(path, []byte(tc.json), 0o644))
+			_, err := Load(path)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Contains(t, err.Error(), path)
+		})
+	}
+}
+
+func TestLoadCLIPTiny(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokenizer.json")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	require.NoError(t, vocab.WriteCLIPTokenizerJSON(f, vocab.CLIPTiny))
+	require.NoError(t, f.Close())
+	tok, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, vocab.CLIPTiny, tok.VocabSize())
+	assert.Equal(t, int64(vocab.CLIPTiny-1), tok.PadID())
+	ids := tok.Encode("A photo of a DOG. 水で <|endoftext|>", 0)
+	require.GreaterOrEqual(t, len(ids), 6)
+	assert.Equal(t, int64(vocab.CLIPTiny-2), ids[0])
+	assert.Equal(t, int64(vocab.CLIPTiny-1), ids[len(ids)-1])
+	assert.Equal(t, int64(vocab.CLIPTiny-1), ids[len(ids)-2], "literal <|endoftext|>")
+	assert.Equal(t, ids, tok.Encode("a   photo of a dog. 水で\u3000<|endoftext|>", 0), "case and whitespace runs do not matter")
+}
+
+// TestCLIPInvalidUTF8 checks that each maximal invalid subsequence is one
+// U+FFFD, as JavaScript and Python decode it.
+func TestCLIPInvalidUTF8(t *testing.T) {
+	tok, _, _ := fullCLIP(t)
+	for _, tc := range []struct{ in, want string }{
+		{"a\xffb", "a\uFFFDb"},
+		{"caf\xc3", "caf\uFFFD"},
+		{"\xe2\x82 cut", "\uFFFD cut"},
+		{"\xed\xa0\x80", "\uFFFD\uFFFD\uFFFD"},
+		{"\xf0\x9f\x98", "\uFFFD"},
+		{"\xf4\x90\x80\x80", "\uFFFD\uFFFD\uFFFD\uFFFD"},
+		{"\xc0\xaf", "\uFFFD\uFFFD"},
+		{"ok\x80\x80ok", "ok\uFFFD\uFFFDok"},
+	} {
+		assert.Equal(t, tc.want, replaceInvalid(tc.in), "%+q", tc.in)
+		assert.Equal(t, tok.Encode(tc.want, 0), tok.Encode(tc.in, 0), "%+q", tc.in)
+	}
+}
+
+func FuzzEncodeCLIP(f *testing.F) {
+	for _, s := range []string{"", "a", "<|endoftext|>", "x<|STARTOFTEXT|>y", "It's A DOG", "a\xffb", "水\u3000水", "e\u0301",
+		"👨\u200d👩\u200d👧", strings.Repeat("ab", 101), "\U00011935\U00011930", "İ 123"} {
+		f.Add(s, 0)
+		f.Add(s, 1)
+		f.Add(s, 77)
+	}
+	tok, _, _ := fullCLIP(f)
+	f.Fuzz(func(t *testing.T, s string, maxLen int) {
+		maxLen %= 300
+		ids := tok.Encode(s, maxLen)
+		require.GreaterOrEqual(t, len(ids), 2)
+		assert.Equal(t, int64(vocab.CLIPFull-2), ids[0])
+		assert.Equal(t, int64(vocab.CLIPFull-1), ids[len(ids)-1])
+		if maxLen >= 2 {
+			assert.LessOrEqual(t, len(ids), maxLen)
+		}
+		for _, id := range ids {
+			assert.True(t, id >= 0 && id < int64(tok.VocabSize()), "id %d", id)
+		}
+		if !utf8.ValidString(s) {
+			assert.Equal(t, tok.Encode(replaceInvalid(s), maxLen), ids)
+		}
+	})
+}
+
+// BenchmarkEncodeCLIP is BenchmarkEncode for CLIP's byte-level BPE, on
+// the same corpus, truncated to CLIP's 77.
+func BenchmarkEncodeCLIP(b *testing.B) {
+	tok, _, _ := fullCLIP(b)
+	corpus := readCorpus(b)
+	var n int
+	for _, s := range corpus {
+		n += len(s)
+	}
+	b.SetBytes(int64(n / len(corpus)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tok.Encode(corpus[i%len(corpus)], 77)
+	}
+}
+
+func BenchmarkEncodeCLIPSentence(b *testing.B) {
+	tok, _, _ := fullCLIP(b)
+	s := "A photo of a dog playing in the water, Ein Bild von einem Hund, 水で遊ぶ犬の写真。"
+	b.SetBytes(int64(len(s)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tok.Encode(s, 77)
+	}
+}
+
+func TestLoadUnigramErrors(t *testing.T) {
+	data, err := os.ReadFile(unigramJSON)
+	require.NoError(t, err)
+	good := string(data)
+	for _, tc := range []struct {
+		name, from, to, want string
+	}{
+		{"other pre-tokenizer", `"type": "Metaspace",
+  "replacement"`, `"type": "Whitespace",
+  "replacement"`, "pre_tokenizer is Whitespace, want Metaspace"},
+		{"other replacement", `"replacement": "▁",
+  "prepend_scheme": "always",
+  "split": true
+ },
+ "post_processor"`, `"replacement": "_",
+  "prepend_scheme": "always",
+  "split": true
+ },
+ "post_processor"`, "Metaspace replacement"},
+		{"NFKC normalizer", `"type": "Precompiled"`, `"type": "NFKC"`, "normalizer is Sequence[NFKC, Strip, Replace]"},
+		{"bad charsmap", `"precompiled_charsmap": "`, `"precompiled_charsmap": "!!`, "precompiled_charsmap is not base64"},
+		{"byte fallback", `"byte_fallback": false`, `"byte_fallback": true`, "byte_fallback"},
+		{"no unk", `"unk_id": 3`, `"unk_id": null`, "unk_id"},
+		{"prepend scheme", `"prepend_scheme": "always",
+  "split": true
+ },
+ "post_processor"`, `"prepend_scheme": "sometimes",
+  "split": true
+ },
+ "post_processor"`, "prepend_scheme"},
+		{"no post-processor", `"type": "TemplateProcessing"`, `"type": "ByteLevel"`, "post_processor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			js := strings.Replace(good, tc.from, tc.to, 1)
+			require.NotEqual(t, good, js, "replacement did not apply")
+			path := filepath.Join(t.TempDir(), "tokenizer.json")
+			require.NoError(t, os.WriteFile(path, []byte(js), 0o644))
+			_, err := Load(path)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Contains(t, err.Error(), path)
+		})
+	}
+}
+
+// TestUnigramOlderFormat loads the forms older transformers wrote for the
+// same tokenizer (Metaspace with add_prefix_space, no prepend_scheme),
+// which must encode the same.
+func TestUnigramOlderFormat(t *testing.T) {
+	data, err := os.ReadFile(unigramJSON)
+	require.NoError(t, err)
+	older := strings.Replace(string(data), `"prepend_scheme": "always",
+  "split": true
+ },
+ "post_processor"`, `"add_prefix_space": true
+ },
+ "post_processor"`, 1)
+	require.NotEqual(t, string(data), older)
+	path := filepath.Join(t.TempDir(), "tokenizer.json")
+	require.NoError(t, os.WriteFile(path, []byte(older), 0o644))
+	a, err := Load(unigramJSON)
+	require.NoError(t, err)
+	b, err := Load(path)
+	require.NoError(t, err)
+	for _, s := range []string{"", "Ein Bild <mask> von einem Hund.", "水で遊ぶ犬", "  x  y  "} {
+		assert.Equal(t, a.Encode(s, 0), b.Encode(s, 0), "%q", s)
+	}
+	assert.Equal(t, int64(1), a.PadID())
+}
+
+func FuzzEncodeUnigram(f *testing.F) {
+	for _, s := range []string{"", "a", "<mask>", "a  <mask>  b", "ＡＢＣ", "a\xffb", "水\u3000水", "e\u0301", "ﬁ\u0301",
+		"👨\u200d👩\u200d👧", strings.Repeat("ab", 101), "  x  "} {
+		f.Add(s, 0)
+		f.Add(s, 1)
+		f.Add(s, 77)
+	}
+	tok, err := Load(unigramJSON)
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, s string, maxLen int) {
+		maxLen %= 300
+		ids := tok.Encode(s, maxLen)
+		require.GreaterOrEqual(t, len(ids), 2)
+		assert.Equal(t, int64(0), ids[0])
+		assert.Equal(t, int64(2), ids[len(ids)-1])
+		if maxLen >= 2 {
+			assert.LessOrEqual(t, len(ids), maxLen)
+		}
+		for _, id := range ids {
+			assert.True(t, id >= 0 && id < int64(tok.VocabSize()), "id %d", id)
+		}
+	})
+}
+
+// BenchmarkEncodeUnigram is BenchmarkEncode for the SentencePiece Unigram
+// tokenizer of testdata/unigram, truncated to 77.
+func BenchmarkEncodeUnigram(b *testing.B) {
+	tok, err := Load(unigramJSON)
+	require.NoError(b, err)
+	corpus := readCorpus(b)
+	var n int
+	for _, s := range corpus {
+		n += len(s)
+	}
+	b.SetBytes(int64(n / len(corpus)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tok.Encode(corpus[i%len(corpus)], 77)
+	}
+}
+
+func BenchmarkEncodeUnigramSentence(b *testing.B) {
+	tok, err := Load(unigramJSON)
+	require.NoError(b, err)
+	s := "A photo of a dog playing in the water, Ein Bild von einem Hund, 水で遊ぶ犬の写真。"
+	b.SetBytes(int64(len(s)))
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		tok.Encode(s, 77)
 	}

@@ -1,5 +1,6 @@
-// Command writevocab writes the synthetic tokenizer.json of the given size
-// (default vocab.Full) to stdout; testdata/regen.sh feeds it to the
+// Command writevocab writes a synthetic tokenizer.json to stdout:
+// -type wordpiece (default) of size -n (default vocab.Full), or -type clip
+// (default size vocab.CLIPFull); testdata/regen.sh feeds them to the
 // reference tokenizer.
 package main
 
@@ -12,10 +13,27 @@ import (
 )
 
 func main() {
-	n := flag.Int("n", vocab.Full, "vocabulary size")
+	kind := flag.String("type", "wordpiece", "wordpiece or clip")
+	n := flag.Int("n", 0, "vocabulary size (0: the real model's)")
 	flag.Parse()
-	if err := vocab.WriteTokenizerJSON(os.Stdout, *n); err != nil {
+	var err error
+	switch *kind {
+	case "wordpiece":
+		err = vocab.WriteTokenizerJSON(os.Stdout, orDefault(*n, vocab.Full))
+	case "clip":
+		err = vocab.WriteCLIPTokenizerJSON(os.Stdout, orDefault(*n, vocab.CLIPFull))
+	default:
+		err = fmt.Errorf("unknown -type %q, want wordpiece or clip", *kind)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "writevocab:", err)
 		os.Exit(1)
 	}
+}
+
+func orDefault(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
 }
