@@ -79,8 +79,7 @@ var models = []Model{
 			},
 			Tokenizer: TokenizerCLIPBPE, Tower: TextCLIP, Pooling: PoolingArgmax, MaxTokens: 77,
 		},
-		Vision:  xenovaB32Vision,
-		Missing: []string{needCLIPBPE},
+		Vision: xenovaB32Vision,
 	},
 	{
 		Tag:       OpenAIB16,

@@ -208,6 +208,33 @@ func towersModel(cfg config.Config, dir modelstore.Dir) (catalog.Model, error) {
 	return want, nil
 }
 
+// TextPreparer turns texts into the ids the text tower sees, without the
+// model (for `mclip tokenize`).
+type TextPreparer interface {
+	Tokenize(text string) ([]int64, error)
+}
+
+// LoadTextPreparer reads the tokenizer (and what bounds its output) of the
+// text tower of dir's model.
+func LoadTextPreparer(cfg config.Config, dir modelstore.Dir) (TextPreparer, error) {
+	model, err := towersModel(cfg, dir)
+	if err != nil {
+		return nil, err
+	}
+	if model.Text.Tower != catalog.TextCLIP {
+		return text.LoadPreparer(dir, cfg.MaxTextBytes)
+	}
+	tok, err := tokenize.Load(dir.Text(modelstore.TokenizerJSON))
+	if err != nil {
+		return nil, fmt.Errorf("text model: %w", err)
+	}
+	c, err := cliptext.ReadConfig(dir.Text(modelstore.TextConfigJSON))
+	if err != nil {
+		return nil, fmt.Errorf("text model: %w", err)
+	}
+	return cliptext.NewPreparer(tok, c, model.Text.MaxTokens, cfg.MaxTextBytes)
+}
+
 // loadCLIPText opens CLIP's text tower with the tokenizer of its
 // tokenizer.json.
 func loadCLIPText(dir modelstore.Dir, model catalog.Model, opts cliptext.Options) (*cliptext.Encoder, error) {

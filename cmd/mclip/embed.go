@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/mclip-go/mclip/vectorizer"
-	"github.com/mclip-go/mclip/vectorizer/text"
 )
 
 func init() {
@@ -297,7 +296,7 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	prep, err := text.LoadPreparer(dir, cfg.MaxTextBytes)
+	prep, err := vectorizer.LoadTextPreparer(cfg, dir)
 	if err != nil {
 		return err
 	}

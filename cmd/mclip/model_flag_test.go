@@ -76,10 +76,10 @@ func TestModelsListCatalog(t *testing.T) {
 	assert.Contains(t, out, "files of "+catalog.Default)
 	assert.Contains(t, out, "text/onnx/model.onnx")
 
-	out, errOut, code = runCLI(t, "models", "list", "--model", catalog.CLIPB32)
+	out, errOut, code = runCLI(t, "models", "list", "--model", catalog.OpenAIB16)
 	assert.Equal(t, 0, code, errOut)
-	assert.True(t, strings.HasPrefix(lineWith(out, " "+catalog.CLIPB32+" "), "* "))
-	assert.Contains(t, out, catalog.CLIPB32+" is not yet available: needs ")
+	assert.True(t, strings.HasPrefix(lineWith(out, " "+catalog.OpenAIB16+" "), "* "))
+	assert.Contains(t, out, catalog.OpenAIB16+" is not yet available: needs ")
 	assert.NotContains(t, out, "FILE", "no files for a model this build cannot run")
 }
 

@@ -47,7 +47,7 @@ func runModelsGen(_ context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{err}
 	}
 	start := time.Now()
-	files, err := modelgen.Write(modelgen.Options{Out: *out, Size: sz, Seed: *seed, Towers: tw, Int8: *int8, FP16: *fp16})
+	files, err := modelgen.Write(modelgen.Options{Model: *model, Out: *out, Size: sz, Seed: *seed, Towers: tw, Int8: *int8, FP16: *fp16})
 	for _, f := range files {
 		fmt.Fprintf(stdout, "%12d  %s\n", f.Size, f.Path)
 	}

@@ -62,13 +62,34 @@ func OpenGraph(path string, opts onnxsession.Options) (*onnxsession.Session, err
 	return onnxsession.Open(path, opts, graphInputs, graphOutputs)
 }
 
+// Preparer turns a text into the ids the model sees, without the model
+// (for `mclip tokenize`).
+type Preparer struct {
+	tok          Tokenizer
+	maxTokens    int
+	maxTextBytes int
+}
+
+// NewPreparer truncates to the config's positions, or to maxTokens when
+// fewer (0: the config's), and rejects texts over maxTextBytes (0: no
+// limit).
+func NewPreparer(tok Tokenizer, cfg Config, maxTokens, maxTextBytes int) (*Preparer, error) {
+	n := cfg.TextConfig.MaxPositions
+	if maxTokens > 0 && maxTokens < n {
+		n = maxTokens
+	}
+	if n < 2 {
+		return nil, fmt.Errorf("text model: %d positions cannot hold a text between its start and end tokens", n)
+	}
+	return &Preparer{tok: tok, maxTokens: n, maxTextBytes: maxTextBytes}, nil
+}
+
 // Encoder turns texts into vectors. It is safe for concurrent use.
 type Encoder struct {
-	tok       Tokenizer
-	sess      *onnxsession.Session
-	dim       int
-	maxTokens int
-	opts      Options
+	*Preparer
+	sess *onnxsession.Session
+	dim  int
+	opts Options
 }
 
 // Config is what the encoder reads of the text tower's config.json (a
@@ -122,15 +143,12 @@ func New(tok Tokenizer, sess *onnxsession.Session, cfg Config, opts Options) (*E
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = config.DefaultBatchSize
 	}
-	maxTokens := cfg.TextConfig.MaxPositions
-	if opts.MaxTokens > 0 && opts.MaxTokens < maxTokens {
-		maxTokens = opts.MaxTokens
-	}
-	if maxTokens < 2 {
+	prep, err := NewPreparer(tok, cfg, opts.MaxTokens, opts.MaxTextBytes)
+	if err != nil {
 		sess.Close()
-		return nil, fmt.Errorf("text model: %d positions cannot hold a text between its start and end tokens", maxTokens)
+		return nil, err
 	}
-	return &Encoder{tok: tok, sess: sess, dim: cfg.ProjectionDim, maxTokens: maxTokens, opts: opts}, nil
+	return &Encoder{Preparer: prep, sess: sess, dim: cfg.ProjectionDim, opts: opts}, nil
 }
 
 // Close releases the ONNX session.
@@ -145,9 +163,9 @@ func (e *Encoder) Session() *onnxsession.Session { return e.sess }
 // Tokenize returns the ids the model sees for a text: invalid UTF-8 read
 // as U+FFFD, truncated to the model's positions (the tokenizer keeps the
 // end-of-text token last).
-func (e *Encoder) Tokenize(s string) ([]int64, error) {
-	if e.opts.MaxTextBytes > 0 && len(s) > e.opts.MaxTextBytes {
-		return nil, fmt.Errorf("%w: %d bytes, more than the limit of %d (%s)", text.ErrTooLong, len(s), e.opts.MaxTextBytes, config.EnvMaxTextBytes)
+func (e *Preparer) Tokenize(s string) ([]int64, error) {
+	if e.maxTextBytes > 0 && len(s) > e.maxTextBytes {
+		return nil, fmt.Errorf("%w: %d bytes, more than the limit of %d (%s)", text.ErrTooLong, len(s), e.maxTextBytes, config.EnvMaxTextBytes)
 	}
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
