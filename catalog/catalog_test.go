@@ -48,8 +48,8 @@ func TestRunnable(t *testing.T) {
 	var ua *UnavailableError
 	require.True(t, errors.As(err, &ua), "%v", err)
 	assert.Contains(t, err.Error(), "not yet available")
-	assert.Contains(t, err.Error(), "tokenizer")
-	assert.Contains(t, err.Error(), "available models: "+MultilingualB32)
+	assert.Contains(t, err.Error(), "at pull time")
+	assert.Contains(t, err.Error(), "available models: "+CLIPB32+", "+MultilingualB32)
 
 	_, err = Runnable("nope")
 	var ue *UnknownError

@@ -4,14 +4,10 @@ package catalog
 // part (and the branch building it) so that `mclip models list` and the
 // start-up error say what is missing.
 const (
-	needCLIPBPE       = "the CLIP byte-level BPE tokenizer"
-	needUnigram       = "the XLM-V SentencePiece Unigram tokenizer"
-	needOpenCLIPTok   = "open_clip's tokenizer"
-	needCLIPText      = "the CLIP text tower"
-	needCLIPGraph     = "the CLIP graph builder (safetensors to ONNX at pull time)"
-	needCLIPFast      = "transformers' fast CLIP image preprocessing (torchvision resize)"
-	needOpenCLIPPrep  = "open_clip's image preprocessing"
-	needOpenCLIPNames = "open_clip's weight names in the CLIP graph builder"
+	needOpenCLIPTok  = "open_clip's tokenizer (ftfy and whitespace cleaning before CLIP's BPE, zero padding)"
+	needConversion   = "the model store's conversion of the published weights to ONNX at pull time (the graphs come from clipgraph)"
+	needCLIPFast     = "transformers' fast CLIP image preprocessing (torchvision resize)"
+	needOpenCLIPPrep = "open_clip's image preprocessing"
 )
 
 // xenovaB32Vision is OpenAI's ViT-B/32 image tower as Xenova's ONNX export
@@ -112,7 +108,7 @@ var models = []Model{
 			},
 			Tower: VisionViTB16, Activation: ActivationQuickGELU, InputSize: 224, Preprocessing: PreprocessCLIPFast,
 		},
-		Missing: []string{needCLIPBPE, needCLIPText, needCLIPFast},
+		Missing: []string{needCLIPFast},
 	},
 	{
 		Tag:       MetaCLIP2B32,
@@ -139,7 +135,7 @@ var models = []Model{
 			},
 			Tower: VisionViTB32, Activation: ActivationGELU, InputSize: 384, Preprocessing: PreprocessCLIPFast,
 		},
-		Missing: []string{needUnigram, needCLIPText, needCLIPGraph, needCLIPFast},
+		Missing: []string{needConversion, needCLIPFast},
 	},
 	{
 		Tag:       OpenCLIPB16,
@@ -167,7 +163,7 @@ var models = []Model{
 			},
 			Tower: VisionViTB16, Activation: ActivationGELU, InputSize: 224, Preprocessing: PreprocessOpenCLIP,
 		},
-		Missing: []string{needOpenCLIPTok, needCLIPText, needCLIPGraph, needOpenCLIPNames, needOpenCLIPPrep},
+		Missing: []string{needOpenCLIPTok, needConversion, needOpenCLIPPrep},
 	},
 	{
 		Tag:       OpenCLIPB32,
@@ -195,6 +191,6 @@ var models = []Model{
 			},
 			Tower: VisionViTB32, Activation: ActivationQuickGELU, InputSize: 224, Preprocessing: PreprocessOpenCLIP,
 		},
-		Missing: []string{needOpenCLIPTok, needCLIPText, needCLIPGraph, needOpenCLIPNames, needOpenCLIPPrep},
+		Missing: []string{needOpenCLIPTok, needConversion, needOpenCLIPPrep},
 	},
 }

@@ -80,7 +80,7 @@ func TestOpenByModel(t *testing.T) {
 		wantErr     []string
 	}{
 		{"the default tag by name", catalog.Default, nil},
-		{"a tag not yet available", catalog.OpenAIB16, []string{"model directory: ", catalog.OpenAIB16, "not yet available", "tokenizer"}},
+		{"a tag not yet available", catalog.OpenAIB16, []string{"model directory: ", catalog.OpenAIB16, "not yet available", "preprocessing"}},
 		{"an unknown tag", "clip-ViT-L-14", []string{config.EnvModel, `unknown model "clip-ViT-L-14"`, catalog.Default}},
 	}
 	for _, tt := range tests {
