@@ -3,6 +3,8 @@ package vectorizer
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -57,4 +59,51 @@ func norm(v []float32) float64 {
 		s += float64(x) * float64(x)
 	}
 	return math.Sqrt(s)
+}
+
+// A snapshot of the tag's one hub repository (its files as published, as
+// huggingface-cli download writes them) serves as MCLIP_MODEL_DIR: the same
+// vectors as the text/ and vision/ layout; a missing file is named by its
+// repository path with the command that fetches it.
+func TestOpenCLIPB32Snapshot(t *testing.T) {
+	layout := t.TempDir()
+	_, err := modelgen.Write(modelgen.Options{Model: catalog.CLIPB32, Out: layout, Seed: 9})
+	require.NoError(t, err)
+	snap := t.TempDir()
+	// The repository has one config.json, the CLIPConfig the text
+	// directory holds.
+	require.NoError(t, os.CopyFS(snap, os.DirFS(filepath.Join(layout, "text"))))
+	for _, rel := range []string{"preprocessor_config.json", "onnx/vision_model.onnx"} {
+		require.NoError(t, copyFile(filepath.Join(layout, "vision", rel), filepath.Join(snap, rel)))
+	}
+	open := func(dir string) (*Vectorizer, error) {
+		cfg := config.Default()
+		cfg.Model, cfg.ModelDir, cfg.Threads, cfg.OptimizedCacheDir = catalog.CLIPB32, dir, 1, "off"
+		return Open(context.Background(), cfg, OpenOptions{})
+	}
+	a, err := open(layout)
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := open(snap)
+	require.NoError(t, err)
+	defer b.Close()
+	texts := []string{"a dog", "Eine Katze"}
+	va, _ := a.EncodeTexts(context.Background(), texts)
+	vb, errs := b.EncodeTexts(context.Background(), texts)
+	require.NoError(t, errs[0])
+	assert.Equal(t, va, vb)
+	img := [][]byte{testimage.GradientPNG(3, 50, 20)}
+	ia, _ := a.EncodeImages(context.Background(), img)
+	ib, errs := b.EncodeImages(context.Background(), img)
+	require.NoError(t, errs[0])
+	assert.Equal(t, ia, ib)
+	assert.Equal(t, "onnx/text_model.onnx", b.Info().Text.File)
+
+	require.NoError(t, os.Remove(filepath.Join(snap, "onnx", "text_model.onnx")))
+	_, err = open(snap)
+	var dirErr *DirError
+	require.ErrorAs(t, err, &dirErr)
+	assert.Contains(t, err.Error(), "onnx/text_model.onnx")
+	assert.NotContains(t, err.Error(), "text/onnx")
+	assert.Contains(t, err.Error(), "huggingface-cli download Xenova/clip-vit-base-patch32 --local-dir "+snap)
 }
