@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mclip-go/mclip/catalog"
+	"github.com/mclip-go/mclip/modelstore/hubtest"
 )
 
 // sentence-transformers-clip-ViT-B-32 through the CLI: models gen writes
@@ -92,4 +93,53 @@ func TestCLIPB32Commands(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not stop")
 	}
+}
+
+// mclip models pull --model TAG fetches that tag's files from its one
+// repository into a cache directory of its own, pinned in its lock; the
+// tag then runs offline from the cache.
+func TestCLIPB32Pull(t *testing.T) {
+	for _, k := range []string{"MCLIP_MODEL", "MCLIP_MODEL_DIR", "MCLIP_VARIANT", "MCLIP_MODELS_LOCK", "HF_HUB_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"} {
+		t.Setenv(k, "")
+	}
+	gen := t.TempDir()
+	_, errOut, code := runCLI(t, "models", "gen", "--model", catalog.CLIPB32, "--out", gen)
+	require.Equal(t, 0, code, errOut)
+	// The repository as published: the text directory's files, and the
+	// vision directory's beside them (one config.json, the CLIPConfig).
+	repo, err := hubtest.ReadDir(filepath.Join(gen, "text"))
+	require.NoError(t, err)
+	vision, err := hubtest.ReadDir(filepath.Join(gen, "vision"))
+	require.NoError(t, err)
+	for p, b := range vision {
+		if _, ok := repo[p]; !ok {
+			repo[p] = b
+		}
+	}
+	hub := hubtest.New(map[string]map[string][]byte{"Xenova/clip-vit-base-patch32": repo})
+	t.Cleanup(hub.Close)
+	cache := t.TempDir()
+	t.Setenv("MCLIP_CACHE_DIR", cache)
+	t.Setenv("HF_ENDPOINT", hub.URL)
+	want := filepath.Join(cache, "models", catalog.CLIPB32, "main")
+
+	out, errOut, code := runCLI(t, "models", "pull", "--model", catalog.CLIPB32)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, want+"\n", out)
+	assert.Contains(t, errOut, "6 files downloaded")
+	assert.Contains(t, errOut, "Xenova/clip-vit-base-patch32@")
+
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	t.Setenv("MCLIP_MODEL", catalog.CLIPB32)
+	out, errOut, code = runCLI(t, "models", "verify")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, 6, strings.Count(out, "ok "))
+	out, errOut, code = runCLI(t, "embed", "--text", "a dog")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `"vector"`)
+
+	// The default model's cache is elsewhere and still empty.
+	_, errOut, code = runCLI(t, "models", "verify", "--model", catalog.Default)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, filepath.Join(cache, "models", "main"))
 }
