@@ -11,10 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mclip-go/mclip/catalog"
 )
 
 // Environment variables.
 const (
+	// EnvModel names the model by the tag of the multi2vec-clip image that
+	// computes the same vectors (see package catalog).
+	EnvModel         = "MCLIP_MODEL"
 	EnvModelDir      = "MCLIP_MODEL_DIR"
 	EnvCacheDir      = "MCLIP_CACHE_DIR"
 	EnvVariant       = "MCLIP_VARIANT"
@@ -100,6 +105,10 @@ const (
 // Config holds mclip's settings: the module's and the CLI's, the model
 // store's, and `mclip serve`'s own.
 type Config struct {
+	// Model is the model's tag (catalog.Default when unset). Validate
+	// accepts every tag the catalog knows; whether this build runs it is
+	// checked where the models are opened.
+	Model string
 	// ModelDir is a local model directory in the contract layout. Empty
 	// means the model store's cache.
 	ModelDir string
@@ -188,6 +197,7 @@ func (c Config) OptimizedCacheOff() bool {
 // Default returns the defaults.
 func Default() Config {
 	return Config{
+		Model:         catalog.Default,
 		Variant:       DefaultVariant,
 		BatchSize:     DefaultBatchSize,
 		MaxPixels:     DefaultMaxPixels,
@@ -251,6 +261,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 			*dst = b
 		}
 	}
+	str(EnvModel, &c.Model)
 	str(EnvModelDir, &c.ModelDir)
 	str(EnvCacheDir, &c.CacheDir)
 	str(EnvVariant, &c.Variant)
@@ -311,6 +322,9 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 // Validate checks the values, naming the environment variable of each bad one.
 func (c Config) Validate() error {
 	var errs []error
+	if _, err := catalog.Lookup(c.Model); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", EnvModel, err))
+	}
 	switch c.Variant {
 	case "fp32", "int8", "fp16", "auto":
 	default:

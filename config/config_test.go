@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/mclip-go/mclip/catalog"
 	"github.com/stretchr/testify/require"
 )
 
@@ -83,4 +85,34 @@ func TestOptimizedCacheOff(t *testing.T) {
 	for setting, off := range map[string]bool{"": false, "off": true, "OFF": true, "none": true, "false": true, "0": true, "/var/cache/mclip": false} {
 		assert.Equal(t, off, Config{OptimizedCacheDir: setting}.OptimizedCacheOff(), "%q", setting)
 	}
+}
+
+func TestModelSetting(t *testing.T) {
+	tests := []struct {
+		name, value string
+		want        string
+		wantErr     []string
+	}{
+		{"unset is the default tag", "", catalog.Default, nil},
+		{"a known tag", catalog.CLIPB32, catalog.CLIPB32, nil},
+		{"a known tag this build cannot run yet is a valid setting", catalog.MetaCLIP2B32, catalog.MetaCLIP2B32, nil},
+		{"unknown lists the known tags", "clip-ViT-L-14", "", []string{EnvModel + `: unknown model "clip-ViT-L-14"`, catalog.MultilingualB32, catalog.OpenCLIPB32}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := FromLookup(lookupOf(map[string]string{EnvModel: tt.value}))
+			if tt.wantErr != nil {
+				require.Error(t, err)
+				for _, s := range tt.wantErr {
+					assert.Contains(t, err.Error(), s)
+				}
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got.Model)
+		})
+	}
+	cfg := Default()
+	cfg.Model = ""
+	assert.NoError(t, cfg.Validate(), "an empty Model is the default")
 }

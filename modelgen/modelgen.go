@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mclip-go/mclip/catalog"
 	"github.com/mclip-go/mclip/modelfile/onnxpb"
 	"github.com/mclip-go/mclip/modelfile/safetensors"
 	"github.com/mclip-go/mclip/modelgen/vocab"
@@ -78,6 +79,9 @@ func ParseTowers(s string) (Towers, error) {
 
 // Options configure Generate.
 type Options struct {
+	// Model is the catalog tag whose layout to write; empty means
+	// catalog.Default.
+	Model  string
 	Out    string // MODEL_DIR to write into; created if missing
 	Size   Size   // Tiny when empty
 	Seed   int64
@@ -116,13 +120,31 @@ func Write(opts Options) ([]File, error) {
 	if opts.Towers == 0 {
 		opts.Towers = BothTowers
 	}
+	model, err := catalog.Lookup(opts.Model)
+	if err != nil {
+		return nil, err
+	}
 	w := &writer{root: opts.Out, int8: opts.Int8, fp16: opts.FP16}
 	if opts.Towers&TowerText != 0 {
-		if err := w.text(TextParamsFor(opts.Size), opts.Seed); err != nil {
+		var err error
+		switch {
+		case model.Text.Tower == catalog.TextSentenceTransformers:
+			err = w.text(TextParamsFor(opts.Size), opts.Seed)
+		case model.Tag == catalog.CLIPB32:
+			err = w.clipText(opts.Size, opts.Seed)
+		default:
+			err = fmt.Errorf("the generator does not write model %s yet", model.Tag)
+		}
+		if err != nil {
 			return w.files, fmt.Errorf("text tower: %w", err)
 		}
 	}
 	if opts.Towers&TowerVision != 0 {
+		// The generated image tower is the default model's: OpenAI's
+		// ViT-B/32 in Xenova's layout.
+		if def, _ := catalog.Lookup(""); model.Vision.Repo != def.Vision.Repo {
+			return w.files, fmt.Errorf("vision tower: the generator does not write model %s's yet", model.Tag)
+		}
 		if err := w.vision(VisionParamsFor(opts.Size), opts.Seed); err != nil {
 			return w.files, fmt.Errorf("vision tower: %w", err)
 		}

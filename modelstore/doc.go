@@ -4,7 +4,9 @@
 //
 // # Sources
 //
-// The text tower comes from sentence-transformers/clip-ViT-B-32-multilingual-v1
+// Each model (package catalog, by image tag; MCLIP_MODEL) names its hub
+// repositories and files per tower and variant; ManifestForModel lists
+// them. The default model's text tower comes from sentence-transformers/clip-ViT-B-32-multilingual-v1
 // (tokenizer, configs, the Dense layer and one ONNX graph: onnx/model.onnx
 // for fp32 and fp16, or the int8 graph exported for the CPU: AVX-512 VNNI,
 // AVX-512, AVX2 or arm64), the vision tower from Xenova/clip-vit-base-patch32
@@ -15,7 +17,9 @@
 // # Cache
 //
 // Files land in CACHE/models/<revisions>/text/<path> and .../vision/<path>,
-// a complete MODEL_DIR (see Dir). CACHE is MCLIP_CACHE_DIR, else
+// a complete MODEL_DIR (see Dir), for the default model; every other model
+// has its own CACHE/models/<tag>/<revisions>, so two models never mix
+// files. CACHE is MCLIP_CACHE_DIR, else
 // $XDG_CACHE_HOME/mclip, else ~/.cache/mclip; <revisions> is "main" for the
 // default revisions. A directory set with MCLIP_MODEL_DIR is used as is and
 // never touches the network.

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/mclip-go/mclip/catalog"
 	"github.com/mclip-go/mclip/config"
 )
 
@@ -42,14 +44,21 @@ const (
 	VisionONNXFP16      = "onnx/vision_model_fp16.onnx"
 )
 
-// TextRequired lists the text files every variant needs besides its graph.
-var TextRequired = []string{
-	TokenizerJSON, TextConfigJSON, ModulesJSON, SentenceBertConfig,
-	PoolingConfigJSON, DenseConfigJSON, DenseSafetensors,
-}
+// TextRequired lists the text files every variant of the default model
+// needs besides its graph.
+var TextRequired = defaultModel().Text.Required
 
-// VisionRequired lists the vision files every variant needs besides its graph.
-var VisionRequired = []string{VisionConfigJSON, PreprocessorConfig}
+// VisionRequired lists the vision files every variant of the default model
+// needs besides its graph.
+var VisionRequired = defaultModel().Vision.Required
+
+func defaultModel() catalog.Model {
+	m, err := catalog.Lookup(catalog.Default)
+	if err != nil {
+		panic(err) // the catalog always holds its default
+	}
+	return m
+}
 
 // Variant names a precision of the ONNX graphs.
 type Variant string
@@ -73,56 +82,69 @@ func ParseVariant(s string) (Variant, error) {
 	}
 }
 
-// TextGraphCandidates lists the text graph files for a resolved variant, in
-// order of preference.
-func TextGraphCandidates(v Variant) []string {
-	switch v {
-	case VariantInt8:
-		return []string{TextONNXInt8AVX2, TextONNXInt8AVX512, TextONNXInt8VNNI, TextONNXInt8ARM64}
-	case VariantFP16:
-		// The text repository publishes no fp16 graph: a local model_fp16.onnx
-		// wins, else the fp32 graph (what the hub download provides).
-		return []string{TextONNXFP16, TextONNXFP32}
-	default:
-		return []string{TextONNXFP32}
-	}
-}
+// TextGraphCandidates lists the default model's text graph files for a
+// resolved variant, in order of preference.
+func TextGraphCandidates(v Variant) []string { return defaultModel().Text.Graphs.For(string(v)) }
 
-// VisionGraphCandidates lists the vision graph files for a resolved variant.
-func VisionGraphCandidates(v Variant) []string {
-	switch v {
-	case VariantInt8:
-		return []string{VisionONNXQuantized}
-	case VariantFP16:
-		return []string{VisionONNXFP16}
-	default:
-		return []string{VisionONNXFP32}
-	}
-}
+// VisionGraphCandidates lists the default model's vision graph files for a
+// resolved variant.
+func VisionGraphCandidates(v Variant) []string { return defaultModel().Vision.Graphs.For(string(v)) }
 
-// Dir is a local model directory in the contract layout.
+// Dir is a local model directory in the contract layout of a model.
 type Dir struct {
 	Root string
+	// Model is the catalog tag whose files the directory holds; empty means
+	// catalog.Default.
+	Model string
+	// Snapshot says that Root is a snapshot of the model's one hub
+	// repository, its files as published (what `huggingface-cli download
+	// REPO` writes), serving both towers, instead of the text/ and vision/
+	// layout.
+	Snapshot bool
 }
 
+// Layout returns the catalog entry of the directory's model.
+func (d Dir) Layout() (catalog.Model, error) { return catalog.Lookup(d.Model) }
+
 // Text returns the path of a text-tower file.
-func (d Dir) Text(rel string) string { return filepath.Join(d.Root, TextDir, filepath.FromSlash(rel)) }
+func (d Dir) Text(rel string) string {
+	return filepath.Join(d.towerRoot(TextDir), filepath.FromSlash(rel))
+}
+
+// towerRoot is the directory of a tower's files.
+func (d Dir) towerRoot(tower string) string {
+	if d.Snapshot {
+		return d.Root
+	}
+	return filepath.Join(d.Root, tower)
+}
+
+// TowerRoot is the directory of a tower's files (TextDir or VisionDir).
+func (d Dir) TowerRoot(tower string) string { return d.towerRoot(tower) }
 
 // Vision returns the path of a vision-tower file.
 func (d Dir) Vision(rel string) string {
-	return filepath.Join(d.Root, VisionDir, filepath.FromSlash(rel))
+	return filepath.Join(d.towerRoot(VisionDir), filepath.FromSlash(rel))
 }
 
 // TextGraph returns the text ONNX graph for the variant. A graph named
 // explicitly (a path relative to MODEL_DIR/text ending in .onnx) is used as
 // is; otherwise the first existing candidate of the variant is.
 func (d Dir) TextGraph(v Variant) (string, error) {
-	return pickGraph(d.Text, TextDir, TextGraphCandidates(v), v)
+	m, err := d.Layout()
+	if err != nil {
+		return "", err
+	}
+	return pickGraph(d.Text, TextDir, m.Text.Graphs.For(string(v)), v)
 }
 
 // VisionGraph returns the vision ONNX graph for the variant.
 func (d Dir) VisionGraph(v Variant) (string, error) {
-	return pickGraph(d.Vision, VisionDir, VisionGraphCandidates(v), v)
+	m, err := d.Layout()
+	if err != nil {
+		return "", err
+	}
+	return pickGraph(d.Vision, VisionDir, m.Vision.Graphs.For(string(v)), v)
 }
 
 func pickGraph(join func(string) string, tower string, candidates []string, v Variant) (string, error) {
@@ -137,29 +159,55 @@ func pickGraph(join func(string) string, tower string, candidates []string, v Va
 }
 
 // Missing returns the required files (tower-relative paths prefixed with
-// their tower directory) absent from the directory, sorted.
+// their tower directory) absent from the directory, sorted. A graph that is
+// missing is named by the file the hub download provides for the variant.
 func (d Dir) Missing(v Variant) []string {
+	m, err := d.Layout()
+	if err != nil {
+		return []string{err.Error()}
+	}
 	var out []string
-	for _, f := range TextRequired {
-		if _, err := os.Stat(d.Text(f)); err != nil {
-			out = append(out, TextDir+"/"+f)
+	for _, t := range []struct {
+		tower string
+		files catalog.Files
+		join  func(string) string
+		graph func(Variant) (string, error)
+	}{
+		{TextDir, m.Text.Files, d.Text, d.TextGraph},
+		{VisionDir, m.Vision.Files, d.Vision, d.VisionGraph},
+	} {
+		prefix := t.tower + "/"
+		if d.Snapshot {
+			prefix = ""
 		}
-	}
-	if _, err := d.TextGraph(v); err != nil {
-		g := TextGraphCandidates(v)[0]
-		if v == VariantFP16 {
-			g = TextONNXFP32 // what the hub download provides for fp16
+		for _, f := range t.files.Required {
+			if _, err := os.Stat(t.join(f)); err != nil {
+				out = append(out, prefix+f)
+			}
 		}
-		out = append(out, TextDir+"/"+g)
-	}
-	for _, f := range VisionRequired {
-		if _, err := os.Stat(d.Vision(f)); err != nil {
-			out = append(out, VisionDir+"/"+f)
+		if _, err := t.graph(v); err != nil {
+			g := t.files.Graphs.For(string(v))
+			if pub := t.files.Graphs.Published(string(v)); len(pub) > 0 {
+				g = pub
+			}
+			out = append(out, prefix+g[0])
 		}
-	}
-	if _, err := d.VisionGraph(v); err != nil {
-		out = append(out, VisionDir+"/"+VisionGraphCandidates(v)[0])
 	}
 	sort.Strings(out)
-	return out
+	return slices.Compact(out)
+}
+
+// LocalDir returns the model directory of a user's directory for a model:
+// the text/ and vision/ layout, or, for a model whose towers come from one
+// hub repository and a directory with neither text/ nor vision/, a
+// snapshot of that repository as published.
+func LocalDir(root string, model catalog.Model) Dir {
+	d := Dir{Root: root, Model: dirModel(model.Tag)}
+	for _, tower := range []string{TextDir, VisionDir} {
+		if _, err := os.Stat(filepath.Join(root, tower)); err == nil {
+			return d
+		}
+	}
+	d.Snapshot = len(model.Repos()) == 1
+	return d
 }

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/mclip-go/mclip/catalog"
 )
 
-// Hub repositories of the two towers. Their default revision is "main": the
+// Hub repositories of the default model's two towers (the catalog's
+// default entry names the same). Their default revision is "main": the
 // lock file (see lock.go) pins the commit and the sha256 of every file the
 // first time they are pulled.
 const (
@@ -88,29 +91,60 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// ManifestFor returns the files of a variant. VariantAuto is resolved for the
-// CPU first (see ResolveVariant). The int8 text graph is the one exported for
-// the CPU's instruction set; the text repository publishes no fp16 graph
-// (model_O4.onnx is fp16 for GPUs only), so fp16 uses the fp32 text graph and
-// the fp16 vision graph.
+// ManifestFor returns the files of a variant of the default model.
+// VariantAuto is resolved for the CPU first (see ResolveVariant). The int8
+// text graph is the one exported for the CPU's instruction set; the text
+// repository publishes no fp16 graph (model_O4.onnx is fp16 for GPUs only),
+// so fp16 uses the fp32 text graph and the fp16 vision graph.
 func ManifestFor(v Variant, c CPU, rev Revisions) (Manifest, error) {
+	return ManifestForModel(defaultModel(), v, c, rev)
+}
+
+// ManifestForModel returns the files of a variant of a catalog model: each
+// tower's required files and the graph the hub publishes for the variant
+// (where several int8 graphs are published, the one exported for the CPU).
+func ManifestForModel(model catalog.Model, v Variant, c CPU, rev Revisions) (Manifest, error) {
 	v, err := checkVariant(v)
 	if err != nil {
 		return Manifest{}, err
 	}
 	rv, _ := ResolveVariant(v, c)
-	text := Source{Repo: TextRepo, Revision: rev.text(), Tower: TextDir}
-	vision := Source{Repo: VisionRepo, Revision: rev.vision(), Tower: VisionDir}
 	m := Manifest{Variant: rv}
-	for _, p := range TextRequired {
-		m.Files = append(m.Files, File{Source: text, Path: p})
+	for _, t := range []struct {
+		files catalog.Files
+		src   Source
+	}{
+		{model.Text.Files, Source{Repo: model.Text.Repo, Revision: rev.text(), Tower: TextDir}},
+		{model.Vision.Files, Source{Repo: model.Vision.Repo, Revision: rev.vision(), Tower: VisionDir}},
+	} {
+		for _, p := range t.files.Required {
+			m.Files = append(m.Files, File{Source: t.src, Path: p})
+		}
+		g, err := pulledGraph(t.files.Graphs, rv, c)
+		if err != nil {
+			return Manifest{}, fmt.Errorf("model %s, %s tower: %w", model.Tag, t.src.Tower, err)
+		}
+		m.Files = append(m.Files, File{Source: t.src, Path: g})
 	}
-	m.Files = append(m.Files, File{Source: text, Path: textGraphFor(rv, c)})
-	for _, p := range VisionRequired {
-		m.Files = append(m.Files, File{Source: vision, Path: p})
-	}
-	m.Files = append(m.Files, File{Source: vision, Path: VisionGraphCandidates(rv)[0]})
 	return m, m.Validate()
+}
+
+// pulledGraph is the graph a resolved variant pulls: the first published
+// candidate, or among several int8 graphs the one exported for the CPU.
+func pulledGraph(g catalog.Graphs, v Variant, c CPU) (string, error) {
+	pub := g.Published(string(v))
+	if len(pub) == 0 {
+		return "", fmt.Errorf("no %s graph is published", v)
+	}
+	if v == VariantInt8 && len(pub) > 1 {
+		want := c.Int8TextGraph()
+		for _, p := range pub {
+			if p == want {
+				return p, nil
+			}
+		}
+	}
+	return pub[0], nil
 }
 
 func checkVariant(v Variant) (Variant, error) {
@@ -119,16 +153,6 @@ func checkVariant(v Variant) (Variant, error) {
 		return "", err
 	}
 	return pv, nil
-}
-
-// textGraphFor is the text graph a resolved variant pulls.
-func textGraphFor(v Variant, c CPU) string {
-	switch v {
-	case VariantInt8:
-		return c.Int8TextGraph()
-	default:
-		return TextONNXFP32
-	}
 }
 
 // CheckRelPath rejects a path that could leave the directory it is joined

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mclip-go/mclip/catalog"
 	"github.com/mclip-go/mclip/config"
 )
 
@@ -19,6 +20,9 @@ const modelsSubdir = "models"
 
 // Options configure a Store.
 type Options struct {
+	// Model is the catalog tag whose files the store holds; empty means
+	// catalog.Default. A tag this build cannot run is refused by Open.
+	Model string
 	// ModelDir is a local directory in the contract layout (MCLIP_MODEL_DIR).
 	// When set it is used as is: no network, no cache.
 	ModelDir string
@@ -62,22 +66,29 @@ type Options struct {
 	Manifest *Manifest
 }
 
-// OptionsFor returns the options of cfg's settings: the model directory,
+// OptionsFor returns the options of cfg's settings: the model, its directory,
 // cache, variant, lock file, hub and Hugging Face cache (config reads them
 // from MCLIP_MODEL_DIR, MCLIP_CACHE_DIR, MCLIP_VARIANT, MCLIP_MODELS_LOCK,
 // HF_ENDPOINT, HF_TOKEN or HUGGING_FACE_HUB_TOKEN, HF_HUB_OFFLINE,
-// HF_HUB_CACHE and HF_HOME). Without a home directory to place the Hugging
-// Face cache in, none is read.
+// HF_HUB_CACHE and HF_HOME; the model from MCLIP_MODEL). Without a home
+// directory to place the Hugging Face cache in, none is read.
 func OptionsFor(cfg config.Config) (Options, error) {
 	v, err := ParseVariant(cfg.Variant)
 	if err != nil {
 		return Options{}, fmt.Errorf("%s: %w", config.EnvVariant, err)
 	}
+	if _, err := catalog.Lookup(cfg.Model); err != nil {
+		return Options{}, fmt.Errorf("%s: %w", config.EnvModel, err)
+	}
+	model := cfg.Model
+	if model == catalog.Default {
+		model = "" // empty is the default
+	}
 	hf, err := HFCacheDir(cfg.HubCache, cfg.HFHome)
 	if err != nil {
 		hf = ""
 	}
-	return Options{ModelDir: cfg.ModelDir, CacheDir: cfg.CacheDir, Variant: v, LockFile: cfg.LockFile,
+	return Options{Model: model, ModelDir: cfg.ModelDir, CacheDir: cfg.CacheDir, Variant: v, LockFile: cfg.LockFile,
 		Endpoint: cfg.HubEndpoint, Token: cfg.HubToken, Offline: cfg.HubOffline, HFCache: hf}, nil
 }
 
@@ -98,6 +109,7 @@ func DefaultCacheDir() (string, error) {
 // hub) or in a local MODEL_DIR.
 type Store struct {
 	opts     Options
+	model    catalog.Model
 	manifest Manifest
 	reason   string
 	dir      Dir
@@ -118,7 +130,11 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{opts: opts, log: redactWriter{w: opts.Log, token: opts.Token}}
+	model, err := catalog.Runnable(opts.Model)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{opts: opts, model: model, log: redactWriter{w: opts.Log, token: opts.Token}}
 	if opts.Log == nil {
 		s.log = io.Discard
 	}
@@ -128,7 +144,7 @@ func Open(opts Options) (*Store, error) {
 			return nil, err
 		}
 		s.manifest = *opts.Manifest
-	} else if s.manifest, err = ManifestFor(v, cpu, opts.Revisions); err != nil {
+	} else if s.manifest, err = ManifestForModel(model, v, cpu, opts.Revisions); err != nil {
 		return nil, err
 	}
 	switch {
@@ -137,7 +153,7 @@ func Open(opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("model directory: %w", err)
 		}
-		s.dir, s.local = Dir{Root: abs}, true
+		s.dir, s.local = LocalDir(abs, model), true
 	default:
 		root := opts.CacheDir
 		if root == "" {
@@ -149,7 +165,7 @@ func Open(opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("model cache: %w", err)
 		}
-		s.dir = Dir{Root: filepath.Join(abs, modelsSubdir, s.manifest.key())}
+		s.dir = Dir{Root: filepath.Join(abs, modelsSubdir, cacheSubdir(model.Tag, s.manifest.key())), Model: dirModel(model.Tag)}
 		if opts.HFCache != "" {
 			hf, err := filepath.Abs(opts.HFCache)
 			if err != nil {
@@ -163,6 +179,25 @@ func Open(opts Options) (*Store, error) {
 		s.lockPath = filepath.Join(s.dir.Root, LockFileName)
 	}
 	return s, nil
+}
+
+// cacheSubdir is a model's directory under CACHE/models: the default
+// model's files sit directly in the directory of their revisions, every
+// other model's in a directory named by its tag, so that two models never
+// share files.
+func cacheSubdir(tag, revisions string) string {
+	if tag == catalog.Default {
+		return revisions
+	}
+	return filepath.Join(tag, revisions)
+}
+
+// dirModel is Dir.Model for a tag: empty for the default.
+func dirModel(tag string) string {
+	if tag == catalog.Default {
+		return ""
+	}
+	return tag
 }
 
 // key names the cache directory of a manifest's revisions: "main" for the
@@ -194,6 +229,9 @@ func (s *Store) Dir() Dir { return s.dir }
 // Local reports whether the directory is a user's MODEL_DIR (no network).
 func (s *Store) Local() bool { return s.local }
 
+// Model is the catalog entry of the store's model.
+func (s *Store) Model() catalog.Model { return s.model }
+
 // Manifest is the variant's file list.
 func (s *Store) Manifest() Manifest { return s.manifest }
 
@@ -204,6 +242,15 @@ func (s *Store) Variant() (Variant, string) { return s.manifest.Variant, s.reaso
 func (s *Store) LockPath() string { return s.lockPath }
 
 func (s *Store) path(rel string) string { return filepath.Join(s.dir.Root, filepath.FromSlash(rel)) }
+
+// filePath is where a manifest file lies in the directory: under its
+// tower's directory, or at its repository path in a snapshot.
+func (s *Store) filePath(f File) string {
+	if s.dir.Snapshot {
+		return filepath.Join(s.dir.Root, filepath.FromSlash(f.Path))
+	}
+	return s.path(f.Rel())
+}
 
 // State of one file on disk against the lock.
 type State string
@@ -236,7 +283,7 @@ func (s *Store) Status() ([]FileStatus, error) {
 	for _, f := range s.manifest.Files {
 		st := FileStatus{File: f}
 		st.Locked, st.Pinned = lock.Entry(f.Rel())
-		fi, err := os.Stat(s.path(f.Rel()))
+		fi, err := os.Stat(s.filePath(f))
 		switch {
 		case err != nil || !fi.Mode().IsRegular():
 			st.State, st.Size = StateMissing, st.Locked.Size
@@ -270,7 +317,7 @@ func (s *Store) Verify(ctx context.Context) ([]FileStatus, error) {
 			bad = append(bad, st.Rel()+": missing")
 			continue
 		}
-		sum, _, err := hashFile(s.path(st.Rel()))
+		sum, _, err := hashFile(s.filePath(st.File))
 		if err != nil {
 			return sts, s.redact(err)
 		}
@@ -358,6 +405,9 @@ func (e *IncompleteError) Unwrap() []error {
 // pullCommand is the command line that fetches this store's files.
 func (s *Store) pullCommand(force bool) string {
 	cmd := "mclip models pull --variant " + string(s.manifest.Variant)
+	if s.model.Tag != catalog.Default {
+		cmd += " --model " + s.model.Tag
+	}
 	if s.opts.CacheDir != "" {
 		cmd += " --cache-dir " + s.opts.CacheDir
 	}
@@ -401,9 +451,15 @@ func Resolve(ctx context.Context, opts Options) (Dir, error) {
 func (s *Store) Resolve(ctx context.Context) (Dir, error) {
 	if s.local {
 		if miss := s.dir.Missing(s.manifest.Variant); len(miss) > 0 {
-			return Dir{}, &IncompleteError{Dir: s.dir.Root, Variant: s.manifest.Variant, Missing: miss,
+			e := &IncompleteError{Dir: s.dir.Root, Variant: s.manifest.Variant, Missing: miss,
 				Why:  config.EnvModelDir + " is used as is, without network",
 				Hint: "complete it, or unset " + config.EnvModelDir + " to use the cache (`mclip models pull`)"}
+			if s.dir.Snapshot {
+				repo := s.model.Text.Repo
+				e.Why = config.EnvModelDir + " is read as a snapshot of " + repo + " (no text/ or vision/ directory), used as is, without network"
+				e.Hint = "fetch them with `huggingface-cli download " + repo + " --local-dir " + s.dir.Root + "`, or unset " + config.EnvModelDir + " to use the cache"
+			}
+			return Dir{}, e
 		}
 		return s.dir, nil
 	}

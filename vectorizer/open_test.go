@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mclip-go/mclip/catalog"
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelstore"
 )
@@ -68,4 +69,66 @@ func TestResolveDirNeverDownloads(t *testing.T) {
 	require.ErrorAs(t, err, &dirErr)
 	assert.ErrorIs(t, err, modelstore.ErrIncomplete)
 	assert.Contains(t, err.Error(), "mclip models pull")
+}
+
+// MCLIP_MODEL decides which models load: a tag this build cannot run fails
+// at start, before any file is read, and a directory never serves another
+// tag's settings.
+func TestOpenByModel(t *testing.T) {
+	good := tinyModel(t).Root
+	tests := []struct {
+		name, model string
+		wantErr     []string
+	}{
+		{"the default tag by name", catalog.Default, nil},
+		{"a tag not yet available", catalog.OpenAIB16, []string{"model directory: ", catalog.OpenAIB16, "not yet available", "preprocessing"}},
+		{"an unknown tag", "clip-ViT-L-14", []string{config.EnvModel, `unknown model "clip-ViT-L-14"`, catalog.Default}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.ModelDir, cfg.Threads, cfg.Model = good, 1, tt.model
+			v, err := Open(context.Background(), cfg, OpenOptions{Towers: TowerText})
+			if tt.wantErr != nil {
+				require.Error(t, err)
+				for _, s := range tt.wantErr {
+					assert.Contains(t, err.Error(), s)
+				}
+				return
+			}
+			require.NoError(t, err)
+			defer v.Close()
+			assert.Equal(t, catalog.Default, v.Info().Model)
+			assert.Equal(t, modelstore.TextRepo, v.Info().Text.Repo)
+		})
+	}
+}
+
+func TestTowersModel(t *testing.T) {
+	tests := []struct {
+		name      string
+		cfgModel  string
+		dirModel  string
+		wantTag   string
+		wantError string
+	}{
+		{"both default", "", "", catalog.Default, ""},
+		{"default by name and empty", catalog.Default, "", catalog.Default, ""},
+		{"settings name a tag the build cannot run", catalog.OpenAIB16, "", "", "not yet available"},
+		{"directory of a tag the build cannot run", "", catalog.OpenAIB16, "", "model directory /m: model " + catalog.OpenAIB16},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Model = tt.cfgModel
+			m, err := towersModel(cfg, modelstore.Dir{Root: "/m", Model: tt.dirModel})
+			if tt.wantError != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantError)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantTag, m.Tag)
+		})
+	}
 }

@@ -12,25 +12,39 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
 
+	"github.com/mclip-go/mclip/catalog"
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer/cliptext"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
 	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 	"github.com/mclip-go/mclip/vectorizer/onnxsession"
 	"github.com/mclip-go/mclip/vectorizer/ortlib"
 	"github.com/mclip-go/mclip/vectorizer/text"
+	"github.com/mclip-go/mclip/vectorizer/tokenize"
 	"github.com/mclip-go/mclip/vectorizer/vision"
 )
 
 // Vectorizer encodes texts and images. It is safe for concurrent use.
 type Vectorizer struct {
-	text   *text.Encoder
-	vision *vision.Encoder
-	info   modelinfo.Info
+	text      *text.Encoder // the sentence-transformers text tower, when that is the model's
+	textTower textEncoder   // the text tower loaded, whichever it is
+	vision    *vision.Encoder
+	normalize bool // the model's image returns unit vectors
+	info      modelinfo.Info
+}
+
+// textEncoder is what the vectorizer needs of a text tower.
+type textEncoder interface {
+	Encode(ctx context.Context, texts []string) ([][]float32, []error)
+	Dimensions() int
+	Session() *onnxsession.Session
+	Close() error
 }
 
 // Towers names the towers to load.
@@ -86,6 +100,10 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	model, err := towersModel(cfg, dir)
+	if err != nil {
+		return nil, err
+	}
 	if err := ortlib.Init(cfg.ORTLib); err != nil {
 		return nil, err
 	}
@@ -103,11 +121,19 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 	}
 	var (
 		te       *text.Encoder
+		tt       textEncoder
 		ve       *vision.Encoder
 		teErr    error
 		veErr    error
 		loadText = func() (err error) {
+			if model.Text.Tower == catalog.TextCLIP {
+				tt, err = loadCLIPText(dir, model, cliptext.Options{Variant: variant, Session: sess, BatchSize: cfg.BatchSize, MaxTextBytes: cfg.MaxTextBytes})
+				return err
+			}
 			te, err = loaders.text(dir, text.Options{Variant: variant, Session: sess, BatchSize: cfg.BatchSize, MaxTextBytes: cfg.MaxTextBytes})
+			if te != nil {
+				tt = te
+			}
 			return err
 		}
 		loadVision = func() (err error) {
@@ -132,25 +158,92 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 		wg.Go(func() { veErr = loadGuarded("image", loadVision) })
 	}
 	wg.Wait()
-	v := &Vectorizer{text: te, vision: ve}
+	v := &Vectorizer{text: te, textTower: tt, vision: ve, normalize: model.Normalize}
 	if err := errors.Join(teErr, veErr); err != nil {
 		v.Close()
 		return nil, err
 	}
-	if te != nil && ve != nil && te.Dimensions() != ve.Dimensions() {
+	if tt != nil && ve != nil && tt.Dimensions() != ve.Dimensions() {
 		v.Close()
-		return nil, fmt.Errorf("text vectors have %d dimensions but image vectors %d: the towers do not share a space", te.Dimensions(), ve.Dimensions())
+		return nil, fmt.Errorf("text vectors have %d dimensions but image vectors %d: the towers do not share a space", tt.Dimensions(), ve.Dimensions())
 	}
-	v.info = modelinfo.Info{Runtime: ortlib.Version(), ModelDir: dir.Root}
-	if te != nil {
-		v.info.Text = modelInfo(dir, modelstore.TextRepo, modelstore.TextDir, te.Session(), variant)
-		v.info.Dimensions = te.Dimensions()
+	v.info = modelinfo.Info{Model: model.Tag, Runtime: ortlib.Version(), ModelDir: dir.Root}
+	if model.Text.ImagePooling != "" {
+		v.info.TextPooling = string(model.TextPooling(cfg.ReplaceMulti2VecClip))
+	}
+	if tt != nil {
+		v.info.Text = modelInfo(dir, model.Text.Repo, modelstore.TextDir, tt.Session(), variant)
+		v.info.Dimensions = tt.Dimensions()
 	}
 	if ve != nil {
-		v.info.Vision = modelInfo(dir, modelstore.VisionRepo, modelstore.VisionDir, ve.Session(), variant)
+		v.info.Vision = modelInfo(dir, model.Vision.Repo, modelstore.VisionDir, ve.Session(), variant)
 		v.info.Dimensions = ve.Dimensions()
 	}
 	return v, nil
+}
+
+// towersModel is the catalog entry of the model to load: the directory's,
+// which must be the one the settings name (MCLIP_MODEL), and one this build
+// runs.
+func towersModel(cfg config.Config, dir modelstore.Dir) (catalog.Model, error) {
+	want, err := catalog.Runnable(cfg.Model)
+	if err != nil {
+		return want, err
+	}
+	have, err := catalog.Runnable(dir.Model)
+	if err != nil {
+		return have, fmt.Errorf("model directory %s: %w", dir.Root, err)
+	}
+	if have.Tag != want.Tag {
+		return want, fmt.Errorf("model directory %s holds %s, but %s names %s", dir.Root, have.Tag, config.EnvModel, want.Tag)
+	}
+	// The towers below are the sentence-transformers text stack or CLIP's
+	// text transformer, and the CLIP image tower with Pillow's
+	// preprocessing; a catalog entry that asks for anything else has no
+	// loader here.
+	if (want.Text.Tower != catalog.TextSentenceTransformers && want.Text.Tower != catalog.TextCLIP) || want.Vision.Preprocessing != catalog.PreprocessCLIPPillow {
+		return want, fmt.Errorf("model %s: this build has no loader for its towers (text %s, images %s)",
+			want.Tag, want.Text.Tower, want.Vision.Preprocessing)
+	}
+	return want, nil
+}
+
+// TextPreparer turns texts into the ids the text tower sees, without the
+// model (for `mclip tokenize`).
+type TextPreparer interface {
+	Tokenize(text string) ([]int64, error)
+}
+
+// LoadTextPreparer reads the tokenizer (and what bounds its output) of the
+// text tower of dir's model.
+func LoadTextPreparer(cfg config.Config, dir modelstore.Dir) (TextPreparer, error) {
+	model, err := towersModel(cfg, dir)
+	if err != nil {
+		return nil, err
+	}
+	if model.Text.Tower != catalog.TextCLIP {
+		return text.LoadPreparer(dir, cfg.MaxTextBytes)
+	}
+	tok, err := tokenize.Load(dir.Text(modelstore.TokenizerJSON))
+	if err != nil {
+		return nil, fmt.Errorf("text model: %w", err)
+	}
+	c, err := cliptext.ReadConfig(dir.Text(modelstore.TextConfigJSON))
+	if err != nil {
+		return nil, fmt.Errorf("text model: %w", err)
+	}
+	return cliptext.NewPreparer(tok, c, model.Text.MaxTokens, cfg.MaxTextBytes)
+}
+
+// loadCLIPText opens CLIP's text tower with the tokenizer of its
+// tokenizer.json.
+func loadCLIPText(dir modelstore.Dir, model catalog.Model, opts cliptext.Options) (*cliptext.Encoder, error) {
+	tok, err := tokenize.Load(dir.Text(modelstore.TokenizerJSON))
+	if err != nil {
+		return nil, fmt.Errorf("text model: %w", err)
+	}
+	opts.MaxTokens = model.Text.MaxTokens
+	return cliptext.Load(dir, tok, opts)
 }
 
 // loadGuarded runs one tower's load on its own goroutine's behalf: a panic
@@ -195,7 +288,7 @@ func optimizedCacheDir(cfg config.Config, dir modelstore.Dir) string {
 func modelInfo(dir modelstore.Dir, repo, tower string, sess *onnxsession.Session, variant modelstore.Variant) modelinfo.Tower {
 	graph := sess.Path()
 	file := graph
-	if r, err := filepath.Rel(filepath.Join(dir.Root, tower), graph); err == nil {
+	if r, err := filepath.Rel(dir.TowerRoot(tower), graph); err == nil {
 		file = filepath.ToSlash(r)
 	}
 	info := modelinfo.Tower{Repo: repo, Revision: "local", File: file, Variant: string(variant), FusedLayerNorms: sess.Fused()}
@@ -224,13 +317,35 @@ func (v *Vectorizer) Text() *text.Encoder { return v.text }
 // Towers says which towers are loaded.
 func (v *Vectorizer) Towers() Towers {
 	var t Towers
-	if v.text != nil {
+	if v.textTower != nil {
 		t |= TowerText
 	}
 	if v.vision != nil {
 		t |= TowerVision
 	}
 	return t
+}
+
+// normalized makes each vector a unit vector where the model's image
+// returns them so (catalog.Model.Normalize), as torch's v / v.norm(dim=-1)
+// does; failed items (nil) are left alone.
+func (v *Vectorizer) normalized(vecs [][]float32) {
+	if !v.normalize {
+		return
+	}
+	for _, vec := range vecs {
+		var s float64
+		for _, x := range vec {
+			s += float64(x) * float64(x)
+		}
+		if s == 0 {
+			continue
+		}
+		inv := 1 / math.Sqrt(s)
+		for i, x := range vec {
+			vec[i] = float32(float64(x) * inv)
+		}
+	}
 }
 
 // notLoaded fails every one of n items: their tower was not loaded.
@@ -245,10 +360,11 @@ func notLoaded(kind string, n int) ([][]float32, []error) {
 // EncodeTexts returns one un-normalized vector per text, in input order. A
 // text that fails gets a nil vector and a non-nil error at its index.
 func (v *Vectorizer) EncodeTexts(ctx context.Context, texts []string) (vecs [][]float32, errs []error) {
-	if v.text == nil {
+	if v.textTower == nil {
 		return notLoaded("text", len(texts))
 	}
-	vecs, errs = v.text.Encode(ctx, texts)
+	vecs, errs = v.textTower.Encode(ctx, texts)
+	v.normalized(vecs)
 	return vecs, indexErrors("text", errs)
 }
 
@@ -259,6 +375,7 @@ func (v *Vectorizer) EncodeImages(ctx context.Context, images [][]byte) (vecs []
 		return notLoaded("image", len(images))
 	}
 	vecs, errs = v.vision.Encode(ctx, images)
+	v.normalized(vecs)
 	return vecs, indexErrors("image", errs)
 }
 
@@ -285,6 +402,7 @@ func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (v
 		sub[j] = raw[i]
 	}
 	subVecs, subErrs := v.vision.Encode(ctx, sub)
+	v.normalized(subVecs)
 	vecs = make([][]float32, len(images))
 	for j, i := range ok {
 		vecs[i] = subVecs[j]
@@ -298,8 +416,8 @@ func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (v
 // Close releases the towers that were loaded.
 func (v *Vectorizer) Close() error {
 	var errs []error
-	if v.text != nil {
-		errs = append(errs, v.text.Close())
+	if v.textTower != nil {
+		errs = append(errs, v.textTower.Close())
 	}
 	if v.vision != nil {
 		errs = append(errs, v.vision.Close())

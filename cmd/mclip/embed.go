@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/mclip-go/mclip/vectorizer"
-	"github.com/mclip-go/mclip/vectorizer/text"
 )
 
 func init() {
@@ -124,7 +123,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	in.register(fs)
 	format := fs.String("format", "json", "output format: json or table")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mclip embed [--model-dir DIR] [--text T]... [--texts-file F] [--texts-json F] [--format json|table] [IMAGE...]")
+		fmt.Fprintln(stderr, "usage: mclip embed [--model TAG] [--model-dir DIR] [--text T]... [--texts-file F] [--texts-json F] [--format json|table] [IMAGE...]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -174,7 +173,7 @@ func runSimilarity(ctx context.Context, args []string, stdout, stderr io.Writer)
 	in.register(fs)
 	format := fs.String("format", "table", "output format: table or json")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mclip similarity [--model-dir DIR] --text T [--text T]... [--texts-file F] [--texts-json F] [--format table|json] IMAGE...")
+		fmt.Fprintln(stderr, "usage: mclip similarity [--model TAG] [--model-dir DIR] --text T [--text T]... [--texts-file F] [--texts-json F] [--format table|json] IMAGE...")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -276,7 +275,7 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var in inputFlags
 	in.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mclip tokenize [--model-dir DIR] [--text T]... [--texts-file F] [--texts-json F]")
+		fmt.Fprintln(stderr, "usage: mclip tokenize [--model TAG] [--model-dir DIR] [--text T]... [--texts-file F] [--texts-json F]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -297,7 +296,7 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	prep, err := text.LoadPreparer(dir, cfg.MaxTextBytes)
+	prep, err := vectorizer.LoadTextPreparer(cfg, dir)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mclip-go/mclip/catalog"
 	"github.com/mclip-go/mclip/config"
 )
 
@@ -19,6 +20,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 // inputFlags are the flags shared by embed, similarity and tokenize.
 type inputFlags struct {
+	model     string
 	modelDir  string
 	texts     stringList
 	textsFile string
@@ -26,6 +28,7 @@ type inputFlags struct {
 }
 
 func (f *inputFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.model, "model", "", modelFlagUsage)
 	fs.StringVar(&f.modelDir, "model-dir", "", "model directory (default $"+config.EnvModelDir+", else the model store's cache: see `mclip models path`)")
 	fs.Var(&f.texts, "text", "a text to encode (repeatable)")
 	fs.StringVar(&f.textsFile, "texts-file", "", "a file with one text per line")
@@ -65,7 +68,7 @@ func (f *inputFlags) collectTexts() ([]string, error) {
 	return out, nil
 }
 
-// settings reads the environment and applies --model-dir. The model
+// settings reads the environment and applies --model and --model-dir. The model
 // directory is resolved when the models open (vectorizer.Open, ResolveDir):
 // MCLIP_MODEL_DIR (or --model-dir) when set, checked for completeness, else
 // the model store's cache, checked against its lock; never a download
@@ -78,5 +81,15 @@ func (f *inputFlags) settings() (config.Config, error) {
 	if f.modelDir != "" {
 		cfg.ModelDir = f.modelDir
 	}
+	if f.model != "" {
+		cfg.Model = f.model
+		if err := cfg.Validate(); err != nil {
+			return cfg, usageError{fmt.Errorf("--model: %w", err)}
+		}
+	}
 	return cfg, nil
 }
+
+// modelFlagUsage documents --model, the flag form of MCLIP_MODEL.
+var modelFlagUsage = "model, by the tag of the multi2vec-clip image with the same vectors (default $" + config.EnvModel +
+	", else " + catalog.Default + "; see: mclip models list)"

@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/mclip-go/mclip/catalog"
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelstore"
 )
@@ -16,8 +18,8 @@ func init() {
 		"mclip models pull\nmclip models pull --variant int8", runModelsPull)
 	register("models verify", "hash the cached (or --model-dir) model files against the lock file",
 		"mclip models verify\nmclip models verify --model-dir /srv/mclip-models", runModelsVerify)
-	register("models list", "list a variant's model files, their source and state",
-		"mclip models list --variant auto", runModelsList)
+	register("models list", "list the models (by multi2vec-clip image tag) and which this build runs, then one model's files, their source and state",
+		"mclip models list --variant auto\nmclip models list --model "+catalog.CLIPB32, runModelsList)
 	register("models path", "print the model directory (MODEL_DIR) that --model-dir and MCLIP_MODEL_DIR accept; say on stderr where its files came from",
 		"MCLIP_MODEL_DIR=$(mclip models path) bin/weaviate-mclip ...", runModelsPath)
 }
@@ -29,6 +31,7 @@ func init() {
 type storeFlags struct {
 	opts    modelstore.Options
 	variant string
+	model   string
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) error {
@@ -41,14 +44,16 @@ func (s *storeFlags) register(fs *flag.FlagSet) error {
 		return err
 	}
 	s.opts = env
+	s.model = cfg.Model
+	fs.StringVar(&s.model, "model", cfg.Model, modelFlagUsage)
 	fs.StringVar(&s.variant, "variant", string(env.Variant), "model variant: fp32, int8, fp16 or auto (int8 on AVX2/AVX-512/arm64 CPUs, else fp32); $"+config.EnvVariant+" sets the default")
 	fs.StringVar(&s.opts.CacheDir, "cache-dir", env.CacheDir, "cache root (default $"+config.EnvCacheDir+", else $XDG_CACHE_HOME/mclip or ~/.cache/mclip)")
 	fs.StringVar(&s.opts.ModelDir, "model-dir", env.ModelDir, "a local model directory used as is, without network (default $"+config.EnvModelDir+")")
 	fs.StringVar(&s.opts.LockFile, "lock", env.LockFile, "lock file pinning commits and sha256s (default $"+config.EnvLockFile+", else mclip-models.lock in the model directory)")
 	fs.StringVar(&s.opts.Endpoint, "endpoint", env.Endpoint, "hub endpoint, https only (default $"+config.EnvHubEndpoint+", else "+modelstore.DefaultEndpoint+")")
 	fs.StringVar(&s.opts.HFCache, "hf-cache", env.HFCache, "Hugging Face cache whose files are verified and linked instead of downloaded; empty for none (default $"+config.EnvHubCache+", else $"+config.EnvHFHome+"/hub, else ~/.cache/huggingface/hub)")
-	fs.StringVar(&s.opts.Revisions.Text, "text-revision", "", "branch, tag or commit of "+modelstore.TextRepo+" (default main)")
-	fs.StringVar(&s.opts.Revisions.Vision, "vision-revision", "", "branch, tag or commit of "+modelstore.VisionRepo+" (default main)")
+	fs.StringVar(&s.opts.Revisions.Text, "text-revision", "", "branch, tag or commit of the text tower's repository ("+modelstore.TextRepo+" for the default model; default main)")
+	fs.StringVar(&s.opts.Revisions.Vision, "vision-revision", "", "branch, tag or commit of the vision tower's repository ("+modelstore.VisionRepo+" for the default model; default main)")
 	return nil
 }
 
@@ -66,6 +71,14 @@ func (s *storeFlags) open(fs *flag.FlagSet, args []string, stderr io.Writer) (*m
 		return nil, usageError{err}
 	}
 	s.opts.Variant = v
+	m, err := catalog.Lookup(s.model)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--model: %w", err)}
+	}
+	s.opts.Model = ""
+	if m.Tag != catalog.Default {
+		s.opts.Model = m.Tag
+	}
 	s.opts.Log = stderr
 	return modelstore.Open(s.opts)
 }
@@ -111,10 +124,12 @@ func runModelsPull(ctx context.Context, args []string, stdout, stderr io.Writer)
 	case res.Offline:
 		fmt.Fprintf(stderr, "offline: the cache is complete, used as is (not checked against the hub)\n")
 	default:
-		fmt.Fprintf(stderr, "%d files downloaded, %d taken from the Hugging Face cache%s, %d already there and verified; %s@%s, %s@%s; lock %s\n",
-			len(res.Downloaded), len(res.FromHFCache), inDir(res.HFCache), len(res.Kept),
-			modelstore.TextRepo, short(res.Commits[modelstore.TextRepo]),
-			modelstore.VisionRepo, short(res.Commits[modelstore.VisionRepo]), s.LockPath())
+		var repos []string
+		for _, r := range s.Model().Repos() {
+			repos = append(repos, r+"@"+short(res.Commits[r]))
+		}
+		fmt.Fprintf(stderr, "%d files downloaded, %d taken from the Hugging Face cache%s, %d already there and verified; %s; lock %s\n",
+			len(res.Downloaded), len(res.FromHFCache), inDir(res.HFCache), len(res.Kept), strings.Join(repos, ", "), s.LockPath())
 	}
 	fmt.Fprintln(stdout, res.Dir.Root)
 	return nil
@@ -163,7 +178,22 @@ func runModelsList(_ context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	s, err := sf.open(fs, args, stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := printCatalog(stdout, sf.model); err != nil {
+		return err
+	}
+	m, err := catalog.Lookup(sf.model)
+	if err != nil {
+		return usageError{fmt.Errorf("--model: %w", err)}
+	}
+	if !m.Available() {
+		fmt.Fprintf(stdout, "\n%s is %s\n", m.Tag, m.Status())
+		return nil
+	}
+	fmt.Fprintf(stdout, "\nfiles of %s: ", m.Tag)
+	s, err := sf.open(fs, fs.Args(), stderr)
 	if err != nil {
 		return err
 	}
@@ -184,6 +214,23 @@ func runModelsList(_ context.Context, args []string, stdout, stderr io.Writer) e
 			size = fmt.Sprint(st.Size)
 		}
 		fmt.Fprintf(tw, "%s\t%s@%s\t%s\t%s\t%s\n", st.Rel(), st.Repo, st.Revision, size, st.State, sum)
+	}
+	return tw.Flush()
+}
+
+// printCatalog writes one line per model: its tag (the selected one
+// marked), hub repositories, languages, dimension and whether this build
+// runs it.
+func printCatalog(w io.Writer, selected string) error {
+	sel, _ := catalog.Lookup(selected)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  MODEL (IMAGE TAG)\tHUB REPOSITORIES\tLANGUAGES\tDIM\tNORMALISED\tSTATUS")
+	for _, m := range catalog.All() {
+		mark := " "
+		if m.Tag == sel.Tag {
+			mark = "*"
+		}
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%d\t%t\t%s\n", mark, m.Tag, strings.Join(m.Repos(), ", "), m.Languages, m.Dimension, m.Normalize, m.Status())
 	}
 	return tw.Flush()
 }

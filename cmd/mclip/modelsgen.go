@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/mclip-go/mclip/catalog"
 	"github.com/mclip-go/mclip/modelgen"
 )
 
@@ -17,6 +18,7 @@ func init() {
 
 func runModelsGen(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("models gen", stderr)
+	model := fs.String("model", catalog.Default, "the model whose layout to write, by image tag (see: mclip models list)")
 	size := fs.String("size", "tiny", "model dimensions: tiny or full (the real model's)")
 	seed := fs.Int64("seed", 1, "seed of the random weights")
 	out := fs.String("out", "", "model directory to write (required)")
@@ -32,6 +34,10 @@ func runModelsGen(_ context.Context, args []string, stdout, stderr io.Writer) er
 	if *out == "" {
 		return usageError{errors.New("--out is required")}
 	}
+	// The generator writes the layouts of the models this build runs.
+	if _, err := catalog.Runnable(*model); err != nil {
+		return usageError{fmt.Errorf("--model: %w", err)}
+	}
 	sz, err := modelgen.ParseSize(*size)
 	if err != nil {
 		return usageError{err}
@@ -41,7 +47,7 @@ func runModelsGen(_ context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{err}
 	}
 	start := time.Now()
-	files, err := modelgen.Write(modelgen.Options{Out: *out, Size: sz, Seed: *seed, Towers: tw, Int8: *int8, FP16: *fp16})
+	files, err := modelgen.Write(modelgen.Options{Model: *model, Out: *out, Size: sz, Seed: *seed, Towers: tw, Int8: *int8, FP16: *fp16})
 	for _, f := range files {
 		fmt.Fprintf(stdout, "%12d  %s\n", f.Size, f.Path)
 	}

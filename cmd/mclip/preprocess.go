@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mclip-go/mclip/catalog"
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/vectorizer/clipprep"
@@ -37,10 +38,11 @@ type preprocessResult struct {
 
 func runPreprocess(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("preprocess", stderr)
+	model := fs.String("model", "", modelFlagUsage)
 	modelDir := fs.String("model-dir", "", "model directory; only vision/"+modelstore.PreprocessorConfig+" is read (default $"+config.EnvModelDir+")")
 	outDir := fs.String("out", "", "directory for the crops (PNG), created if missing")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: mclip preprocess [--model-dir DIR] --out OUTDIR IMAGE...")
+		fmt.Fprintln(stderr, "usage: mclip preprocess [--model TAG] [--model-dir DIR] --out OUTDIR IMAGE...")
 		fmt.Fprintln(stderr, "\nDecodes each image as Pillow does, resizes and center-crops it as CLIPImageProcessor does,")
 		fmt.Fprintln(stderr, "writes the crop to OUTDIR/<name>.png and prints JSON with the sha256 of its raw RGB bytes.")
 		fs.PrintDefaults()
@@ -60,6 +62,14 @@ func runPreprocess(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if *modelDir != "" {
 		cfg.ModelDir = *modelDir
+	}
+	if *model != "" {
+		cfg.Model = *model
+	}
+	// The crops are CLIPImageProcessor's (Pillow): the preprocessing of
+	// the models this build runs.
+	if _, err := catalog.Runnable(cfg.Model); err != nil {
+		return usageError{fmt.Errorf("--model: %w", err)}
 	}
 	if cfg.ModelDir == "" {
 		return usageError{errors.New("no model directory: pass --model-dir or set " + config.EnvModelDir)}

@@ -46,7 +46,8 @@ func formatSize(n int64) string {
 
 // serveFlags are the settings of `mclip serve`.
 type serveFlags struct {
-	addr, modelDir, variant, token string
+	addr, model, modelDir, variant string
+	token                          string
 	logFormat, logLevel            string
 	pull                           bool
 	opts                           inferenceapi.Options
@@ -54,6 +55,7 @@ type serveFlags struct {
 
 func (f *serveFlags) register(fs *flag.FlagSet, cfg config.Config) {
 	fs.StringVar(&f.addr, "addr", cfg.Addr, "host:port to listen on ($"+config.EnvAddr+"); :8080 listens on every interface, as the container does")
+	fs.StringVar(&f.model, "model", cfg.Model, modelFlagUsage)
 	fs.StringVar(&f.modelDir, "model-dir", cfg.ModelDir, "model directory used as is ($"+config.EnvModelDir+"; default: the model store's cache, see 'mclip models path')")
 	fs.StringVar(&f.variant, "variant", cfg.Variant, "model variant: fp32, int8, fp16 or auto ($"+config.EnvVariant+")")
 	fs.BoolVar(&f.pull, "pull", false, "download missing models into the cache before serving (default: fail)")
@@ -105,6 +107,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	cfg.Model = strings.TrimSpace(f.model)
 	cfg.ModelDir = f.modelDir
 	cfg.Variant = strings.ToLower(strings.TrimSpace(f.variant))
 	cfg.BatchSize = f.opts.BatchSize

@@ -58,7 +58,11 @@ COPY --from=build /out/usr/local /usr/local
 # Every shared library the binaries need is here.
 RUN ! ldd /usr/local/bin/mclip | grep "not found"
 COPY --from=build --chown=10001:10001 /out/models /models
-ENV MCLIP_MODEL_DIR=/models \
+# MCLIP_MODEL: the model, by the tag of the multi2vec-clip image with the
+# same vectors (`mclip models list`); the run's environment overrides it.
+ARG MCLIP_MODEL=sentence-transformers-clip-ViT-B-32-multilingual-v1
+ENV MCLIP_MODEL=${MCLIP_MODEL} \
+    MCLIP_MODEL_DIR=/models \
     MCLIP_ADDR=0.0.0.0:8080 \
     ONNXRUNTIME_LIB=/usr/local/lib/libonnxruntime.so.1
 USER 10001:10001

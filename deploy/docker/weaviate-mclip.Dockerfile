@@ -64,7 +64,11 @@ RUN apt-get update -qq && \
 COPY --from=build /out/ /
 # Every shared library the binaries need is here.
 RUN ! ldd /usr/bin/weaviate | grep "not found"
-ENV MCLIP_MODEL_DIR=/models \
+# MCLIP_MODEL: the model, by the tag of the multi2vec-clip image with the
+# same vectors (`mclip models list`); the run's environment overrides it.
+ARG MCLIP_MODEL=sentence-transformers-clip-ViT-B-32-multilingual-v1
+ENV MCLIP_MODEL=${MCLIP_MODEL} \
+    MCLIP_MODEL_DIR=/models \
     PERSISTENCE_DATA_PATH=/var/lib/weaviate \
     ONNXRUNTIME_LIB=/usr/local/lib/libonnxruntime.so.1
 # Weaviate's image runs as root, so existing volumes keep working.

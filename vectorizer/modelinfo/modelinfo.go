@@ -25,10 +25,16 @@ type Tower struct {
 
 // Info describes the loaded models.
 type Info struct {
-	Text       Tower  `json:"text"`
-	Vision     Tower  `json:"vision"`
-	Dimensions int    `json:"dimensions"`
-	Runtime    string `json:"onnxruntime"`
+	// Model is the catalog tag of the models (MCLIP_MODEL); empty in a
+	// description built by hand means the default.
+	Model string `json:"model,omitempty"`
+	// TextPooling is the text tower's pooling where the catalog offers a
+	// choice (the image's own, under the replace switch, or the model's).
+	TextPooling string `json:"textPooling,omitempty"`
+	Text        Tower  `json:"text"`
+	Vision      Tower  `json:"vision"`
+	Dimensions  int    `json:"dimensions"`
+	Runtime     string `json:"onnxruntime"`
 	// ModelDir is the model directory's path; it stays out of every
 	// response (no file paths in responses).
 	ModelDir string `json:"-"`
