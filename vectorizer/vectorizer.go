@@ -20,6 +20,7 @@ import (
 	"github.com/mclip-go/mclip/catalog"
 	"github.com/mclip-go/mclip/config"
 	"github.com/mclip-go/mclip/modelstore"
+	"github.com/mclip-go/mclip/vectorizer/clipprep"
 	"github.com/mclip-go/mclip/vectorizer/cliptext"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
 	"github.com/mclip-go/mclip/vectorizer/modelinfo"
@@ -138,10 +139,12 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 		}
 		loadVision = func() (err error) {
 			ve, err = loaders.vision(dir, vision.Options{
-				Variant:   variant,
-				Session:   sess,
-				BatchSize: cfg.BatchSize,
-				Decode:    vision.DecodeOptions(cfg),
+				Variant:       variant,
+				Session:       sess,
+				BatchSize:     cfg.BatchSize,
+				Decode:        vision.DecodeOptions(cfg),
+				Preprocessing: clipprep.Kind(model.Vision.Preprocessing),
+				InputSize:     model.Vision.InputSize,
 			})
 			return err
 		}
@@ -198,10 +201,11 @@ func towersModel(cfg config.Config, dir modelstore.Dir) (catalog.Model, error) {
 		return want, fmt.Errorf("model directory %s holds %s, but %s names %s", dir.Root, have.Tag, config.EnvModel, want.Tag)
 	}
 	// The towers below are the sentence-transformers text stack or CLIP's
-	// text transformer, and the CLIP image tower with Pillow's
-	// preprocessing; a catalog entry that asks for anything else has no
+	// text transformer, and the CLIP image tower with one of clipprep's
+	// preprocessings; a catalog entry that asks for anything else has no
 	// loader here.
-	if (want.Text.Tower != catalog.TextSentenceTransformers && want.Text.Tower != catalog.TextCLIP) || want.Vision.Preprocessing != catalog.PreprocessCLIPPillow {
+	if _, err := clipprep.ParseKind(string(want.Vision.Preprocessing)); err != nil ||
+		(want.Text.Tower != catalog.TextSentenceTransformers && want.Text.Tower != catalog.TextCLIP) {
 		return want, fmt.Errorf("model %s: this build has no loader for its towers (text %s, images %s)",
 			want.Tag, want.Text.Tower, want.Vision.Preprocessing)
 	}
