@@ -28,19 +28,25 @@ func clipVocabFor(size Size) int {
 	return vocab.CLIPTiny
 }
 
-// clipText writes the text tower of sentence-transformers-clip-ViT-B-32 in
-// the layout of Xenova/clip-vit-base-patch32: tokenizer.json (CLIP's
-// byte-level BPE), config.json (the CLIPConfig) and onnx/text_model.onnx
-// (input_ids -> text_embeds, pooled at the highest id as CLIPModel pools
-// OpenAI's vocabulary), with random weights built through clipgraph.
-func (w *writer) clipText(size Size, seed int64) error {
+// clipTowers writes the towers of a CLIPModel tag in the layout of
+// Xenova's exports (Xenova/clip-vit-base-patch32, -patch16), from one
+// transformers checkpoint of arch with random weights built through
+// clipgraph: the text tower as tokenizer.json (CLIP's byte-level BPE),
+// config.json (the CLIPConfig) and onnx/text_model.onnx (input_ids ->
+// text_embeds, pooled at the highest id as CLIPModel pools OpenAI's
+// vocabulary); the image tower as config.json, preprocessor_config.json
+// (CLIPImageProcessor's) and onnx/vision_model.onnx (pixel_values ->
+// image_embeds). Both towers come from the same weights, as in the
+// repository.
+func (w *writer) clipTowers(arch CLIPArch, size Size, seed int64, text, vision bool) error {
 	n := clipVocabFor(size)
 	tmp, err := os.MkdirTemp("", "mclip-clipgen-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if _, err := WriteCLIPCheckpoint(tmp, CLIPB32QuickGELU, size, seed, n); err != nil {
+	c, err := WriteCLIPCheckpoint(tmp, arch, size, seed, n)
+	if err != nil {
 		return err
 	}
 	cfg, err := os.ReadFile(filepath.Join(tmp, "config.json"))
@@ -52,6 +58,20 @@ func (w *writer) clipText(size Size, seed int64) error {
 		return err
 	}
 	defer ck.Close()
+	if text {
+		if err := w.clipText(ck, cfg, n); err != nil {
+			return fmt.Errorf("text tower: %w", err)
+		}
+	}
+	if vision {
+		if err := w.clipVision(ck, cfg, c.Vision.ImageSize); err != nil {
+			return fmt.Errorf("vision tower: %w", err)
+		}
+	}
+	return nil
+}
+
+func (w *writer) clipText(ck *clipgraph.Checkpoint, cfg []byte, vocabSize int) error {
 	m, err := clipgraph.Text(ck.Config, ck.Source, clipgraph.PoolArgmax)
 	if err != nil {
 		return err
@@ -64,8 +84,23 @@ func (w *writer) clipText(size Size, seed int64) error {
 		return err
 	}
 	var tok bytes.Buffer
-	if err := vocab.WriteCLIPTokenizerJSON(&tok, n); err != nil {
+	if err := vocab.WriteCLIPTokenizerJSON(&tok, vocabSize); err != nil {
 		return fmt.Errorf("tokenizer.json: %w", err)
 	}
 	return w.bytes(dir, modelstore.TokenizerJSON, tok.Bytes())
+}
+
+func (w *writer) clipVision(ck *clipgraph.Checkpoint, cfg []byte, inputSize int) error {
+	m, err := clipgraph.Vision(ck.Config, ck.Source)
+	if err != nil {
+		return err
+	}
+	dir := modelstore.VisionDir
+	if err := w.graph(dir, m, modelstore.VisionONNXFP32, modelstore.VisionONNXQuantized, modelstore.VisionONNXFP16); err != nil {
+		return err
+	}
+	if err := w.bytes(dir, modelstore.VisionConfigJSON, cfg); err != nil {
+		return err
+	}
+	return w.json(dir, modelstore.PreprocessorConfig, preprocessorConfig(VisionParams{ImageSize: inputSize}))
 }

@@ -125,13 +125,22 @@ func Write(opts Options) ([]File, error) {
 		return nil, err
 	}
 	w := &writer{root: opts.Out, int8: opts.Int8, fp16: opts.FP16}
-	if opts.Towers&TowerText != 0 {
+	text, vision := opts.Towers&TowerText != 0, opts.Towers&TowerVision != 0
+	// The CLIPModel tags whose repository publishes both towers from one
+	// checkpoint: the generator draws both from one set of weights.
+	if arch, ok := clipModelArchs[model.Tag]; ok {
+		return w.files, w.clipTowers(arch, opts.Size, opts.Seed, text, vision)
+	}
+	if text {
 		var err error
 		switch {
 		case model.Text.Tower == catalog.TextSentenceTransformers:
 			err = w.text(TextParamsFor(opts.Size), opts.Seed)
 		case model.Tag == catalog.CLIPB32:
-			err = w.clipText(opts.Size, opts.Seed)
+			// clipTowers names the tower in its errors.
+			if err := w.clipTowers(CLIPB32QuickGELU, opts.Size, opts.Seed, true, false); err != nil {
+				return w.files, err
+			}
 		default:
 			err = fmt.Errorf("the generator does not write model %s yet", model.Tag)
 		}
@@ -139,8 +148,8 @@ func Write(opts Options) ([]File, error) {
 			return w.files, fmt.Errorf("text tower: %w", err)
 		}
 	}
-	if opts.Towers&TowerVision != 0 {
-		// The generated image tower is the default model's: OpenAI's
+	if vision {
+		// The other tags' image tower is the default model's: OpenAI's
 		// ViT-B/32 in Xenova's layout.
 		if def, _ := catalog.Lookup(""); model.Vision.Repo != def.Vision.Repo {
 			return w.files, fmt.Errorf("vision tower: the generator does not write model %s's yet", model.Tag)
@@ -150,6 +159,12 @@ func Write(opts Options) ([]File, error) {
 		}
 	}
 	return w.files, nil
+}
+
+// clipModelArchs are the architectures of the tags whose two towers the
+// generator builds from one CLIPModel checkpoint.
+var clipModelArchs = map[string]CLIPArch{
+	catalog.OpenAIB16: CLIPB16QuickGELU,
 }
 
 type writer struct {
