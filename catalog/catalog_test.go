@@ -49,7 +49,7 @@ func TestRunnable(t *testing.T) {
 	require.True(t, errors.As(err, &ua), "%v", err)
 	assert.Contains(t, err.Error(), "not yet available")
 	assert.Contains(t, err.Error(), "at pull time")
-	assert.Contains(t, err.Error(), "available models: "+CLIPB32+", "+MultilingualB32)
+	assert.Contains(t, err.Error(), "available models: "+OpenAIB16+", "+CLIPB32+", "+MultilingualB32)
 
 	_, err = Runnable("nope")
 	var ue *UnknownError

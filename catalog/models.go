@@ -6,7 +6,6 @@ package catalog
 const (
 	needOpenCLIPTok  = "open_clip's tokenizer (ftfy and whitespace cleaning before CLIP's BPE, zero padding)"
 	needConversion   = "the model store's conversion of the published weights to ONNX at pull time (the graphs come from clipgraph)"
-	needCLIPFast     = "transformers' fast CLIP image preprocessing (torchvision resize)"
 	needOpenCLIPPrep = "open_clip's image preprocessing"
 )
 
@@ -108,7 +107,6 @@ var models = []Model{
 			},
 			Tower: VisionViTB16, Activation: ActivationQuickGELU, InputSize: 224, Preprocessing: PreprocessCLIPFast,
 		},
-		Missing: []string{needCLIPFast},
 	},
 	{
 		Tag:       MetaCLIP2B32,
@@ -135,7 +133,7 @@ var models = []Model{
 			},
 			Tower: VisionViTB32, Activation: ActivationGELU, InputSize: 384, Preprocessing: PreprocessCLIPFast,
 		},
-		Missing: []string{needConversion, needCLIPFast},
+		Missing: []string{needConversion},
 	},
 	{
 		Tag:       OpenCLIPB16,

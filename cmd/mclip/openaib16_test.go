@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mclip-go/mclip/catalog"
+	"github.com/mclip-go/mclip/modelstore/hubtest"
+)
+
+func vecNorm(v []float32) float64 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	return math.Sqrt(s)
+}
+
+// openai-clip-vit-base-patch16 through the CLI: models gen writes the
+// layout of Xenova/clip-vit-base-patch16, embed returns unit vectors as
+// the image's CLIPModel branch does, serve answers /meta with the
+// CLIPConfig itself, and models pull fetches the tag's one repository.
+func TestOpenAIB16Commands(t *testing.T) {
+	for _, k := range []string{"MCLIP_MODEL", "MCLIP_MODEL_DIR", "MCLIP_VARIANT", "MCLIP_API_TOKEN", "MCLIP_MODELS_LOCK", "HF_HUB_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"} {
+		t.Setenv(k, "")
+	}
+	dir := filepath.Join(t.TempDir(), "b16")
+	out, errOut, code := runCLI(t, "models", "gen", "--model", catalog.OpenAIB16, "--out", dir)
+	require.Equal(t, 0, code, errOut)
+	for _, f := range []string{"text/tokenizer.json", "text/config.json", "text/onnx/text_model.onnx",
+		"vision/config.json", "vision/onnx/vision_model.onnx", "vision/preprocessor_config.json"} {
+		assert.Contains(t, out, f)
+	}
+
+	img := filepath.Join(t.TempDir(), "dog.png")
+	writePNG(t, img, 300, 170, 40)
+	out, errOut, code = runCLI(t, "embed", "--model", catalog.OpenAIB16, "--model-dir", dir, "--text", "a dog", img)
+	require.Equal(t, 0, code, errOut)
+	var emb embedOutput
+	require.NoError(t, json.Unmarshal([]byte(out), &emb), out)
+	require.Len(t, emb.Texts, 1)
+	require.Len(t, emb.Images, 1)
+	for _, v := range [][]float32{emb.Texts[0].Vector, emb.Images[0].Vector} {
+		require.Len(t, v, 512)
+		assert.InDelta(t, 1, vecNorm(v), 1e-5, "normalised as CLIPModel's branch returns them")
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	logs := &syncWriter{}
+	done := make(chan int, 1)
+	go func() {
+		done <- runMain(ctx, []string{"serve", "--addr", addr, "--model", catalog.OpenAIB16, "--model-dir", dir}, io.Discard, logs)
+	}()
+	url := "http://" + addr
+	require.Eventually(t, func() bool {
+		res, err := http.Get(url + "/.well-known/ready")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusNoContent
+	}, 60*time.Second, 20*time.Millisecond, "ready; log:\n%s", logs)
+	res, err := http.Get(url + "/meta")
+	require.NoError(t, err)
+	var meta map[string]any
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&meta))
+	res.Body.Close()
+	assert.Equal(t, "clip", meta["model_type"], "the CLIPConfig itself, as the image's meta.py returns it")
+	assert.Contains(t, meta, "text_config")
+	assert.Contains(t, meta, "vision_config")
+	assert.NotContains(t, meta, "clip_model")
+	assert.Equal(t, catalog.OpenAIB16, meta["mclip"].(map[string]any)["model"])
+	stop()
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, logs.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+
+	// The repository as published: one config.json (the CLIPConfig) for
+	// both towers.
+	repo, err := hubtest.ReadDir(filepath.Join(dir, "text"))
+	require.NoError(t, err)
+	vision, err := hubtest.ReadDir(filepath.Join(dir, "vision"))
+	require.NoError(t, err)
+	for p, b := range vision {
+		if _, ok := repo[p]; !ok {
+			repo[p] = b
+		}
+	}
+	hub := hubtest.New(map[string]map[string][]byte{"Xenova/clip-vit-base-patch16": repo})
+	t.Cleanup(hub.Close)
+	cache := t.TempDir()
+	t.Setenv("MCLIP_CACHE_DIR", cache)
+	t.Setenv("HF_ENDPOINT", hub.URL)
+	out, errOut, code = runCLI(t, "models", "pull", "--model", catalog.OpenAIB16)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, filepath.Join(cache, "models", catalog.OpenAIB16, "main")+"\n", out)
+	assert.Contains(t, errOut, "Xenova/clip-vit-base-patch16@")
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	t.Setenv("MCLIP_MODEL", catalog.OpenAIB16)
+	out, errOut, code = runCLI(t, "embed", "--text", "a dog")
+	require.Equal(t, 0, code, errOut)
+	var pulled embedOutput
+	require.NoError(t, json.Unmarshal([]byte(out), &pulled), out)
+	assert.Equal(t, emb.Texts[0].Vector, pulled.Texts[0].Vector, "the pulled files are the generated ones")
+}
