@@ -140,7 +140,7 @@ func Write(opts Options) ([]File, error) {
 		}
 	}
 	if opts.Towers&TowerVision != 0 {
-		// The generated image tower is the default model's: OpenAI's
+		// The generated vision tower is the default model's: OpenAI's
 		// ViT-B/32 in Xenova's layout.
 		if def, _ := catalog.Lookup(""); model.Vision.Repo != def.Vision.Repo {
 			return w.files, fmt.Errorf("vision tower: the generator does not write model %s's yet", model.Tag)

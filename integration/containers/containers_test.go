@@ -296,7 +296,7 @@ func (c *compose) down(t *testing.T, removeVolumes bool) {
 type suite struct {
 	c    *compose
 	st   stack
-	vec  *vectorizer.Vectorizer
+	vec  *vectorizer.Encoder
 	objs []object
 }
 
