@@ -23,7 +23,7 @@ LDFLAGS   := -X github.com/mclip-go/mclip/vectorizer/ortlib.DefaultPath=$(ORT_LI
 	-X github.com/mclip-go/mclip/version.Commit=$(COMMIT)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: setup acceptance build ort ort-tgz images image-test test test-unit vet fmt-check c-warnings clean weaviate weaviate-stock run test-integration stress fuzz-short bench bench-setup bench-photos
+.PHONY: setup acceptance build ort ort-tgz images image-test helm test test-unit vet fmt-check c-warnings clean weaviate weaviate-stock run test-integration stress fuzz-short bench bench-setup bench-photos
 
 ## setup: check the prerequisites (Go, the packages in setup/debian-packages);
 ## as root on Debian/Ubuntu install what is missing, otherwise print the
@@ -120,6 +120,15 @@ run: setup weaviate build
 		GO_PROFILING_DISABLE=true \
 		$(BIN)/weaviate-mclip --host 127.0.0.1 --port $(RUN_PORT) --scheme http
 
+## helm: the helm CLI at bin/helm, built from the Go module proxy in a
+## module of its own (tools/helm, which pins its version), for the tests that
+## render deploy/helm with Weaviate's chart (integration/containers)
+HELM := $(BIN)/helm
+helm: $(HELM)
+
+$(HELM): tools/helm/go.mod tools/helm/go.sum
+	cd tools/helm && $(GO) build -trimpath -o $(HELM) helm.sh/helm/v3/cmd/helm
+
 ## test-integration: the end-to-end tests against bin/weaviate-mclip
 test-integration: weaviate weaviate-stock build
 	$(GO) test -count=1 -v ./integration/...
@@ -185,7 +194,7 @@ test-unit: setup ort
 ## test: every test (unit, golden, numeric, integration, the client
 ## examples), and the container images built and run for real (image-test,
 ## last: it reuses the Go build cache the other builds warmed)
-test: setup ort vet weaviate weaviate-stock build image-test
+test: setup ort vet weaviate weaviate-stock build helm image-test
 	$(GO) test -count=1 ./...
 
 ## fuzz-short: each fuzz target for FUZZTIME (the seed corpora run in every

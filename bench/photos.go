@@ -69,7 +69,7 @@ func (r *runner) photoCorpus() ([]corpusImage, error) {
 	return c.Images, nil
 }
 
-// photosSection measures the image tower end to end on real photos, from
+// photosSection measures the vision tower end to end on real photos, from
 // file bytes to vectors, steady state, for the whole corpus, per format and
 // per size class: against inference alone on as many ready tensors;
 // against Pillow + the same preprocessing, one thread, then the same bare

@@ -92,8 +92,8 @@ func (r *runner) serveSection() error {
 // serveLoad serves the vectorizer with opts and sends items, one per
 // request from clients concurrent clients or all in one request, and
 // returns objects per second and the number of model calls made.
-func serveLoad(v *vectorizer.Vectorizer, batch int, opts inferenceapi.Options, field string, items []string, singles bool, clients int) (float64, int, error) {
-	counted := &countingEncoder{Vectorizer: v}
+func serveLoad(v *vectorizer.Encoder, batch int, opts inferenceapi.Options, field string, items []string, singles bool, clients int) (float64, int, error) {
+	counted := &countingEncoder{Encoder: v}
 	opts.BatchSize = batch
 	opts.MaxTexts, opts.MaxImages, opts.MaxBodyBytes = len(items), len(items), 1<<30
 	srv, err := inferenceapi.New(opts)
@@ -154,16 +154,16 @@ func post(client *http.Client, url, field string, items []string) error {
 
 // countingEncoder counts the model calls the server makes.
 type countingEncoder struct {
-	*vectorizer.Vectorizer
+	*vectorizer.Encoder
 	calls atomic.Int64
 }
 
 func (c *countingEncoder) EncodeTexts(ctx context.Context, texts []string) ([][]float32, []error) {
 	c.calls.Add(1)
-	return c.Vectorizer.EncodeTexts(ctx, texts)
+	return c.Encoder.EncodeTexts(ctx, texts)
 }
 
 func (c *countingEncoder) EncodeImagesBase64(ctx context.Context, images []string) ([][]float32, []error) {
 	c.calls.Add(1)
-	return c.Vectorizer.EncodeImagesBase64(ctx, images)
+	return c.Encoder.EncodeImagesBase64(ctx, images)
 }

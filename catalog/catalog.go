@@ -88,7 +88,7 @@ const (
 	PoolingArgmax Pooling = "argmax"
 )
 
-// VisionTower is the architecture of the image tower.
+// VisionTower is the architecture of the vision tower.
 type VisionTower string
 
 const (
@@ -199,7 +199,7 @@ type Text struct {
 	MaxTokens int
 }
 
-// Vision describes the image tower.
+// Vision describes the vision tower.
 type Vision struct {
 	Files
 	Tower         VisionTower

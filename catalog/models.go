@@ -9,7 +9,7 @@ const (
 	needOpenCLIPPrep = "open_clip's image preprocessing"
 )
 
-// xenovaB32Vision is OpenAI's ViT-B/32 image tower as Xenova's ONNX export
+// xenovaB32Vision is OpenAI's ViT-B/32 vision tower as Xenova's ONNX export
 // publishes it; sentence-transformers' clip-ViT-B-32 holds the same
 // weights.
 var xenovaB32Vision = Vision{

@@ -8,24 +8,21 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/mclip-go/mclip/vectorizer/itemerror"
 )
 
 // errClosed reports that the batcher is shutting down.
 var errClosed = errors.New("server is shutting down")
 
-// internalError marks an item error that is the server's fault, not the
-// input's: a panic or a broken result of the encoder.
-type internalError struct{ msg string }
-
-func (e *internalError) Error() string { return e.msg }
-
 // errEncoderPanic is the item error of every item of a model call that
 // panicked; the panic itself goes to the log only.
-var errEncoderPanic = &internalError{"internal error in the encoder"}
+var errEncoderPanic = &itemerror.Internal{Err: errors.New("internal error in the encoder")}
 
-// errEncoderFault replaces the text of an item error the encoder marks as
-// its own fault (an Internal() bool method returning true).
-var errEncoderFault = &internalError{"internal error in the encoder (details in the server log)"}
+// errEncoderFault replaces an item error that is the encoder's fault
+// (itemerror.Internal): its text may name files, and the caller can do
+// nothing about it; the log has it.
+var errEncoderFault = &itemerror.Internal{Err: errors.New("internal error in the encoder (details in the server log)")}
 
 // encodeFunc is one model call over a batch: one vector and one error slot
 // per item (errs may be nil when every item succeeded).
@@ -373,14 +370,19 @@ func (b *batcher) call(items []string) (vecs [][]float32, errs []error) {
 	if len(vecs) != len(items) || (errs != nil && len(errs) != len(items)) {
 		b.log.Error("encoder broke its contract", "items", len(items), "vectors", len(vecs), "errors", len(errs))
 		b.metrics.errors.WithLabelValues("encoder_contract").Inc()
-		return nil, fill(len(items), &internalError{fmt.Sprintf("internal error: the encoder returned %d vectors for %d items", len(vecs), len(items))})
+		return nil, fill(len(items), &itemerror.Internal{Err: fmt.Errorf("internal error: the encoder returned %d vectors for %d items", len(vecs), len(items))})
 	}
 	for k := range items {
+		if errs != nil && errs[k] != nil && itemerror.IsInternal(errs[k]) {
+			b.log.Error("encoder failed on an item", "item", k, "error", errs[k].Error())
+			errs[k] = errEncoderFault
+			continue
+		}
 		if (errs == nil || errs[k] == nil) && vecs[k] == nil {
 			if errs == nil {
 				errs = make([]error, len(items))
 			}
-			errs[k] = &internalError{"internal error: the encoder returned no vector"}
+			errs[k] = &itemerror.Internal{Err: errors.New("internal error: the encoder returned no vector")}
 		}
 	}
 	return vecs, errs

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/vectorizer/itemerror"
 )
 
 // Routes.
@@ -33,15 +34,6 @@ const (
 
 // maxItemErrors is how many failed items an error message names.
 const maxItemErrors = 5
-
-// indexedError is an item's error that carries the item's place in the
-// model call (vectorizer.ItemError, whose message starts "text 3: "). That
-// place mixes requests, so the message shows the error without it
-// (Unwrap) and names the request's index instead.
-type indexedError interface {
-	Item() (kind string, index int)
-	Unwrap() error
-}
 
 func (s *Server) routes() http.Handler {
 	metricsHandler := promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
@@ -299,9 +291,10 @@ func submitError(ctx context.Context, err error) *apiError {
 }
 
 // itemErrors names the failed items ("texts[2]: ...; images[0]: ...") and
-// tells whether one failed through the server's fault (an encoder fault,
-// an error the encoder marks with an Internal() bool method, or a model
-// call cancelled when a drain timed out) rather than its input's.
+// tells whether one failed through the server's fault (itemerror.Internal,
+// or a model call cancelled when a drain timed out) rather than its
+// input's. An item's place in the model call mixes requests, so the
+// message shows its cause (itemerror.Cause) under the request's own index.
 func itemErrors(textErrs, imageErrs []error) (msg string, internal bool) {
 	var parts []string
 	total := 0
@@ -310,19 +303,8 @@ func itemErrors(textErrs, imageErrs []error) (msg string, internal bool) {
 			if err == nil {
 				continue
 			}
-			var ie *internalError
-			var marked interface{ Internal() bool }
-			msg := err.Error()
-			var indexed indexedError
-			if errors.As(err, &indexed) {
-				msg = indexed.Unwrap().Error()
-			}
-			if errors.As(err, &marked) && marked.Internal() {
-				// the encoder's own failure: its text may name files, and
-				// the caller can do nothing about it; the log has it
-				msg, internal = errEncoderFault.msg, true
-			}
-			internal = internal || errors.As(err, &ie) ||
+			msg := itemerror.Cause(err).Error()
+			internal = internal || itemerror.IsInternal(err) ||
 				errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 			total++
 			if len(parts) < maxItemErrors {

@@ -48,7 +48,7 @@ import (
 )
 
 // Encoder turns texts and base64 images into vectors, one vector or one
-// error per item. vectorizer.Vectorizer implements it.
+// error per item. vectorizer.Encoder implements it.
 type Encoder interface {
 	EncodeTexts(ctx context.Context, texts []string) ([][]float32, []error)
 	EncodeImagesBase64(ctx context.Context, images []string) ([][]float32, []error)

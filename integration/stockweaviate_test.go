@@ -283,7 +283,7 @@ func launchStack(t *testing.T, mclipBin, weaviateBin, token string, serveArgs ..
 
 // nativeVectorizer loads, in-process, the vectorizer the native module
 // multi2vec-mclip runs, on the same models.
-func nativeVectorizer(t *testing.T, modelDir string) *vectorizer.Vectorizer {
+func nativeVectorizer(t *testing.T, modelDir string) *vectorizer.Encoder {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Threads = 1

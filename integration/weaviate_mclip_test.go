@@ -52,7 +52,7 @@ var phrases = []string{
 type mclipSuite struct {
 	w      *harness.Weaviate
 	client *weaviate.Client
-	vec    *vectorizer.Vectorizer
+	vec    *vectorizer.Encoder
 }
 
 func TestWeaviateMclip(t *testing.T) {

@@ -149,7 +149,7 @@ func Write(opts Options) ([]File, error) {
 		}
 	}
 	if vision {
-		// The other tags' image tower is the default model's: OpenAI's
+		// The other tags' vision tower is the default model's: OpenAI's
 		// ViT-B/32 in Xenova's layout.
 		if def, _ := catalog.Lookup(""); model.Vision.Repo != def.Vision.Repo {
 			return w.files, fmt.Errorf("vision tower: the generator does not write model %s's yet", model.Tag)

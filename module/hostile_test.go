@@ -23,7 +23,7 @@ import (
 
 // realModule is the module over the real vectorizer on tiny generated
 // models, and that vectorizer for the expected vectors.
-func realModule(t *testing.T, wrap func(encoder) encoder) (*Module, *vectorizer.Vectorizer) {
+func realModule(t *testing.T, wrap func(encoder) encoder) (*Module, *vectorizer.Encoder) {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, modelgen.Generate(modelgen.Options{Out: dir, Size: modelgen.Tiny, Seed: 5}))
@@ -60,7 +60,7 @@ func (c cancelAfterTexts) EncodeTexts(ctx context.Context, texts []string) ([][]
 
 // wantVector is the object's whole vector: the mean of its title's and
 // image's vectors.
-func wantVector(t *testing.T, vec *vectorizer.Vectorizer, title, img string) []float32 {
+func wantVector(t *testing.T, vec *vectorizer.Encoder, title, img string) []float32 {
 	t.Helper()
 	tv, errs := vec.EncodeTexts(context.Background(), []string{title})
 	require.NoError(t, errs[0])

@@ -15,10 +15,10 @@ import (
 const fixHint = "run `bin/mclip models pull` (or set " + config.EnvModelDir +
 	" to a complete model directory; test models: `bin/mclip models gen --out DIR`)"
 
-// loadVectorizer opens the models of cfg (MCLIP_MODEL_DIR, else the model
+// loadEncoder opens the models of cfg (MCLIP_MODEL_DIR, else the model
 // store's cache; never a download at start-up), with errors on one line
 // that say what to run.
-func loadVectorizer(ctx context.Context, cfg config.Config) (encoder, modelinfo.Info, error) {
+func loadEncoder(ctx context.Context, cfg config.Config) (encoder, modelinfo.Info, error) {
 	v, err := vectorizer.Open(ctx, cfg, vectorizer.OpenOptions{})
 	var dirErr *vectorizer.DirError
 	var loadErr *vectorizer.LoadError

@@ -1,6 +1,6 @@
 // Package module is the Weaviate module multi2vec-mclip: the multilingual
 // CLIP text tower (sentence-transformers' clip-ViT-B-32-multilingual-v1) and
-// the CLIP ViT-B/32 image tower, run in process through ONNX Runtime. Its
+// the CLIP ViT-B/32 vision tower, run in process through ONNX Runtime. Its
 // collection settings are multi2vec-clip's. The same module also serves the
 // name multi2vec-clip with Weaviate's multi2vec-clip vectors (NewClip,
 // under MCLIP_REPLACE_MULTI2VEC_CLIP; see flavor.go and stockclip.go).
@@ -18,6 +18,7 @@ import (
 	libvectorizer "github.com/weaviate/weaviate/usecases/vectorizer"
 
 	"github.com/mclip-go/mclip/config"
+	"github.com/mclip-go/mclip/vectorizer/itemerror"
 	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 )
 
@@ -54,7 +55,7 @@ type Module struct {
 
 // New returns the module multi2vec-mclip; it loads the models in Init.
 func New() *Module {
-	return &Module{flavor: mclipFlavor, load: loadVectorizer}
+	return &Module{flavor: mclipFlavor, load: loadEncoder}
 }
 
 // NewClip returns the module under Weaviate's name multi2vec-clip, with
@@ -62,7 +63,7 @@ func New() *Module {
 // weaviate-mclip registers under MCLIP_REPLACE_MULTI2VEC_CLIP=true in
 // place of Weaviate's HTTP module. Same models, encoders and batching as New.
 func NewClip() *Module {
-	return &Module{flavor: clipFlavor, load: loadVectorizer}
+	return &Module{flavor: clipFlavor, load: loadEncoder}
 }
 
 // Name returns the module's name.
@@ -199,7 +200,7 @@ func (m *Module) Texts(ctx context.Context, inputs []string, _ moduletools.Class
 	}
 	for i, e := range errs {
 		if e != nil {
-			return nil, fmt.Errorf("%s: text %d: %w", m.Name(), i, withoutBatchIndex(e))
+			return nil, fmt.Errorf("%s: text %d: %w", m.Name(), i, itemerror.Cause(e))
 		}
 	}
 	return libvectorizer.CombineVectors(vecs), nil
@@ -218,7 +219,7 @@ func (m *Module) VectorizeImage(ctx context.Context, _ string, image string, _ m
 		return nil, fmt.Errorf("%s: no image to vectorize", m.Name())
 	}
 	if errs[0] != nil {
-		return nil, fmt.Errorf("%s: image: %w", m.Name(), withoutBatchIndex(errs[0]))
+		return nil, fmt.Errorf("%s: image: %w", m.Name(), itemerror.Cause(errs[0]))
 	}
 	return vecs[0], nil
 }

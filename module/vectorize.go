@@ -9,7 +9,7 @@ import (
 	"github.com/weaviate/weaviate/entities/moduletools"
 	libvectorizer "github.com/weaviate/weaviate/usecases/vectorizer"
 
-	"github.com/mclip-go/mclip/vectorizer"
+	"github.com/mclip-go/mclip/vectorizer/itemerror"
 )
 
 // encoder is what the module needs of the vectorizer: per-item errors,
@@ -209,29 +209,18 @@ func firstError(name string, in objectInputs, textErrs, imageErrs []error) error
 	var out []error
 	for j, e := range textErrs {
 		if e != nil {
-			out = append(out, fmt.Errorf("text property %q: %w", in.texts[j].prop, withoutBatchIndex(e)))
+			out = append(out, fmt.Errorf("text property %q: %w", in.texts[j].prop, itemerror.Cause(e)))
 		}
 	}
 	for j, e := range imageErrs {
 		if e != nil {
-			out = append(out, fmt.Errorf("image property %q: %w", in.images[j].prop, withoutBatchIndex(e)))
+			out = append(out, fmt.Errorf("image property %q: %w", in.images[j].prop, itemerror.Cause(e)))
 		}
 	}
 	if len(out) == 0 {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", name, errors.Join(out...))
-}
-
-// withoutBatchIndex is an item's error without its index in the
-// vectorizer's call (vectorizer.ItemError): the position in the batch's
-// call means nothing to the object's owner.
-func withoutBatchIndex(err error) error {
-	var item *vectorizer.ItemError
-	if errors.As(err, &item) {
-		return item.Err
-	}
-	return err
 }
 
 func failAll(name string, objs []*models.Object, inputs []objectInputs, err error) map[int]error {

@@ -17,7 +17,7 @@ import (
 )
 
 // sentence-transformers-clip-ViT-B-32 end to end on a generated tiny model
-// in its real layout: CLIP's BPE and text tower, the default's image tower,
+// in its real layout: CLIP's BPE and text tower, the default's vision tower,
 // vectors as the graphs return them (not normalised, as
 // sentence-transformers returns them).
 func TestOpenCLIPB32(t *testing.T) {
@@ -76,7 +76,7 @@ func TestOpenCLIPB32Snapshot(t *testing.T) {
 	for _, rel := range []string{"preprocessor_config.json", "onnx/vision_model.onnx"} {
 		require.NoError(t, copyFile(filepath.Join(layout, "vision", rel), filepath.Join(snap, rel)))
 	}
-	open := func(dir string) (*Vectorizer, error) {
+	open := func(dir string) (*Encoder, error) {
 		cfg := config.Default()
 		cfg.Model, cfg.ModelDir, cfg.Threads, cfg.OptimizedCacheDir = catalog.CLIPB32, dir, 1, "off"
 		return Open(context.Background(), cfg, OpenOptions{})

@@ -31,7 +31,7 @@ func TestNormalized(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := &Vectorizer{normalize: tt.normalize}
+			v := &Encoder{normalize: tt.normalize}
 			v.normalized(tt.in)
 			for i := range tt.want {
 				assert.InDeltaSlice(t, tt.want[i], tt.in[i], 1e-7)

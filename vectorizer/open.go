@@ -26,7 +26,7 @@ type OpenOptions struct {
 // (ResolveDir) and loads the towers (LoadTowers). The Weaviate module,
 // `mclip serve` and the CLI all open the vectorizer through it. Its errors
 // are a *DirError or a *LoadError, so that a caller can phrase them.
-func Open(ctx context.Context, cfg config.Config, o OpenOptions) (*Vectorizer, error) {
+func Open(ctx context.Context, cfg config.Config, o OpenOptions) (*Encoder, error) {
 	dir, err := ResolveDir(ctx, cfg, o)
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/testfixture/testimage"
 	"github.com/mclip-go/mclip/vectorizer/clipprep"
+	"github.com/mclip-go/mclip/vectorizer/itemerror"
 )
 
 // openai-clip-vit-base-patch16 end to end on a generated tiny model in the
@@ -69,7 +70,7 @@ func TestOpenAIB16(t *testing.T) {
 			ort.NewShape(1, 3, 224, 224), px)
 		assertUnitAndParallel(t, ivecs[i], want, "image %d", i)
 	}
-	var item *ItemError
+	var item *itemerror.Error
 	require.ErrorAs(t, errs[2], &item, "bad input gets its own error")
 	assert.Equal(t, 2, item.Index)
 }

@@ -1,5 +1,5 @@
-// Package vectorizer puts mclip's two towers behind one type: multilingual
-// text and images into the same 512-dimensional CLIP space.
+// Package vectorizer puts a model's two towers behind one type, Encoder:
+// texts and images into the model's one CLIP space.
 //
 // It does not recover from panics: its callers' boundaries do (the
 // Weaviate module's entry points, the inference API's batcher), so that a
@@ -23,6 +23,7 @@ import (
 	"github.com/mclip-go/mclip/vectorizer/clipprep"
 	"github.com/mclip-go/mclip/vectorizer/cliptext"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
+	"github.com/mclip-go/mclip/vectorizer/itemerror"
 	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 	"github.com/mclip-go/mclip/vectorizer/onnxsession"
 	"github.com/mclip-go/mclip/vectorizer/ortlib"
@@ -31,8 +32,9 @@ import (
 	"github.com/mclip-go/mclip/vectorizer/vision"
 )
 
-// Vectorizer encodes texts and images. It is safe for concurrent use.
-type Vectorizer struct {
+// Encoder is a model's towers behind one type: it encodes texts and images
+// into the model's one space, and is safe for concurrent use.
+type Encoder struct {
 	text      *text.Encoder // the sentence-transformers text tower, when that is the model's
 	textTower textEncoder   // the text tower loaded, whichever it is
 	vision    *vision.Encoder
@@ -86,15 +88,15 @@ var loaders = towerLoaders{text: text.Load, vision: vision.Load}
 
 // Load opens both towers of the model directory with the settings of cfg,
 // as a server that serves both needs them.
-func Load(cfg config.Config, dir modelstore.Dir) (*Vectorizer, error) {
+func Load(cfg config.Config, dir modelstore.Dir) (*Encoder, error) {
 	return LoadTowers(cfg, dir, BothTowers)
 }
 
 // LoadTowers opens only the towers named: a
-// one-off command that encodes only texts never maps the image tower, and
+// one-off command that encodes only texts never maps the vision tower, and
 // the other way round. Items sent to a tower that was not loaded fail with
 // ErrTowerNotLoaded.
-func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectorizer, error) {
+func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Encoder, error) {
 	if towers&BothTowers == 0 || towers&^BothTowers != 0 {
 		return nil, fmt.Errorf("load towers: %v names no tower", towers)
 	}
@@ -158,10 +160,10 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Vectoriz
 		wg.Go(func() { teErr = loadGuarded("text", loadText) })
 	}
 	if towers&TowerVision != 0 {
-		wg.Go(func() { veErr = loadGuarded("image", loadVision) })
+		wg.Go(func() { veErr = loadGuarded("vision", loadVision) })
 	}
 	wg.Wait()
-	v := &Vectorizer{text: te, textTower: tt, vision: ve, normalize: model.Normalize}
+	v := &Encoder{text: te, textTower: tt, vision: ve, normalize: model.Normalize}
 	if err := errors.Join(teErr, veErr); err != nil {
 		v.Close()
 		return nil, err
@@ -201,7 +203,7 @@ func towersModel(cfg config.Config, dir modelstore.Dir) (catalog.Model, error) {
 		return want, fmt.Errorf("model directory %s holds %s, but %s names %s", dir.Root, have.Tag, config.EnvModel, want.Tag)
 	}
 	// The towers below are the sentence-transformers text stack or CLIP's
-	// text transformer, and the CLIP image tower with one of clipprep's
+	// text transformer, and the CLIP vision tower with one of clipprep's
 	// preprocessings; a catalog entry that asks for anything else has no
 	// loader here.
 	if _, err := clipprep.ParseKind(string(want.Vision.Preprocessing)); err != nil ||
@@ -313,13 +315,13 @@ func modelInfo(dir modelstore.Dir, repo, tower string, sess *onnxsession.Session
 }
 
 // Info describes the loaded models.
-func (v *Vectorizer) Info() modelinfo.Info { return v.info }
+func (v *Encoder) Info() modelinfo.Info { return v.info }
 
 // Text returns the text tower (nil when it was not loaded).
-func (v *Vectorizer) Text() *text.Encoder { return v.text }
+func (v *Encoder) Text() *text.Encoder { return v.text }
 
 // Towers says which towers are loaded.
-func (v *Vectorizer) Towers() Towers {
+func (v *Encoder) Towers() Towers {
 	var t Towers
 	if v.textTower != nil {
 		t |= TowerText
@@ -333,7 +335,7 @@ func (v *Vectorizer) Towers() Towers {
 // normalized makes each vector a unit vector where the model's image
 // returns them so (catalog.Model.Normalize), as torch's v / v.norm(dim=-1)
 // does; failed items (nil) are left alone.
-func (v *Vectorizer) normalized(vecs [][]float32) {
+func (v *Encoder) normalized(vecs [][]float32) {
 	if !v.normalize {
 		return
 	}
@@ -352,20 +354,21 @@ func (v *Vectorizer) normalized(vecs [][]float32) {
 	}
 }
 
-// notLoaded fails every one of n items: their tower was not loaded.
-func notLoaded(kind string, n int) ([][]float32, []error) {
+// notLoaded fails every one of n items of a kind ("text" or "image"): their
+// tower (Towers) was not loaded.
+func notLoaded(kind string, tower Towers, n int) ([][]float32, []error) {
 	errs := make([]error, n)
 	for i := range errs {
-		errs[i] = &ItemError{Kind: kind, Index: i, Err: &InternalError{Err: fmt.Errorf("the %s tower: %w", kind, ErrTowerNotLoaded)}}
+		errs[i] = &itemerror.Error{Kind: kind, Index: i, Err: &itemerror.Internal{Err: fmt.Errorf("the %s tower: %w", tower, ErrTowerNotLoaded)}}
 	}
 	return make([][]float32, n), errs
 }
 
 // EncodeTexts returns one un-normalized vector per text, in input order. A
 // text that fails gets a nil vector and a non-nil error at its index.
-func (v *Vectorizer) EncodeTexts(ctx context.Context, texts []string) (vecs [][]float32, errs []error) {
+func (v *Encoder) EncodeTexts(ctx context.Context, texts []string) (vecs [][]float32, errs []error) {
 	if v.textTower == nil {
-		return notLoaded("text", len(texts))
+		return notLoaded("text", TowerText, len(texts))
 	}
 	vecs, errs = v.textTower.Encode(ctx, texts)
 	v.normalized(vecs)
@@ -374,9 +377,9 @@ func (v *Vectorizer) EncodeTexts(ctx context.Context, texts []string) (vecs [][]
 
 // EncodeImages returns one un-normalized vector per encoded image (JPEG,
 // PNG, GIF, WebP, BMP, TIFF), in input order, with per-item errors.
-func (v *Vectorizer) EncodeImages(ctx context.Context, images [][]byte) (vecs [][]float32, errs []error) {
+func (v *Encoder) EncodeImages(ctx context.Context, images [][]byte) (vecs [][]float32, errs []error) {
 	if v.vision == nil {
-		return notLoaded("image", len(images))
+		return notLoaded("image", TowerVision, len(images))
 	}
 	vecs, errs = v.vision.Encode(ctx, images)
 	v.normalized(vecs)
@@ -385,9 +388,9 @@ func (v *Vectorizer) EncodeImages(ctx context.Context, images [][]byte) (vecs []
 
 // EncodeImagesBase64 decodes base64 blobs (as Weaviate stores them; a
 // data: URI prefix is accepted) and encodes them like EncodeImages.
-func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (vecs [][]float32, errs []error) {
+func (v *Encoder) EncodeImagesBase64(ctx context.Context, images []string) (vecs [][]float32, errs []error) {
 	if v.vision == nil {
-		return notLoaded("image", len(images))
+		return notLoaded("image", TowerVision, len(images))
 	}
 	raw := make([][]byte, len(images))
 	errs = make([]error, len(images))
@@ -418,7 +421,7 @@ func (v *Vectorizer) EncodeImagesBase64(ctx context.Context, images []string) (v
 }
 
 // Close releases the towers that were loaded.
-func (v *Vectorizer) Close() error {
+func (v *Encoder) Close() error {
 	var errs []error
 	if v.textTower != nil {
 		errs = append(errs, v.textTower.Close())
@@ -429,8 +432,9 @@ func (v *Vectorizer) Close() error {
 	return errors.Join(errs...)
 }
 
-// indexErrors gives each item's error its kind and index (ItemError) and
-// marks the errors that are not the input's fault (see InternalError).
+// indexErrors gives each item's error its kind and index
+// (itemerror.Error) and marks the errors that are not the input's fault
+// (itemerror.Internal).
 func indexErrors(kind string, errs []error) []error {
 	for i, err := range errs {
 		if err != nil {
@@ -441,38 +445,8 @@ func indexErrors(kind string, errs []error) []error {
 }
 
 func itemError(kind string, i int, err error) error {
-	return &ItemError{Kind: kind, Index: i, Err: classify(err)}
+	return &itemerror.Error{Kind: kind, Index: i, Err: classify(err)}
 }
-
-// ItemError is the error of one item of a call: the item's kind and its
-// index in the call, kept as data, and what went wrong. Its message
-// starts with both ("image 12: decode png: ..."), which says which input
-// failed to a caller that passed them in order; a caller that names the
-// item its own way (an object's property, a request's own index) shows Err.
-type ItemError struct {
-	Kind  string // "text" or "image"
-	Index int    // the item's place in the call
-	Err   error
-}
-
-func (e *ItemError) Error() string { return fmt.Sprintf("%s %d: %v", e.Kind, e.Index, e.Err) }
-func (e *ItemError) Unwrap() error { return e.Err }
-
-// Item names the item to callers that do not import this package
-// (through an interface{ Item() (string, int) }).
-func (e *ItemError) Item() (kind string, index int) { return e.Kind, e.Index }
-
-// InternalError wraps an item's error that is the vectorizer's fault (a
-// model call that failed, a recovered panic), not the input's: an API maps
-// it to a 5xx rather than a 4xx.
-type InternalError struct{ Err error }
-
-func (e *InternalError) Error() string { return e.Err.Error() }
-func (e *InternalError) Unwrap() error { return e.Err }
-
-// Internal tells callers that do not import this package (through an
-// interface{ Internal() bool }) that the error is not the input's fault.
-func (e *InternalError) Internal() bool { return true }
 
 // inputErrors are the sentinel errors of bad input.
 var inputErrors = []error{
@@ -480,7 +454,7 @@ var inputErrors = []error{
 	imagedecode.ErrTooLarge, imagedecode.ErrTruncated, imagedecode.ErrCorrupt, imagedecode.ErrZeroSize,
 }
 
-// classify wraps err in an InternalError unless it is bad input or a
+// classify wraps err in an itemerror.Internal unless it is bad input or a
 // cancellation (the caller's own doing).
 func classify(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -491,5 +465,5 @@ func classify(err error) error {
 			return err
 		}
 	}
-	return &InternalError{Err: err}
+	return &itemerror.Internal{Err: err}
 }

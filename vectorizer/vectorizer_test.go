@@ -21,6 +21,7 @@ import (
 	"github.com/mclip-go/mclip/modelstore"
 	"github.com/mclip-go/mclip/testfixture/testimage"
 	"github.com/mclip-go/mclip/vectorizer/imagedecode"
+	"github.com/mclip-go/mclip/vectorizer/itemerror"
 	"github.com/mclip-go/mclip/vectorizer/modelinfo"
 	"github.com/mclip-go/mclip/vectorizer/text"
 	"github.com/mclip-go/mclip/vectorizer/vision"
@@ -28,7 +29,7 @@ import (
 
 func tinyModel(t *testing.T) modelstore.Dir { return modeltest.Tiny(t, 3) }
 
-func load(t *testing.T) *Vectorizer {
+func load(t *testing.T) *Encoder {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Threads = 1
@@ -118,7 +119,7 @@ func TestEncodeTextsAndImages(t *testing.T) {
 	require.NoError(t, errs[0])
 	require.Error(t, errs[1])
 	assert.Contains(t, errs[1].Error(), "image 1:")
-	var item *ItemError
+	var item *itemerror.Error
 	require.ErrorAs(t, errs[1], &item, "the index is data, not only text")
 	assert.Equal(t, "image", item.Kind)
 	assert.Equal(t, 1, item.Index)
@@ -136,7 +137,7 @@ func TestEncodeTextsAndImages(t *testing.T) {
 	require.Error(t, errs[0])
 	assert.Contains(t, errs[0].Error(), "image 0:")
 	require.ErrorAs(t, errs[0], &item)
-	assert.Equal(t, ItemError{Kind: "image", Index: 0, Err: item.Err}, *item)
+	assert.Equal(t, itemerror.Error{Kind: "image", Index: 0, Err: item.Err}, *item)
 	assert.ErrorIs(t, errs[0], imagedecode.ErrBase64)
 	require.NoError(t, errs[1])
 	require.NoError(t, errs[2])
@@ -176,7 +177,7 @@ func TestErrorsTellInputFromInternal(t *testing.T) {
 	_, textErrs := v.EncodeTexts(context.Background(), []string{strings.Repeat("x", config.DefaultMaxTextBytes+1)})
 	for _, err := range append(errs, textErrs...) {
 		require.Error(t, err)
-		var internal *InternalError
+		var internal *itemerror.Internal
 		assert.False(t, errors.As(err, &internal), "bad input is not internal: %v", err)
 	}
 
@@ -190,7 +191,7 @@ func TestErrorsTellInputFromInternal(t *testing.T) {
 		{errors.New("run vision_model.onnx: out of memory"), true},
 	}
 	for _, tt := range tests {
-		var internal *InternalError
+		var internal *itemerror.Internal
 		assert.Equal(t, tt.internal, errors.As(classify(tt.err), &internal), "%v", tt.err)
 	}
 }
@@ -212,7 +213,7 @@ func TestLoadTowersSurvivesAPanickingLoad(t *testing.T) {
 	cfg := config.Default()
 	cfg.Threads = 1
 	v, err := LoadTowers(cfg, full, BothTowers)
-	require.ErrorContains(t, err, "load image tower: internal error: boom")
+	require.ErrorContains(t, err, "load vision tower: internal error: boom")
 	assert.Nil(t, v)
 }
 

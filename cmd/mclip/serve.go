@@ -161,7 +161,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 }
 
 // loadForServe opens the models of cfg and builds the /meta document.
-func loadForServe(ctx context.Context, cfg config.Config, pull bool, stderr io.Writer, log *slog.Logger) (*vectorizer.Vectorizer, inferenceapi.Meta, error) {
+func loadForServe(ctx context.Context, cfg config.Config, pull bool, stderr io.Writer, log *slog.Logger) (*vectorizer.Encoder, inferenceapi.Meta, error) {
 	start := time.Now()
 	v, err := vectorizer.Open(ctx, cfg, vectorizer.OpenOptions{Pull: pull, Log: stderr, Resolved: func(dir modelstore.Dir) {
 		log.Info("loading models", "dir", dir.Root, "variant", cfg.Variant)

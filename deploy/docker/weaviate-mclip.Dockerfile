@@ -53,13 +53,15 @@ RUN mkdir -p /pkgs && \
     test -s /pkgs/runtime-packages && cat /pkgs/runtime-packages
 
 FROM ${BASE_IMAGE}
-ARG FLAVOR=mclip
 COPY --from=build /pkgs/runtime-packages /tmp/runtime-packages
+# wget is BusyBox's, as in Weaviate's own (Alpine) image, so that the health
+# checks written for that image (wget --spider http://localhost:8080/v1/...)
+# work unchanged; only the wget applet is linked.
 RUN apt-get update -qq && \
-    apt-get install -y -qq --no-install-recommends ca-certificates $(cat /tmp/runtime-packages) >/dev/null && \
+    apt-get install -y -qq --no-install-recommends ca-certificates busybox $(cat /tmp/runtime-packages) >/dev/null && \
     rm /tmp/runtime-packages && \
-    if [ "$FLAVOR" = stock ]; then apt-get install -y -qq --no-install-recommends wget >/dev/null; fi && \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/* && \
+    ln -s /bin/busybox /usr/local/bin/wget && \
     mkdir -p /var/lib/weaviate /models
 COPY --from=build /out/ /
 # Every shared library the binaries need is here.

@@ -125,6 +125,9 @@ func TestQuickstarts(t *testing.T) {
 			s.run(t)
 		})
 	}
+	t.Run(clusterStack.name, func(t *testing.T) {
+		testCluster(t, root, sock, modelDir, vec)
+	})
 }
 
 // startPodmanService serves the Docker API for docker-compose on a socket of
@@ -243,6 +246,14 @@ func (c *compose) up(t *testing.T) time.Duration {
 	c.stopHealth = func() { cancel(); wg.Wait() }
 	_, err := c.cmd("up", "-d")
 	require.NoError(t, err)
+	c.waitHealthy(t)
+	return time.Since(start)
+}
+
+// waitHealthy waits until every container of the project is healthy and
+// Weaviate is ready on its published port.
+func (c *compose) waitHealthy(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(readyTimeout)
 	for {
 		healthy := true
@@ -254,7 +265,7 @@ func (c *compose) up(t *testing.T) time.Duration {
 			}
 		}
 		if healthy && len(ids) > 0 && c.ready() {
-			return time.Since(start)
+			return
 		}
 		if time.Now().After(deadline) {
 			out, _ := c.cmd("ps")
@@ -296,7 +307,7 @@ func (c *compose) down(t *testing.T, removeVolumes bool) {
 type suite struct {
 	c    *compose
 	st   stack
-	vec  *vectorizer.Vectorizer
+	vec  *vectorizer.Encoder
 	objs []object
 }
 
@@ -498,13 +509,19 @@ func (s *suite) assertNothingLeft(t *testing.T) {
 
 func (s *suite) call(t *testing.T, method, path string, body any) (int, []byte) {
 	t.Helper()
+	return call(t, method, s.c.url(path), body)
+}
+
+// call sends a JSON request and returns the status and body.
+func call(t *testing.T, method, url string, body any) (int, []byte) {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		require.NoError(t, err)
 		r = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, s.c.url(path), r)
+	req, err := http.NewRequest(method, url, r)
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	client := http.Client{Timeout: 2 * time.Minute}

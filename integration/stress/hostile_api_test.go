@@ -17,6 +17,7 @@ import (
 	"github.com/mclip-go/mclip/inferenceapi"
 	"github.com/mclip-go/mclip/integration/harness"
 	"github.com/mclip-go/mclip/testfixture/testimage"
+	"github.com/mclip-go/mclip/vectorizer/itemerror"
 )
 
 // apiServer serves the inference API over the facade on tiny models.
@@ -121,7 +122,7 @@ func TestHostileInputsInferenceAPI(t *testing.T) {
 				want := expect(ctx, m, c)
 				if want.err != nil {
 					assert.Equal(t, http.StatusBadRequest, a.status, "%s", clip(a.body))
-					assert.Contains(t, a.errText, innermost(want.err))
+					assert.Contains(t, a.errText, itemerror.Cause(want.err).Error())
 					break
 				}
 				require.Equal(t, http.StatusOK, a.status, "%s", clip(a.body))

@@ -28,7 +28,7 @@ import (
 
 	"github.com/mclip-go/mclip/integration/harness"
 	"github.com/mclip-go/mclip/testfixture/testimage"
-	"github.com/mclip-go/mclip/vectorizer"
+	"github.com/mclip-go/mclip/vectorizer/itemerror"
 )
 
 // hostileCase is one object whose input tries to break the module.
@@ -258,7 +258,7 @@ func TestHostileInputsWeaviate(t *testing.T) {
 				if want.err != nil {
 					assert.NotEmpty(t, errText, "accepted; the facade says: %v", want.err)
 					assert.Contains(t, errText, mclipModule)
-					assert.Contains(t, errText, innermost(want.err))
+					assert.Contains(t, errText, itemerror.Cause(want.err).Error())
 					assert.False(t, found, "a refused object was stored")
 					return
 				}
@@ -312,7 +312,7 @@ func TestHostileInputsWeaviate(t *testing.T) {
 				require.NoError(t, err)
 				if want.err != nil {
 					require.NotEmpty(t, gqlErrs, "query accepted: %s", clip(data))
-					assert.Contains(t, strings.Join(gqlErrs, "; "), innermost(want.err))
+					assert.Contains(t, strings.Join(gqlErrs, "; "), itemerror.Cause(want.err).Error())
 				} else if strings.TrimSpace(*orEmpty(c.title)) != "" || c.image != "" {
 					assert.Empty(t, gqlErrs)
 					assert.Contains(t, string(data), "note")
@@ -383,18 +383,6 @@ func orEmpty(s *string) *string {
 		return str("")
 	}
 	return s
-}
-
-// innermost is the error without the facade's item index
-// (vectorizer.ItemError: "decode png: image too large: ..." of "image 0:
-// decode png: ..."), what the server must pass on: the position in the
-// facade's call means nothing to the server's caller.
-func innermost(err error) string {
-	var item *vectorizer.ItemError
-	if errors.As(err, &item) {
-		return item.Err.Error()
-	}
-	return err.Error()
 }
 
 // batchBody is POST /v1/batch/objects' body of the objects' JSON.
@@ -585,7 +573,7 @@ func TestHostileBatchGRPC(t *testing.T) {
 	for id, o := range byID {
 		got, found := stored[id]
 		if o.want.err != nil {
-			assert.Contains(t, errText[id], innermost(o.want.err), o.c.name)
+			assert.Contains(t, errText[id], itemerror.Cause(o.want.err).Error(), o.c.name)
 			assert.False(t, found, "%s: refused but stored", o.c.name)
 			refused++
 			continue

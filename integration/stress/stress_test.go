@@ -49,7 +49,7 @@ func stressMode() bool {
 type models struct {
 	dir string
 	env map[string]string
-	vec *vectorizer.Vectorizer
+	vec *vectorizer.Encoder
 }
 
 // tinyModels writes tiny models and loads the facade with the settings

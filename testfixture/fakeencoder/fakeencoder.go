@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mclip-go/mclip/vectorizer"
+	"github.com/mclip-go/mclip/vectorizer/itemerror"
 )
 
 // Dim is the length of the fake's vectors.
@@ -36,11 +36,11 @@ func Vector(kind, item string) []float32 {
 // Encoder is the vectorizer's EncodeTexts, EncodeImagesBase64 and Close.
 // By its prefix an item:
 //   - "panic": panics, with a file path in the panic value;
-//   - "fault": fails through the encoder's fault (a vectorizer.InternalError
+//   - "fault": fails through the encoder's fault (a itemerror.Internal
 //     whose text names a file);
 //   - "bad": fails as bad input, `invalid text "bad one"`;
 //
-// and otherwise gets Vector. Its errors are vectorizer.ItemErrors, as the
+// and otherwise gets Vector. Its errors are itemerror.Errors, as the
 // vectorizer's are. The zero value is ready to use.
 type Encoder struct {
 	// Overhead and PerItem: a call costs Overhead plus PerItem per item.
@@ -109,10 +109,10 @@ func (f *Encoder) encode(ctx context.Context, kind string, items []string) ([][]
 		case strings.HasPrefix(it, "panic"):
 			panic("boom at /secret/path/model.go:42")
 		case strings.HasPrefix(it, "fault"):
-			errs[i] = &vectorizer.ItemError{Kind: kind, Index: i,
-				Err: &vectorizer.InternalError{Err: fmt.Errorf("run /secret/path/model.onnx: out of memory")}}
+			errs[i] = &itemerror.Error{Kind: kind, Index: i,
+				Err: &itemerror.Internal{Err: fmt.Errorf("run /secret/path/model.onnx: out of memory")}}
 		case strings.HasPrefix(it, "bad"):
-			errs[i] = &vectorizer.ItemError{Kind: kind, Index: i, Err: fmt.Errorf("invalid %s %q", kind, it)}
+			errs[i] = &itemerror.Error{Kind: kind, Index: i, Err: fmt.Errorf("invalid %s %q", kind, it)}
 		case f.NonFinite:
 			vecs[i] = []float32{float32(math.NaN())}
 		default:

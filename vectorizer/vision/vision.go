@@ -1,4 +1,4 @@
-// Package vision is the image tower: CLIP ViT-B/32's vision model and
+// Package vision is the vision tower: CLIP ViT-B/32's vision model and
 // projection (Xenova/clip-vit-base-patch32's vision_model.onnx) fed with
 // pixels decoded as Pillow decodes them (package imagedecode) and
 // preprocessed as CLIPImageProcessor does (package clipprep), so that its
