@@ -44,12 +44,12 @@ func TestRunnable(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Default, m.Tag)
 
-	_, err = Runnable(MetaCLIP2B32)
+	_, err = Runnable(OpenCLIPB16)
 	var ua *UnavailableError
 	require.True(t, errors.As(err, &ua), "%v", err)
 	assert.Contains(t, err.Error(), "not yet available")
-	assert.Contains(t, err.Error(), "at pull time")
-	assert.Contains(t, err.Error(), "available models: "+OpenAIB16+", "+CLIPB32+", "+MultilingualB32)
+	assert.Contains(t, err.Error(), "conversion")
+	assert.Contains(t, err.Error(), "available models: "+MetaCLIP2B32+", "+OpenAIB16+", "+CLIPB32+", "+MultilingualB32)
 
 	_, err = Runnable("nope")
 	var ue *UnknownError

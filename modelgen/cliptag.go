@@ -3,6 +3,7 @@ package modelgen
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -103,4 +104,84 @@ func (w *writer) clipVision(ck *clipgraph.Checkpoint, cfg []byte, inputSize int)
 		return err
 	}
 	return w.json(dir, modelstore.PreprocessorConfig, preprocessorConfig(VisionParams{ImageSize: inputSize}))
+}
+
+// clipWeights writes the towers of a CLIPModel tag whose repository
+// publishes weights and no ONNX export (facebook/metaclip-2-worldwide-b32-384):
+// model.safetensors and config.json in each tower's directory (one file
+// linked into both where the filesystem allows), the text tower's
+// tokenizer.json (XLM-V's SentencePiece Unigram) and the vision tower's
+// preprocessor_config.json. mclip builds the graphs from them at load
+// (modelstore.BuildGraphs).
+func (w *writer) clipWeights(arch CLIPArch, size Size, seed int64, text, vision bool) error {
+	n := vocab.XLMVFull
+	if size != Full {
+		n = vocab.UnigramTiny
+	}
+	tmp, err := os.MkdirTemp(w.root, ".mclip-clipgen-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	c, err := WriteCLIPCheckpoint(tmp, arch, size, seed, n)
+	if err != nil {
+		return err
+	}
+	cfg, err := os.ReadFile(filepath.Join(tmp, "config.json"))
+	if err != nil {
+		return err
+	}
+	weights := filepath.Join(tmp, "model.safetensors")
+	link := func(dir string) error {
+		return w.create(dir, "model.safetensors", func(path string) error {
+			if err := os.Link(weights, path); err == nil {
+				return nil
+			}
+			return copyFile(weights, path)
+		})
+	}
+	if text {
+		if err := link(modelstore.TextDir); err != nil {
+			return fmt.Errorf("text tower: %w", err)
+		}
+		if err := w.bytes(modelstore.TextDir, modelstore.TextConfigJSON, cfg); err != nil {
+			return fmt.Errorf("text tower: %w", err)
+		}
+		var tok bytes.Buffer
+		if err := vocab.WriteUnigramTokenizerJSON(&tok, n); err != nil {
+			return fmt.Errorf("text tower: tokenizer.json: %w", err)
+		}
+		if err := w.bytes(modelstore.TextDir, modelstore.TokenizerJSON, tok.Bytes()); err != nil {
+			return fmt.Errorf("text tower: %w", err)
+		}
+	}
+	if vision {
+		if err := link(modelstore.VisionDir); err != nil {
+			return fmt.Errorf("vision tower: %w", err)
+		}
+		if err := w.bytes(modelstore.VisionDir, modelstore.VisionConfigJSON, cfg); err != nil {
+			return fmt.Errorf("vision tower: %w", err)
+		}
+		if err := w.json(modelstore.VisionDir, modelstore.PreprocessorConfig, preprocessorConfig(VisionParams{ImageSize: c.Vision.ImageSize})); err != nil {
+			return fmt.Errorf("vision tower: %w", err)
+		}
+	}
+	return nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

@@ -131,6 +131,12 @@ func Write(opts Options) ([]File, error) {
 	if arch, ok := clipModelArchs[model.Tag]; ok {
 		return w.files, w.clipTowers(arch, opts.Size, opts.Seed, text, vision)
 	}
+	if model.Tag == catalog.MetaCLIP2B32 {
+		if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+			return nil, err
+		}
+		return w.files, w.clipWeights(CLIPB32x384XLMV, opts.Size, opts.Seed, text, vision)
+	}
 	if text {
 		var err error
 		switch {

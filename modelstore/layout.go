@@ -101,6 +101,10 @@ type Dir struct {
 	// REPO` writes), serving both towers, instead of the text/ and vision/
 	// layout.
 	Snapshot bool
+	// BuiltText and BuiltVision, when set, are the towers' graphs built
+	// from the repository's weights (BuildGraphs) for a model that
+	// publishes no ONNX export.
+	BuiltText, BuiltVision string
 }
 
 // Layout returns the catalog entry of the directory's model.
@@ -131,6 +135,9 @@ func (d Dir) Vision(rel string) string {
 // explicitly (a path relative to MODEL_DIR/text ending in .onnx) is used as
 // is; otherwise the first existing candidate of the variant is.
 func (d Dir) TextGraph(v Variant) (string, error) {
+	if d.BuiltText != "" {
+		return d.BuiltText, nil
+	}
 	m, err := d.Layout()
 	if err != nil {
 		return "", err
@@ -140,6 +147,9 @@ func (d Dir) TextGraph(v Variant) (string, error) {
 
 // VisionGraph returns the vision ONNX graph for the variant.
 func (d Dir) VisionGraph(v Variant) (string, error) {
+	if d.BuiltVision != "" {
+		return d.BuiltVision, nil
+	}
 	m, err := d.Layout()
 	if err != nil {
 		return "", err
@@ -184,6 +194,13 @@ func (d Dir) Missing(v Variant) []string {
 			if _, err := os.Stat(t.join(f)); err != nil {
 				out = append(out, prefix+f)
 			}
+		}
+		if t.files.Weights != "" {
+			// The graphs are built from the weights (BuildGraphs).
+			if _, err := os.Stat(t.join(t.files.Weights)); err != nil {
+				out = append(out, prefix+t.files.Weights)
+			}
+			continue
 		}
 		if _, err := t.graph(v); err != nil {
 			g := t.files.Graphs.For(string(v))

@@ -120,6 +120,12 @@ func ManifestForModel(model catalog.Model, v Variant, c CPU, rev Revisions) (Man
 		for _, p := range t.files.Required {
 			m.Files = append(m.Files, File{Source: t.src, Path: p})
 		}
+		if t.files.Weights != "" {
+			// No ONNX export: the graphs are built from the weights
+			// (BuildGraphs), for every variant.
+			m.Files = append(m.Files, File{Source: t.src, Path: t.files.Weights})
+			continue
+		}
 		g, err := pulledGraph(t.files.Graphs, rv, c)
 		if err != nil {
 			return Manifest{}, fmt.Errorf("model %s, %s tower: %w", model.Tag, t.src.Tower, err)

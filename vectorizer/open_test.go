@@ -81,7 +81,7 @@ func TestOpenByModel(t *testing.T) {
 		wantErr     []string
 	}{
 		{"the default tag by name", catalog.Default, nil},
-		{"a tag not yet available", catalog.MetaCLIP2B32, []string{"model directory: ", catalog.MetaCLIP2B32, "not yet available", "conversion"}},
+		{"a tag not yet available", catalog.OpenCLIPB16, []string{"model directory: ", catalog.OpenCLIPB16, "not yet available", "conversion"}},
 		{"an unknown tag", "clip-ViT-L-14", []string{config.EnvModel, `unknown model "clip-ViT-L-14"`, catalog.Default}},
 	}
 	for _, tt := range tests {
@@ -114,8 +114,8 @@ func TestTowersModel(t *testing.T) {
 	}{
 		{"both default", "", "", catalog.Default, ""},
 		{"default by name and empty", catalog.Default, "", catalog.Default, ""},
-		{"settings name a tag the build cannot run", catalog.MetaCLIP2B32, "", "", "not yet available"},
-		{"directory of a tag the build cannot run", "", catalog.MetaCLIP2B32, "", "model directory /m: model " + catalog.MetaCLIP2B32},
+		{"settings name a tag the build cannot run", catalog.OpenCLIPB16, "", "", "not yet available"},
+		{"directory of a tag the build cannot run", "", catalog.OpenCLIPB16, "", "model directory /m: model " + catalog.OpenCLIPB16},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -115,6 +115,14 @@ func LoadTowers(cfg config.Config, dir modelstore.Dir, towers Towers) (*Encoder,
 		return nil, err
 	}
 	variant, _ = modelstore.ResolveVariant(variant, modelstore.DetectCPU())
+	// A repository without an ONNX export: its graphs are built from its
+	// weights once, the text tower pooled as the settings say.
+	if model.Text.Weights != "" || model.Vision.Weights != "" {
+		dir, err = modelstore.BuildGraphs(context.Background(), dir, builtGraphDir(cfg, dir), model.TextPooling(cfg.ReplaceMulti2VecClip))
+		if err != nil {
+			return nil, err
+		}
+	}
 	sess := onnxsession.Options{
 		IntraOpThreads:    cfg.Threads,
 		InterOpThreads:    cfg.InterOpThreads,
@@ -275,7 +283,23 @@ func optimizedCacheDir(cfg config.Config, dir modelstore.Dir) string {
 	case cfg.OptimizedCacheDir != "":
 		return cfg.OptimizedCacheDir
 	}
-	d := filepath.Join(dir.Root, "optimized")
+	return writableSubdir(dir.Root, "optimized")
+}
+
+// builtGraphDir is where graphs built from a repository's weights are kept:
+// the optimized-graph cache (even when optimizing on disk is off), by
+// default "optimized" in the model directory when that can be written.
+func builtGraphDir(cfg config.Config, dir modelstore.Dir) string {
+	if cfg.OptimizedCacheDir != "" && !cfg.OptimizedCacheOff() {
+		return cfg.OptimizedCacheDir
+	}
+	return writableSubdir(dir.Root, "optimized")
+}
+
+// writableSubdir returns root/name, created, when it can be written, else
+// "".
+func writableSubdir(root, name string) string {
+	d := filepath.Join(root, name)
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return ""
 	}
@@ -294,7 +318,9 @@ func optimizedCacheDir(cfg config.Config, dir modelstore.Dir) string {
 func modelInfo(dir modelstore.Dir, repo, tower string, sess *onnxsession.Session, variant modelstore.Variant) modelinfo.Tower {
 	graph := sess.Path()
 	file := graph
-	if r, err := filepath.Rel(dir.TowerRoot(tower), graph); err == nil {
+	// A graph built from the repository's weights lies in the cache: its
+	// full path.
+	if r, err := filepath.Rel(dir.TowerRoot(tower), graph); err == nil && filepath.IsLocal(r) {
 		file = filepath.ToSlash(r)
 	}
 	info := modelinfo.Tower{Repo: repo, Revision: "local", File: file, Variant: string(variant), FusedLayerNorms: sess.Fused()}

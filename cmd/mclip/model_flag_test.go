@@ -43,17 +43,17 @@ func TestModelFlag(t *testing.T) {
 			assert.Contains(t, errOut, catalog.Default)
 		})
 		t.Run(name+"/not yet available", func(t *testing.T) {
-			_, errOut, code := runCLI(t, append(append([]string{}, cmd...), "--model", catalog.MetaCLIP2B32)...)
+			_, errOut, code := runCLI(t, append(append([]string{}, cmd...), "--model", catalog.OpenCLIPB16)...)
 			assert.NotEqual(t, 0, code, errOut)
-			assert.Contains(t, errOut, catalog.MetaCLIP2B32+" is not yet available")
+			assert.Contains(t, errOut, catalog.OpenCLIPB16+" is not yet available")
 			assert.NotContains(t, errOut, "downloading")
 		})
 	}
 	t.Run("from the environment", func(t *testing.T) {
-		t.Setenv("MCLIP_MODEL", catalog.MetaCLIP2B32)
+		t.Setenv("MCLIP_MODEL", catalog.OpenCLIPB16)
 		_, errOut, code := runCLI(t, "embed", "--text", "hallo")
 		assert.NotEqual(t, 0, code)
-		assert.Contains(t, errOut, catalog.MetaCLIP2B32+" is not yet available")
+		assert.Contains(t, errOut, catalog.OpenCLIPB16+" is not yet available")
 	})
 }
 
@@ -76,10 +76,10 @@ func TestModelsListCatalog(t *testing.T) {
 	assert.Contains(t, out, "files of "+catalog.Default)
 	assert.Contains(t, out, "text/onnx/model.onnx")
 
-	out, errOut, code = runCLI(t, "models", "list", "--model", catalog.MetaCLIP2B32)
+	out, errOut, code = runCLI(t, "models", "list", "--model", catalog.OpenCLIPB16)
 	assert.Equal(t, 0, code, errOut)
-	assert.True(t, strings.HasPrefix(lineWith(out, " "+catalog.MetaCLIP2B32+" "), "* "))
-	assert.Contains(t, out, catalog.MetaCLIP2B32+" is not yet available: needs ")
+	assert.True(t, strings.HasPrefix(lineWith(out, " "+catalog.OpenCLIPB16+" "), "* "))
+	assert.Contains(t, out, catalog.OpenCLIPB16+" is not yet available: needs ")
 	assert.NotContains(t, out, "FILE", "no files for a model this build cannot run")
 }
 
