@@ -24,7 +24,7 @@ const (
 type Origin struct {
 	Source string `json:"source"`
 	From   string `json:"from"`
-	How    string `json:"how,omitempty"` // HowHardLink or HowCopy for SourceHFCache
+	How    string `json:"how,omitempty"` // HowHardLink or HowCopy: from the Hugging Face cache, or from the other tower's same file
 }
 
 func readOrigins(dir string) (map[string]Origin, error) {

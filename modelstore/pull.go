@@ -98,6 +98,10 @@ func (s *Store) pull(ctx context.Context) (PullResult, error) {
 		return res, err
 	}
 	prog := newProgress(s.logWriter())
+	// placed holds the files already in place by repository, commit and
+	// path: a tag whose towers share a repository lists some files for
+	// both (MetaCLIP 2's 2.35 GB model.safetensors), fetched once.
+	placed := map[string]string{}
 	for _, f := range s.manifest.Files {
 		// The first file of a repository resolves its revision to a commit;
 		// the others are asked at that commit, so a branch moving mid-pull
@@ -114,10 +118,12 @@ func (s *Store) pull(ctx context.Context) (PullResult, error) {
 			return res, err
 		}
 		res.Commits[f.Repo] = meta.Commit
-		o, err := s.pullFile(ctx, hub, prog, lock, f, at, meta)
+		key := f.Repo + "@" + meta.Commit + ":" + f.Path
+		o, err := s.pullFile(ctx, hub, prog, lock, f, at, meta, placed[key])
 		if err != nil {
 			return res, err
 		}
+		placed[key] = s.path(f.Rel())
 		switch o.Source {
 		case "":
 			res.Kept = append(res.Kept, f.Rel())
@@ -199,7 +205,11 @@ func (s *Store) offline(res PullResult, cause error) (PullResult, error) {
 // zero Origin when it was already there. f is the manifest's file, at the
 // same file at the pull's commit. Before a download, the Hugging Face cache
 // is asked for the file at that commit or under the hub's etag.
-func (s *Store) pullFile(ctx context.Context, hub *hubClient, prog progress, lock *Lock, f, at File, meta remoteFile) (Origin, error) {
+//
+// twin, when set, is the same file of the same commit already in place for
+// the other tower: it is linked (or copied) and verified instead of
+// fetched again.
+func (s *Store) pullFile(ctx context.Context, hub *hubClient, prog progress, lock *Lock, f, at File, meta remoteFile, twin string) (Origin, error) {
 	rel, dest := f.Rel(), s.path(f.Rel())
 	entry, pinned := lock.Entry(rel)
 	if pinned && entry.ETag != meta.ETag && !s.opts.Update {
@@ -224,6 +234,13 @@ func (s *Store) pullFile(ctx context.Context, hub *hubClient, prog progress, loc
 			return Origin{}, nil
 		}
 		fmt.Fprintf(s.log, "%s: differs from the hub's (sha256 %s): fetching it again\n", rel, sum)
+	}
+	if twin != "" {
+		if sum, how, err := s.adopt(twin, rel, good); err == nil {
+			fmt.Fprintf(s.log, "%s: the same file as the other tower's (%s, verified)\n", rel, how)
+			lock.Set(s.entry(f, meta, sum))
+			return Origin{Source: SourceHub, From: hub.endpoint.String(), How: how}, WriteLock(s.lockPath, lock)
+		}
 	}
 	if s.hf != nil {
 		cands := s.hf.find(f.Repo, meta.Commit, meta.ETag, f.Path)

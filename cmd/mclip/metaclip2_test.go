@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mclip-go/mclip/catalog"
+	"github.com/mclip-go/mclip/modelstore/hubtest"
 )
 
 // facebook-metaclip-2-worldwide-b32-384 through the CLI: models gen writes
@@ -101,4 +103,50 @@ func TestMetaCLIP2Commands(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not stop")
 	}
+}
+
+// mclip models pull --model facebook-metaclip-2-worldwide-b32-384 fetches
+// the repository's weights once for both towers (the second is a link to
+// the first, verified), and embed then builds the graphs offline.
+func TestMetaCLIP2Pull(t *testing.T) {
+	for _, k := range []string{"MCLIP_MODEL", "MCLIP_MODEL_DIR", "MCLIP_VARIANT", "MCLIP_MODELS_LOCK", "HF_HUB_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MCLIP_OPTIMIZED_CACHE_DIR"} {
+		t.Setenv(k, "")
+	}
+	gen := t.TempDir()
+	_, errOut, code := runCLI(t, "models", "gen", "--model", catalog.MetaCLIP2B32, "--out", gen)
+	require.Equal(t, 0, code, errOut)
+	repo, err := hubtest.ReadDir(filepath.Join(gen, "text"))
+	require.NoError(t, err)
+	vision, err := hubtest.ReadDir(filepath.Join(gen, "vision"))
+	require.NoError(t, err)
+	for p, b := range vision {
+		if _, ok := repo[p]; !ok {
+			repo[p] = b
+		}
+	}
+	hub := hubtest.New(map[string]map[string][]byte{"facebook/metaclip-2-worldwide-b32-384": repo})
+	t.Cleanup(hub.Close)
+	cache := t.TempDir()
+	t.Setenv("MCLIP_CACHE_DIR", cache)
+	t.Setenv("HF_ENDPOINT", hub.URL)
+	want := filepath.Join(cache, "models", catalog.MetaCLIP2B32, "main")
+
+	out, errOut, code := runCLI(t, "models", "pull", "--model", catalog.MetaCLIP2B32)
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, want+"\n", out)
+	assert.Contains(t, errOut, "the same file as the other tower's")
+	a, err := os.Stat(filepath.Join(want, "text", "model.safetensors"))
+	require.NoError(t, err)
+	b, err := os.Stat(filepath.Join(want, "vision", "model.safetensors"))
+	require.NoError(t, err)
+	assert.True(t, os.SameFile(a, b), "one copy on disk")
+
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	t.Setenv("MCLIP_MODEL", catalog.MetaCLIP2B32)
+	out, errOut, code = runCLI(t, "models", "verify")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, 6, strings.Count(out, "ok "))
+	out, errOut, code = runCLI(t, "embed", "--text", "un chien")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, `"vector"`)
 }
