@@ -22,12 +22,19 @@ import (
 // vectors when weaviate-mclip serves multi2vec-clip in-process with
 // MCLIP_MODEL=TAG on the same data directory, and new objects get exactly
 // their twins' vectors. The models are generated tiny ones in the tag's
-// real layout.
+// real layout. For facebook-metaclip-2-worldwide-b32-384, `mclip serve`
+// stands in for the image with the image's argmax pooling (the switch's
+// setting, MCLIP_REPLACE_MULTI2VEC_CLIP, selects it there too).
 func TestReplaceMulti2VecClipPerModel(t *testing.T) {
 	stockBin := harness.Binary(t, "weaviate-stock", "make weaviate-stock")
 	mclipWeaviate := harness.Binary(t, "weaviate-mclip", "make weaviate")
 	mclipBin := harness.Binary(t, "mclip", "make build")
-	const tag = catalog.CLIPB32
+	for _, tag := range []string{catalog.CLIPB32, catalog.OpenAIB16, catalog.MetaCLIP2B32} {
+		t.Run(tag, func(t *testing.T) { replacePerModel(t, tag, stockBin, mclipWeaviate, mclipBin) })
+	}
+}
+
+func replacePerModel(t *testing.T, tag, stockBin, mclipWeaviate, mclipBin string) {
 	modelDir := t.TempDir()
 	_, err := modelgen.Write(modelgen.Options{Model: tag, Out: modelDir, Seed: 11})
 	require.NoError(t, err)
@@ -37,7 +44,7 @@ func TestReplaceMulti2VecClipPerModel(t *testing.T) {
 	harness.Start(t, harness.Config{
 		Binary:   mclipBin,
 		Args:     []string{"serve", "--model", tag, "--addr", fmt.Sprintf("127.0.0.1:%d", port)},
-		Env:      map[string]string{"MCLIP_MODEL_DIR": modelDir, "MCLIP_THREADS": "1"},
+		Env:      map[string]string{"MCLIP_MODEL_DIR": modelDir, "MCLIP_THREADS": "1", "MCLIP_REPLACE_MULTI2VEC_CLIP": "true"},
 		ReadyURL: mclipURL + "/.well-known/ready",
 	})
 	w := harness.NewWeaviate(t, stockBin, map[string]string{
