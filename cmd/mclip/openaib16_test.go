@@ -121,3 +121,28 @@ func TestOpenAIB16Commands(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &pulled), out)
 	assert.Equal(t, emb.Texts[0].Vector, pulled.Texts[0].Vector, "the pulled files are the generated ones")
 }
+
+// mclip preprocess crops as the tag's image does: the fast processor's
+// torchvision resize for openai-clip-vit-base-patch16, Pillow's for the
+// default, from the same preprocessor_config.json.
+func TestPreprocessPerTag(t *testing.T) {
+	t.Setenv("MCLIP_MODEL_DIR", "")
+	t.Setenv("MCLIP_MODEL", "")
+	img := filepath.Join(t.TempDir(), "dog.png")
+	writePNG(t, img, 301, 173, 9)
+	crops := map[string]string{}
+	for _, tag := range []string{catalog.OpenAIB16, catalog.CLIPB32} {
+		dir := t.TempDir()
+		_, errOut, code := runCLI(t, "models", "gen", "--model", tag, "--towers", "vision", "--out", dir)
+		require.Equal(t, 0, code, errOut)
+		out, errOut, code := runCLI(t, "preprocess", "--model", tag, "--model-dir", dir, "--out", t.TempDir(), img)
+		require.Equal(t, 0, code, errOut)
+		var res struct {
+			Images []preprocessResult `json:"images"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+		require.Len(t, res.Images, 1)
+		crops[tag] = res.Images[0].CropSHA256
+	}
+	assert.NotEqual(t, crops[catalog.OpenAIB16], crops[catalog.CLIPB32], "torchvision's and Pillow's resizes differ")
+}

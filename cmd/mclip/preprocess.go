@@ -66,15 +66,17 @@ func runPreprocess(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *model != "" {
 		cfg.Model = *model
 	}
-	// The crops are CLIPImageProcessor's (Pillow): the preprocessing of
-	// the models this build runs.
-	if _, err := catalog.Runnable(cfg.Model); err != nil {
+	// The crops are the model's image's: its preprocessing kind (the
+	// catalog's) with its preprocessor_config.json.
+	m, err := catalog.Runnable(cfg.Model)
+	if err != nil {
 		return usageError{fmt.Errorf("--model: %w", err)}
 	}
 	if cfg.ModelDir == "" {
 		return usageError{errors.New("no model directory: pass --model-dir or set " + config.EnvModelDir)}
 	}
-	prep, err := clipprep.LoadConfig(modelstore.Dir{Root: cfg.ModelDir}.Vision(modelstore.PreprocessorConfig))
+	prep, err := clipprep.Load(clipprep.Kind(m.Vision.Preprocessing), m.Vision.InputSize,
+		modelstore.LocalDir(cfg.ModelDir, m).Vision(modelstore.PreprocessorConfig))
 	if err != nil {
 		return err
 	}
