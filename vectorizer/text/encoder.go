@@ -48,7 +48,7 @@ func LoadPreparer(dir modelstore.Dir, maxTextBytes int) (*Preparer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("text model: %w", err)
 	}
-	tok, err := tokenize.Load(dir.Text(modelstore.TokenizerJSON))
+	tok, err := tokenize.LoadType(dir.Text(modelstore.TokenizerJSON), "WordPiece")
 	if err != nil {
 		return nil, fmt.Errorf("text model: %w", err)
 	}

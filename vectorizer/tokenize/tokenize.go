@@ -89,18 +89,26 @@ type config struct {
 // Other files get an error naming the model type, normalizer,
 // pre-tokenizer or post-processor that is not supported.
 func Load(path string) (*Tokenizer, error) {
+	return LoadType(path, "")
+}
+
+// LoadType is Load for a text tower that takes one model type only
+// ("WordPiece", "BPE" or "Unigram"; its embedding table is that
+// tokenizer's vocabulary): a file of another type is an error naming
+// both. An empty modelType takes any supported type.
+func LoadType(path, modelType string) (*Tokenizer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read tokenizer: %w", err)
 	}
-	t, err := parse(data)
+	t, err := parse(data, modelType)
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer %s: %w", path, err)
 	}
 	return t, nil
 }
 
-func parse(data []byte) (*Tokenizer, error) {
+func parse(data []byte, want string) (*Tokenizer, error) {
 	var head struct {
 		Model struct {
 			Type string `json:"type"`
@@ -108,6 +116,9 @@ func parse(data []byte) (*Tokenizer, error) {
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
 		return nil, fmt.Errorf("parse json: %w", err)
+	}
+	if want != "" && head.Model.Type != want {
+		return nil, fmt.Errorf("model type must be %s for this model's text tower, not %q", want, head.Model.Type)
 	}
 	switch head.Model.Type {
 	case "WordPiece":

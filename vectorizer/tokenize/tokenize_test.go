@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -100,6 +101,38 @@ func TestLoadErrors(t *testing.T) {
 	}
 	_, err := Load(filepath.Join(t.TempDir(), "missing.json"))
 	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// TestLoadType checks that a text tower that takes one tokenizer type
+// refuses a file of another, naming both, and takes its own.
+func TestLoadType(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]func(io.Writer) error{
+		"WordPiece": func(w io.Writer) error { return vocab.WriteTokenizerJSON(w, vocab.Tiny) },
+		"BPE":       func(w io.Writer) error { return vocab.WriteCLIPTokenizerJSON(w, vocab.CLIPTiny) },
+		"Unigram":   func(w io.Writer) error { return vocab.WriteUnigramTokenizerJSON(w, vocab.UnigramTiny) },
+	}
+	paths := map[string]string{}
+	for typ, write := range files {
+		var buf bytes.Buffer
+		require.NoError(t, write(&buf))
+		paths[typ] = filepath.Join(dir, typ+".json")
+		require.NoError(t, os.WriteFile(paths[typ], buf.Bytes(), 0o644))
+	}
+	for _, file := range []string{"WordPiece", "BPE", "Unigram"} {
+		for _, want := range []string{"", "WordPiece", "BPE", "Unigram"} {
+			t.Run(file+" for "+want, func(t *testing.T) {
+				_, err := LoadType(paths[file], want)
+				if want == "" || want == file {
+					require.NoError(t, err)
+					return
+				}
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), fmt.Sprintf("model type must be %s for this model's text tower, not %q", want, file))
+				assert.Contains(t, err.Error(), paths[file])
+			})
+		}
+	}
 }
 
 // TestLoadBertProcessing loads a file with the post-processor older
