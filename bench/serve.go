@@ -96,6 +96,9 @@ func serveLoad(v *vectorizer.Encoder, batch int, opts inferenceapi.Options, fiel
 	counted := &countingEncoder{Encoder: v}
 	opts.BatchSize = batch
 	opts.MaxTexts, opts.MaxImages, opts.MaxBodyBytes = len(items), len(items), 1<<30
+	// A budget that holds the one request of all items as well: the
+	// server refuses to start with a body limit its budget cannot hold.
+	opts.MemoryBudget = 4 << 30
 	srv, err := inferenceapi.New(opts)
 	if err != nil {
 		return 0, 0, err
