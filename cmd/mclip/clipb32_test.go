@@ -1,15 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,41 +53,10 @@ func TestCLIPB32Commands(t *testing.T) {
 	assert.NotEqual(t, 0, code)
 	assert.Contains(t, errOut, "modules.json")
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	logs := &syncWriter{}
-	done := make(chan int, 1)
-	go func() {
-		done <- runMain(ctx, []string{"serve", "--addr", addr, "--model", catalog.CLIPB32, "--model-dir", dir}, io.Discard, logs)
-	}()
-	url := "http://" + addr
-	require.Eventually(t, func() bool {
-		res, err := http.Get(url + "/.well-known/ready")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusNoContent
-	}, 60*time.Second, 20*time.Millisecond, "ready; log:\n%s", logs)
-	res, err := http.Get(url + "/meta")
-	require.NoError(t, err)
-	var meta map[string]map[string]any
-	require.NoError(t, json.NewDecoder(res.Body).Decode(&meta))
-	res.Body.Close()
-	assert.Equal(t, "clip", meta["clip_model"]["model_type"])
-	assert.Equal(t, "clip", meta["text_model"]["model_type"], "the text model is CLIP's, as the image's 0_CLIPModel config")
-	assert.Equal(t, catalog.CLIPB32, meta["mclip"]["model"])
-	stop()
-	select {
-	case code := <-done:
-		assert.Equal(t, 0, code, logs.String())
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	meta := serveMeta(t, "--model", catalog.CLIPB32, "--model-dir", dir)
+	assert.Equal(t, "clip", meta["clip_model"].(map[string]any)["model_type"])
+	assert.Equal(t, "clip", meta["text_model"].(map[string]any)["model_type"], "the text model is CLIP's, as the image's 0_CLIPModel config")
+	assert.Equal(t, catalog.CLIPB32, meta["mclip"].(map[string]any)["model"])
 }
 
 // mclip models pull --model TAG fetches that tag's files from its one

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -66,43 +61,12 @@ func TestMetaCLIP2Commands(t *testing.T) {
 	assert.NotEqual(t, 0, code)
 	assert.Contains(t, errOut, "model.safetensors")
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	logs := &syncWriter{}
-	done := make(chan int, 1)
-	go func() {
-		done <- runMain(ctx, []string{"serve", "--addr", addr, "--model", catalog.MetaCLIP2B32, "--model-dir", dir}, io.Discard, logs)
-	}()
-	url := "http://" + addr
-	require.Eventually(t, func() bool {
-		res, err := http.Get(url + "/.well-known/ready")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusNoContent
-	}, 60*time.Second, 20*time.Millisecond, "ready; log:\n%s", logs)
-	res, err := http.Get(url + "/meta")
-	require.NoError(t, err)
-	var meta map[string]any
-	require.NoError(t, json.NewDecoder(res.Body).Decode(&meta))
-	res.Body.Close()
+	meta := serveMeta(t, "--model", catalog.MetaCLIP2B32, "--model-dir", dir)
 	assert.Equal(t, "metaclip_2", meta["model_type"], "the repository's config itself")
 	assert.Contains(t, meta, "text_config")
 	mc := meta["mclip"].(map[string]any)
 	assert.Equal(t, catalog.MetaCLIP2B32, mc["model"])
 	assert.Equal(t, "eos", mc["textPooling"], "new collections get the model's own pooling")
-	stop()
-	select {
-	case code := <-done:
-		assert.Equal(t, 0, code, logs.String())
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not stop")
-	}
 }
 
 // mclip models pull --model facebook-metaclip-2-worldwide-b32-384 fetches

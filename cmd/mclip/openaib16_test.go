@@ -1,15 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"math"
-	"net"
-	"net/http"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -55,43 +50,12 @@ func TestOpenAIB16Commands(t *testing.T) {
 		assert.InDelta(t, 1, vecNorm(v), 1e-5, "normalised as CLIPModel's branch returns them")
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	logs := &syncWriter{}
-	done := make(chan int, 1)
-	go func() {
-		done <- runMain(ctx, []string{"serve", "--addr", addr, "--model", catalog.OpenAIB16, "--model-dir", dir}, io.Discard, logs)
-	}()
-	url := "http://" + addr
-	require.Eventually(t, func() bool {
-		res, err := http.Get(url + "/.well-known/ready")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusNoContent
-	}, 60*time.Second, 20*time.Millisecond, "ready; log:\n%s", logs)
-	res, err := http.Get(url + "/meta")
-	require.NoError(t, err)
-	var meta map[string]any
-	require.NoError(t, json.NewDecoder(res.Body).Decode(&meta))
-	res.Body.Close()
+	meta := serveMeta(t, "--model", catalog.OpenAIB16, "--model-dir", dir)
 	assert.Equal(t, "clip", meta["model_type"], "the CLIPConfig itself, as the image's meta.py returns it")
 	assert.Contains(t, meta, "text_config")
 	assert.Contains(t, meta, "vision_config")
 	assert.NotContains(t, meta, "clip_model")
 	assert.Equal(t, catalog.OpenAIB16, meta["mclip"].(map[string]any)["model"])
-	stop()
-	select {
-	case code := <-done:
-		assert.Equal(t, 0, code, logs.String())
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not stop")
-	}
 
 	// The repository as published: one config.json (the CLIPConfig) for
 	// both towers.

@@ -153,3 +153,43 @@ func TestServeTinyModels(t *testing.T) {
 	}
 	assert.NotContains(t, logs.String(), `"tok"`, "the token stays out of the log")
 }
+
+// serveMeta runs `mclip serve` with args on a free loopback port until it
+// is ready, returns its /meta document, and stops it, checking that it
+// exits 0.
+func serveMeta(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	logs := &syncWriter{}
+	done := make(chan int, 1)
+	go func() {
+		done <- runMain(ctx, append([]string{"serve", "--addr", addr}, args...), io.Discard, logs)
+	}()
+	url := "http://" + addr
+	require.Eventually(t, func() bool {
+		res, err := http.Get(url + "/.well-known/ready")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusNoContent
+	}, 60*time.Second, 20*time.Millisecond, "ready; log:\n%s", logs)
+	res, err := http.Get(url + "/meta")
+	require.NoError(t, err)
+	var meta map[string]any
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&meta))
+	res.Body.Close()
+	stop()
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, logs.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	return meta
+}
